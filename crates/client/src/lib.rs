@@ -1,0 +1,1 @@
+//! RocketMQ client engine. Knows the protocol, not JavaScript.

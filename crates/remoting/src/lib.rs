@@ -1,0 +1,1 @@
+//! RocketMQ "remoting" wire codec. Knows bytes, not consumers.

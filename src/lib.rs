@@ -1,0 +1,2 @@
+//! Node.js binding: thin #[napi] classes over `rocketmq-client`.
+#![deny(clippy::all)]
