@@ -1,7 +1,10 @@
 //! RocketMQ "remoting" wire codec. Knows bytes, not consumers.
 
+pub mod codes;
+pub mod command;
 pub mod error;
 pub mod ext_fields;
 
+pub use command::{RemotingCommand, DEFAULT_MAX_FRAME};
 pub use error::CodecError;
 pub use ext_fields::ExtFields;
