@@ -1,0 +1,246 @@
+//! Connection-layer behaviour against a scripted loopback peer: opaque matching,
+//! timeouts, oneway frames, peer-initiated requests, reconnects.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rocketmq_client::connection::{InboundHandler, Responder};
+use rocketmq_client::transport::TcpDialer;
+use rocketmq_client::{ClientError, ConnectionConfig, RemotingClient};
+use rocketmq_remoting::{ExtFields, RemotingCommand, DEFAULT_MAX_FRAME};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+async fn read_frame(stream: &mut TcpStream, buf: &mut BytesMut) -> Option<RemotingCommand> {
+    loop {
+        if let Some(cmd) = RemotingCommand::try_decode_frame(buf, DEFAULT_MAX_FRAME).unwrap() {
+            return Some(cmd);
+        }
+        if stream.read_buf(buf).await.ok()? == 0 {
+            return None;
+        }
+    }
+}
+
+async fn write_frame(stream: &mut TcpStream, cmd: &RemotingCommand) {
+    stream.write_all(&cmd.to_bytes().unwrap()).await.unwrap();
+}
+
+fn request(code: i32, key: &str) -> RemotingCommand {
+    let mut fields = ExtFields::new();
+    fields.insert("key".into(), key.into());
+    RemotingCommand::request(code, fields)
+}
+
+fn client() -> RemotingClient {
+    RemotingClient::new(ConnectionConfig {
+        connect_timeout: Duration::from_secs(2),
+        reconnect_backoff_min: Duration::from_millis(50),
+        reconnect_backoff_max: Duration::from_millis(200),
+        ..ConnectionConfig::default()
+    })
+}
+
+#[tokio::test]
+async fn responses_are_matched_by_opaque_even_out_of_order() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        let first = read_frame(&mut stream, &mut buf).await.unwrap();
+        let second = read_frame(&mut stream, &mut buf).await.unwrap();
+        // Answer in reverse order; each response echoes its request's key.
+        for req in [&second, &first] {
+            let mut resp = RemotingCommand::response_to(req, 0, None);
+            resp.ext_fields = req.ext_fields.clone();
+            write_frame(&mut stream, &resp).await;
+        }
+        let _ = read_frame(&mut stream, &mut buf).await;
+    });
+    let client = client();
+    let (a, b) = tokio::join!(
+        client.request(&addr, request(1, "a"), Duration::from_secs(5)),
+        client.request(&addr, request(2, "b"), Duration::from_secs(5)),
+    );
+    assert_eq!(a.unwrap().ext_fields["key"], "a");
+    assert_eq!(b.unwrap().ext_fields["key"], "b");
+    assert_eq!(client.connected_addrs(), vec![addr]);
+}
+
+#[tokio::test]
+async fn unanswered_request_times_out_and_late_answer_is_ignored() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        let first = read_frame(&mut stream, &mut buf).await.unwrap();
+        seen_tx.send(()).unwrap();
+        // Hold the first request until the second arrives, then answer both.
+        let second = read_frame(&mut stream, &mut buf).await.unwrap();
+        write_frame(&mut stream, &RemotingCommand::response_to(&first, 0, None)).await;
+        write_frame(
+            &mut stream,
+            &RemotingCommand::response_to(&second, 0, Some("second".into())),
+        )
+        .await;
+        let _ = read_frame(&mut stream, &mut buf).await;
+    });
+    let client = client();
+    let err = client
+        .request(&addr, request(1, "slow"), Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
+    seen_rx.recv().await.unwrap();
+    let ok = client
+        .request(&addr, request(2, "next"), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(ok.remark.as_deref(), Some("second"));
+}
+
+#[tokio::test]
+async fn oneway_requests_carry_the_flag() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        while let Some(cmd) = read_frame(&mut stream, &mut buf).await {
+            tx.send(cmd).unwrap();
+        }
+    });
+    let client = client();
+    client.oneway(&addr, request(15, "x")).await.unwrap();
+    let got = rx.recv().await.unwrap();
+    assert!(got.is_oneway());
+    assert_eq!(got.code, 15);
+}
+
+struct Echo(Arc<AtomicUsize>);
+
+impl InboundHandler for Echo {
+    fn on_request(&self, request: RemotingCommand, reply: Responder) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        if !request.is_oneway() {
+            reply.send(RemotingCommand::response_to(
+                &request,
+                0,
+                Some("handled".into()),
+            ));
+        }
+    }
+}
+
+#[tokio::test]
+async fn peer_requests_reach_the_handler_and_get_answers() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        let hello = read_frame(&mut stream, &mut buf).await.unwrap();
+        write_frame(&mut stream, &RemotingCommand::response_to(&hello, 0, None)).await;
+        // A oneway notification (must not be answered), then a real request.
+        let mut notify = RemotingCommand::request(40, ExtFields::new());
+        notify.set_oneway();
+        notify.opaque = 900;
+        write_frame(&mut stream, &notify).await;
+        let mut ask = RemotingCommand::request(307, ExtFields::new());
+        ask.opaque = 901;
+        write_frame(&mut stream, &ask).await;
+        let answer = read_frame(&mut stream, &mut buf).await.unwrap();
+        tx.send(answer).unwrap();
+    });
+    let count = Arc::new(AtomicUsize::new(0));
+    let client = RemotingClient::with_parts(
+        ConnectionConfig::default(),
+        Arc::new(TcpDialer),
+        Vec::new(),
+        Arc::new(Echo(count.clone())),
+    );
+    client
+        .request(&addr, request(34, "hello"), Duration::from_secs(5))
+        .await
+        .unwrap();
+    let answer = rx.recv().await.unwrap();
+    assert!(answer.is_response());
+    assert_eq!(
+        answer.opaque, 901,
+        "the answer is to the request, not the oneway"
+    );
+    assert_eq!(answer.remark.as_deref(), Some("handled"));
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn closed_connection_fails_pending_and_next_request_reconnects() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        // First connection: read one request and hang up without answering.
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        let _ = read_frame(&mut stream, &mut buf).await;
+        drop(stream);
+        // Second connection: answer normally.
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        while let Some(req) = read_frame(&mut stream, &mut buf).await {
+            write_frame(&mut stream, &RemotingCommand::response_to(&req, 0, None)).await;
+        }
+    });
+    let client = client();
+    let err = client
+        .request(&addr, request(1, "lost"), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Network(_)), "{err:?}");
+    let ok = client
+        .request(&addr, request(1, "again"), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(ok.code, 0);
+}
+
+#[tokio::test]
+async fn refused_address_backs_off_then_connects_once_listening() {
+    // Reserve a port, then free it so nothing listens there.
+    let probe = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = probe.local_addr().unwrap().to_string();
+    drop(probe);
+    let client = client();
+    let first = client
+        .request(&addr, request(1, "x"), Duration::from_secs(2))
+        .await
+        .unwrap_err();
+    assert!(matches!(first, ClientError::Network(_)), "{first:?}");
+    // Within the backoff window and with no time budget to wait it out, the
+    // client fails fast instead of hammering the address.
+    let second = client
+        .request(&addr, request(1, "x"), Duration::from_millis(1))
+        .await
+        .unwrap_err();
+    assert!(second.is_transport(), "{second:?}");
+    let listener = TcpListener::bind(&addr).await.unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        while let Some(req) = read_frame(&mut stream, &mut buf).await {
+            write_frame(&mut stream, &RemotingCommand::response_to(&req, 0, None)).await;
+        }
+    });
+    let ok = client
+        .request(&addr, request(1, "x"), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(ok.code, 0);
+}
