@@ -1,0 +1,136 @@
+# Settings shared by start.sh, stop.sh, status.sh and fetch-jars.sh. Sourced, not executed.
+# Every value can be overridden from the environment; README.md lists them.
+
+ROCKETMQ_SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+ROCKETMQ_VERSION=${ROCKETMQ_VERSION:-5.3.3}
+ROCKETMQ_CACHE=${ROCKETMQ_CACHE:-$HOME/.cache/rocketmq-napi}
+ROCKETMQ_LIB=$ROCKETMQ_CACHE/rocketmq-$ROCKETMQ_VERSION/lib
+
+ROCKETMQ_HOST=127.0.0.1
+ROCKETMQ_NAMESRV_PORT=${ROCKETMQ_NAMESRV_PORT:-9876}
+ROCKETMQ_BROKER_A_PORT=${ROCKETMQ_BROKER_A_PORT:-10911}
+ROCKETMQ_BROKER_B_PORT=${ROCKETMQ_BROKER_B_PORT:-10921}
+ROCKETMQ_CLUSTER_NAME=${ROCKETMQ_CLUSTER_NAME:-DefaultCluster}
+ROCKETMQ_NAMESRV_ADDR=$ROCKETMQ_HOST:$ROCKETMQ_NAMESRV_PORT
+
+# One directory per cluster, keyed by the NameServer port so clusters on other ports can run side by side.
+# tmpfs keeps the stores off a disk that may be near the broker's 90 % "disk full" limit.
+ROCKETMQ_STATE_DIR=${ROCKETMQ_STATE_DIR:-/dev/shm/rocketmq-napi-$ROCKETMQ_NAMESRV_PORT}
+# Written into every state directory this project creates; nothing is ever deleted without it.
+ROCKETMQ_STATE_MARKER=.rocketmq-napi-state
+
+ROCKETMQ_START_TIMEOUT=${ROCKETMQ_START_TIMEOUT:-120}
+ROCKETMQ_STOP_TIMEOUT=${ROCKETMQ_STOP_TIMEOUT:-30}
+
+ROCKETMQ_NAMESRV_JVM_OPTS=${ROCKETMQ_NAMESRV_JVM_OPTS:--Xms256m -Xmx256m -XX:+UseSerialGC}
+ROCKETMQ_BROKER_JVM_OPTS=${ROCKETMQ_BROKER_JVM_OPTS:--Xms512m -Xmx1g -XX:MaxDirectMemorySize=512m -XX:+UseG1GC}
+
+# Processes in start order; stop.sh stops them in reverse (brokers first).
+ROCKETMQ_BROKERS=(broker-a broker-b)
+
+rocketmq_java() {
+  if [[ -n ${ROCKETMQ_JAVA:-} ]]; then
+    echo "$ROCKETMQ_JAVA"
+  elif [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then
+    echo "$JAVA_HOME/bin/java"
+  elif [[ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ]]; then
+    echo /usr/lib/jvm/java-17-openjdk-amd64/bin/java
+  else
+    command -v java
+  fi
+}
+
+rocketmq_broker_port() {
+  case $1 in
+    broker-a) echo "$ROCKETMQ_BROKER_A_PORT" ;;
+    broker-b) echo "$ROCKETMQ_BROKER_B_PORT" ;;
+    *) echo "unknown broker $1" >&2; return 1 ;;
+  esac
+}
+
+# Pid recorded for a process of this cluster, printed only when that pid is still the process we started
+# (its command line names our state directory), so a recycled pid is never signalled.
+rocketmq_live_pid() {
+  local pid_file=$ROCKETMQ_STATE_DIR/$1.pid pid
+  [[ -f $pid_file ]] || return 1
+  pid=$(<"$pid_file")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$ROCKETMQ_STATE_DIR/" || return 1
+  echo "$pid"
+}
+
+# Runs wait-ready.mjs for both brokers; extra arguments (e.g. --timeout, --watch-pid) are passed through.
+rocketmq_wait_ready() {
+  node "$ROCKETMQ_SCRIPT_DIR/wait-ready.mjs" --namesrv "$ROCKETMQ_NAMESRV_ADDR" \
+    --broker "broker-a=$ROCKETMQ_HOST:$ROCKETMQ_BROKER_A_PORT" \
+    --broker "broker-b=$ROCKETMQ_HOST:$ROCKETMQ_BROKER_B_PORT" "$@"
+}
+
+# Stops the given processes of this cluster together: SIGTERM, wait up to ROCKETMQ_STOP_TIMEOUT seconds,
+# then SIGKILL whatever is still alive. Names without a live recorded pid are skipped.
+rocketmq_stop_group() {
+  local name pid pids=() waited=0
+  for name in "$@"; do
+    if pid=$(rocketmq_live_pid "$name"); then
+      echo "stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  ((${#pids[@]} > 0)) || return 0
+  while ((waited < ROCKETMQ_STOP_TIMEOUT * 10)); do
+    rocketmq_any_alive "${pids[@]}" || return 0
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "pid $pid still alive after ${ROCKETMQ_STOP_TIMEOUT}s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  while rocketmq_any_alive "${pids[@]}"; do sleep 0.1; done
+}
+
+rocketmq_any_alive() {
+  local pid
+  for pid in "$@"; do
+    kill -0 "$pid" 2>/dev/null && return 0
+  done
+  return 1
+}
+
+# Brokers first (they unregister from the NameServer on the way down), then the NameServer.
+# Leaves the state directory in place.
+rocketmq_stop_processes() {
+  rocketmq_stop_group "${ROCKETMQ_BROKERS[@]}"
+  rocketmq_stop_group namesrv
+}
+
+# Deletes the state directory, but only one this project created (it carries the marker file).
+rocketmq_remove_state_dir() {
+  [[ -d $ROCKETMQ_STATE_DIR ]] || return 0
+  if [[ ! -f $ROCKETMQ_STATE_DIR/$ROCKETMQ_STATE_MARKER ]]; then
+    echo "refusing to delete $ROCKETMQ_STATE_DIR: it lacks $ROCKETMQ_STATE_MARKER, so it was not created by start.sh" >&2
+    return 1
+  fi
+  rm -rf -- "$ROCKETMQ_STATE_DIR"
+}
+
+# Serialises start/stop of one cluster (same state directory) between concurrent callers.
+rocketmq_lock() {
+  if ! command -v flock >/dev/null; then
+    exec {ROCKETMQ_LOCK_FD}</dev/null # keeps start.sh's "close the lock fd" redirection valid
+    return 0
+  fi
+  # Kept in the cache, not beside the state directory, so a stopped cluster leaves nothing in /dev/shm.
+  local lock_file=$ROCKETMQ_CACHE/locks/${ROCKETMQ_STATE_DIR//\//_}.lock
+  mkdir -p "$ROCKETMQ_CACHE/locks"
+  exec {ROCKETMQ_LOCK_FD}>"$lock_file"
+  flock -w "$((ROCKETMQ_START_TIMEOUT + ROCKETMQ_STOP_TIMEOUT * 3))" "$ROCKETMQ_LOCK_FD" || {
+    echo "could not lock $lock_file: another start/stop of this cluster is still running" >&2
+    return 1
+  }
+}

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Starts a local RocketMQ cluster: one NameServer and two master brokers (broker-a, broker-b) on 127.0.0.1.
+# Returns once the NameServer routes to both brokers and prints NAMESRV_ADDR=host:port as its last line.
+# Settings: see env.sh and README.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+started_at=$(date +%s%N)
+rocketmq_lock
+
+print_log_tails() {
+  local file
+  for file in "$ROCKETMQ_STATE_DIR"/*/stdout.log "$ROCKETMQ_STATE_DIR"/*/home/logs/rocketmqlogs/{namesrv,broker}.log; do
+    [[ -s $file ]] || continue
+    echo "----- tail of $file -----" >&2
+    tail -n 30 "$file" >&2
+  done
+}
+
+# On any failure after processes were launched: show why, stop them, keep the logs for inspection.
+fail_started() {
+  echo "rocketmq: $1" >&2
+  print_log_tails
+  rocketmq_stop_processes >&2
+  echo "rocketmq: start failed; logs kept in $ROCKETMQ_STATE_DIR (stop.sh or the next start.sh removes them)" >&2
+  exit 1
+}
+
+# --- an existing state directory: a live cluster, a stale leftover, or something not ours -------------------
+if [[ -d $ROCKETMQ_STATE_DIR ]]; then
+  [[ -f $ROCKETMQ_STATE_DIR/$ROCKETMQ_STATE_MARKER ]] || {
+    echo "rocketmq: $ROCKETMQ_STATE_DIR exists but was not created by start.sh; choose another ROCKETMQ_STATE_DIR" >&2
+    exit 1
+  }
+  live=()
+  for name in namesrv "${ROCKETMQ_BROKERS[@]}"; do
+    if pid=$(rocketmq_live_pid "$name"); then live+=("$name:$pid"); fi
+  done
+  if ((${#live[@]} == 3)) && rocketmq_wait_ready --timeout 10 --quiet; then
+    echo "rocketmq: cluster already running (${live[*]}), state in $ROCKETMQ_STATE_DIR"
+    echo "NAMESRV_ADDR=$ROCKETMQ_NAMESRV_ADDR"
+    exit 0
+  fi
+  if ((${#live[@]} > 0)); then
+    echo "rocketmq: $ROCKETMQ_STATE_DIR holds a partly running or unready cluster (${live[*]}); run stop.sh first" >&2
+    exit 1
+  fi
+  echo "rocketmq: removing stale state directory $ROCKETMQ_STATE_DIR"
+  rocketmq_remove_state_dir
+fi
+
+# --- preconditions ---------------------------------------------------------------------------------------
+# The broker and NameServer call InetAddress.getLocalHost(); an unresolvable hostname can stall or break startup.
+host_name=$(hostname)
+if ! getent hosts "$host_name" >/dev/null; then
+  hosts_line="127.0.0.1 $host_name"
+  if [[ ${CI:-} == true && $(id -u) == 0 ]]; then
+    echo "rocketmq: hostname $host_name does not resolve; CI=true and root, so appending '$hosts_line' to /etc/hosts"
+    echo "$hosts_line" >>/etc/hosts
+  else
+    echo "rocketmq: hostname '$host_name' does not resolve, which stalls or breaks RocketMQ startup." >&2
+    echo "  Add this line to /etc/hosts (as root):  $hosts_line" >&2
+    exit 1
+  fi
+fi
+
+command -v node >/dev/null || { echo "rocketmq: node not found (needed for the readiness check)" >&2; exit 1; }
+java_bin=$(rocketmq_java) || true
+[[ -n $java_bin && -x $java_bin ]] || { echo "rocketmq: no java found; install JDK 17 or set ROCKETMQ_JAVA / JAVA_HOME" >&2; exit 1; }
+
+bash "$ROCKETMQ_SCRIPT_DIR/fetch-jars.sh"
+
+# Each broker uses listenPort, listenPort-2 (fast channel) and listenPort+1 (HA, bound on all interfaces).
+ports=("$ROCKETMQ_NAMESRV_PORT")
+for broker in "${ROCKETMQ_BROKERS[@]}"; do
+  port=$(rocketmq_broker_port "$broker")
+  ports+=("$((port - 2))" "$port" "$((port + 1))")
+done
+if [[ $(printf '%s\n' "${ports[@]}" | sort | uniq -d) ]]; then
+  echo "rocketmq: ports overlap (${ports[*]}); broker ports need at least 4 apart from each other and the NameServer" >&2
+  exit 1
+fi
+for port in "${ports[@]}"; do
+  if command -v ss >/dev/null; then
+    holder=$(ss -Hltnp "( sport = :$port )" 2>/dev/null || true)
+  elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    holder="something accepts connections on 127.0.0.1:$port"
+  else
+    holder=
+  fi
+  if [[ -n $holder ]]; then
+    echo "rocketmq: port $port is already in use (needed by the cluster for NameServer $ROCKETMQ_NAMESRV_ADDR):" >&2
+    echo "  $holder" >&2
+    echo "  choose other ports with ROCKETMQ_NAMESRV_PORT / ROCKETMQ_BROKER_A_PORT / ROCKETMQ_BROKER_B_PORT" >&2
+    exit 1
+  fi
+done
+
+# --- configuration -----------------------------------------------------------------------------------------
+mkdir -p "$ROCKETMQ_STATE_DIR"
+echo "rocketmq $ROCKETMQ_VERSION, started $(date -u +%FT%TZ)" >"$ROCKETMQ_STATE_DIR/$ROCKETMQ_STATE_MARKER"
+echo "$ROCKETMQ_VERSION" >"$ROCKETMQ_STATE_DIR/version"
+
+mkdir -p "$ROCKETMQ_STATE_DIR/namesrv/home"
+cat >"$ROCKETMQ_STATE_DIR/namesrv/namesrv.properties" <<EOF
+listenPort=$ROCKETMQ_NAMESRV_PORT
+bindAddress=$ROCKETMQ_HOST
+kvConfigPath=$ROCKETMQ_STATE_DIR/namesrv/kvConfig.json
+EOF
+
+for broker in "${ROCKETMQ_BROKERS[@]}"; do
+  dir=$ROCKETMQ_STATE_DIR/$broker
+  mkdir -p "$dir/home" "$dir/store"
+  cat >"$dir/broker.properties" <<EOF
+brokerClusterName=$ROCKETMQ_CLUSTER_NAME
+brokerName=$broker
+brokerId=0
+brokerRole=ASYNC_MASTER
+flushDiskType=ASYNC_FLUSH
+namesrvAddr=$ROCKETMQ_NAMESRV_ADDR
+# Advertised and bound addresses stay on loopback; the default would be the first NIC address.
+brokerIP1=$ROCKETMQ_HOST
+brokerIP2=$ROCKETMQ_HOST
+bindAddress=$ROCKETMQ_HOST
+listenPort=$(rocketmq_broker_port "$broker")
+storePathRootDir=$dir/store
+storePathCommitLog=$dir/store/commitlog
+# Small mapped files so tmpfs use stays low (defaults: 1 GiB commit log, 6 MB per queue file, ~420 MB index).
+mappedFileSizeCommitLog=67108864
+mappedFileSizeConsumeQueue=120000
+maxHashSlotNum=50000
+maxIndexNum=200000
+autoCreateTopicEnable=true
+defaultTopicQueueNums=8
+autoCreateSubscriptionGroup=true
+# SQL92 property filtering, also for retry messages.
+enablePropertyFilter=true
+filterSupportRetry=true
+diskMaxUsedSpaceRatio=95
+transientStorePoolEnable=false
+warmMapedFileEnable=false
+# Generous queueing limits so a busy 2-core machine does not answer "broker busy".
+waitTimeMillsInSendQueue=3000
+osPageCacheBusyTimeOutMills=5000
+EOF
+done
+
+# --- launch ------------------------------------------------------------------------------------------------
+common_jvm_opts=(
+  -server -XX:-OmitStackTraceInFastThrow -XX:-UseLargePages
+  # JDK 17: the store and its dependencies reach into these JDK internals.
+  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
+  -cp "$ROCKETMQ_LIB/*"
+)
+
+# launch NAME LOGBACK_XML MAIN_CLASS JVM_OPTS -- ARGS...: starts one JVM in its own session (so it outlives the
+# caller's process group), logging under $ROCKETMQ_STATE_DIR/NAME, and records its pid in NAME.pid.
+# The JVM must not inherit the start/stop lock, or the lock would stay held while the cluster runs.
+launch() {
+  local name=$1 logback=$2 main_class=$3 jvm_opts=$4
+  shift 4
+  local dir=$ROCKETMQ_STATE_DIR/$name pid_file=$ROCKETMQ_STATE_DIR/$name.pid
+  # shellcheck disable=SC2086 # jvm_opts is a word list by design
+  setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pid_file" \
+    "$java_bin" $jvm_opts "${common_jvm_opts[@]}" \
+    "-Duser.home=$dir/home" "-Drocketmq.home.dir=$dir/home" "-Drmq.logback.configurationFile=$logback" \
+    "$main_class" "$@" >"$dir/stdout.log" 2>&1 </dev/null {ROCKETMQ_LOCK_FD}>&- &
+  local waited=0
+  while [[ ! -s $pid_file ]]; do
+    ((waited++ < 200)) || fail_started "$name did not start (no pid after 10s)"
+    sleep 0.05
+  done
+  echo "started $name (pid $(<"$pid_file"))"
+}
+
+trap 'fail_started "interrupted"' INT TERM
+
+launch namesrv rmq.namesrv.logback.xml org.apache.rocketmq.namesrv.NamesrvStartup "$ROCKETMQ_NAMESRV_JVM_OPTS" \
+  -c "$ROCKETMQ_STATE_DIR/namesrv/namesrv.properties"
+namesrv_pid=$(<"$ROCKETMQ_STATE_DIR/namesrv.pid")
+
+# Brokers register once at boot and retry only 10 s later, so wait until the NameServer accepts connections.
+deadline=$(($(date +%s) + ROCKETMQ_START_TIMEOUT))
+until (exec 3<>"/dev/tcp/$ROCKETMQ_HOST/$ROCKETMQ_NAMESRV_PORT") 2>/dev/null; do
+  kill -0 "$namesrv_pid" 2>/dev/null || fail_started "NameServer exited during startup"
+  (($(date +%s) < deadline)) || fail_started "NameServer not listening on $ROCKETMQ_NAMESRV_ADDR after ${ROCKETMQ_START_TIMEOUT}s"
+  sleep 0.1
+done
+
+watch_args=(--watch-pid "$namesrv_pid")
+for broker in "${ROCKETMQ_BROKERS[@]}"; do
+  launch "$broker" rmq.broker.logback.xml org.apache.rocketmq.broker.BrokerStartup "$ROCKETMQ_BROKER_JVM_OPTS" \
+    -c "$ROCKETMQ_STATE_DIR/$broker/broker.properties"
+  watch_args+=(--watch-pid "$(<"$ROCKETMQ_STATE_DIR/$broker.pid")")
+done
+
+remaining=$((deadline - $(date +%s)))
+((remaining > 0)) || remaining=1
+rocketmq_wait_ready --timeout "$remaining" "${watch_args[@]}" ||
+  fail_started "cluster not ready (timeout ${ROCKETMQ_START_TIMEOUT}s, ROCKETMQ_START_TIMEOUT)"
+trap - INT TERM
+
+elapsed_ms=$((($(date +%s%N) - started_at) / 1000000))
+echo "rocketmq $ROCKETMQ_VERSION ready in $((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))s; state and logs in $ROCKETMQ_STATE_DIR"
+echo "NAMESRV_ADDR=$ROCKETMQ_NAMESRV_ADDR"
