@@ -1,0 +1,18 @@
+/**
+ * rocketmq-napi: an Apache RocketMQ client for Node.js. The protocol engine runs in Rust (tokio) and is
+ * loaded through napi-rs; this module is the typed public API.
+ *
+ * @packageDocumentation
+ */
+export { Admin, Perm } from './lib/admin'
+export type { BrokerData, CreateTopicOptions, QueueData, TopicRoute } from './lib/admin'
+export { NAMESRV_ADDR_ENV, PRODUCER_DEFAULTS } from './lib/config'
+export type { AdminConfig, ProducerConfig } from './lib/config'
+export * from './lib/errors'
+export { LOG_LEVELS, DEFAULT_LOGGER, setLogger } from './lib/logger'
+export type { LogLevel, LogRecord, LogSink, Logger } from './lib/logger'
+export { MAX_DELAY_LEVEL, SendStatus } from './lib/message'
+export type { Message, SendResult } from './lib/message'
+export { NATIVE_PATH_ENV, detectPlatform, loadNativeBinding, platformTriple } from './lib/native'
+export type { LoadNativeOptions, PlatformInfo } from './lib/native'
+export { Producer } from './lib/producer'

@@ -1,0 +1,179 @@
+/**
+ * Administrative calls: create topics, read routes and queue offsets.
+ *
+ * @module
+ */
+import type { NativeAdmin, NativeTopicRoute } from './binding'
+import { type AdminConfig, checkInteger, resolveAdminConfig } from './config'
+import { ValidationError } from './errors'
+import { validateTopic } from './names'
+import { nativeBinding } from './native'
+import { callNative, callNativeSync } from './native-errors'
+
+/** Queue permissions (bit flags): readable (4) and writable (2). */
+export const Perm = {
+  /** Consumers may read. */
+  READ: 4,
+  /** Producers may write. */
+  WRITE: 2,
+  /** Read and write: the default of new topics. */
+  READ_WRITE: 6,
+} as const
+
+/** What to create. */
+export interface CreateTopicOptions {
+  /** Topic name. */
+  topic: string
+  /** Number of read and write queues on each master broker. */
+  queueNums: number
+  /** Permission bits ({@link Perm}); default read + write. */
+  perm?: number
+  /** Whether the topic is ordered. Default false. */
+  order?: boolean
+}
+
+/** The queues a broker hosts for a topic. */
+export interface QueueData {
+  /** Broker name, e.g. `broker-a`. */
+  brokerName: string
+  /** Number of readable queues. */
+  readQueueNums: number
+  /** Number of writable queues. */
+  writeQueueNums: number
+  /** Permission bits ({@link Perm}). */
+  perm: number
+  /** Topic system flags. */
+  topicSysFlag: number
+}
+
+/** A broker and the addresses of its instances. */
+export interface BrokerData {
+  /** Cluster the broker belongs to. */
+  cluster: string
+  /** Broker name, e.g. `broker-a`. */
+  brokerName: string
+  /** Broker id (`"0"` is the master) to `host:port`. */
+  brokerAddrs: Record<string, string>
+}
+
+/** A topic's route as the NameServer knows it. */
+export interface TopicRoute {
+  /** Queues per broker. */
+  queueDatas: QueueData[]
+  /** Brokers hosting the topic. */
+  brokerDatas: BrokerData[]
+  /** Ordered-topic configuration, when the topic is ordered. */
+  orderTopicConf?: string
+}
+
+function fromNativeRoute(route: NativeTopicRoute): TopicRoute {
+  const result: TopicRoute = {
+    queueDatas: route.queueDatas.map((queue) => ({ ...queue })),
+    brokerDatas: route.brokerDatas.map((broker) => ({ ...broker, brokerAddrs: { ...broker.brokerAddrs } })),
+  }
+  if (route.orderTopicConf !== undefined && route.orderTopicConf !== null) {
+    result.orderTopicConf = route.orderTopicConf
+  }
+  return result
+}
+
+function checkQueueId(queueId: unknown): number {
+  if (typeof queueId !== 'number' || !Number.isInteger(queueId) || queueId < 0) {
+    throw new ValidationError(`queueId must be a non-negative integer; got ${String(queueId)}`)
+  }
+  return queueId
+}
+
+function checkBrokerName(brokerName: unknown): string {
+  if (typeof brokerName !== 'string' || brokerName === '') {
+    throw new ValidationError('brokerName must be a non-empty string')
+  }
+  return brokerName
+}
+
+/**
+ * Administrative client over the NameServer and brokers: used by tests, the demo and the benchmark to
+ * prepare topics and to read offsets.
+ */
+export class Admin {
+  readonly #native: NativeAdmin
+
+  /**
+   * @param config NameServer address (default: `NAMESRV_ADDR`) and request timeout
+   * @throws ConfigError when a setting is missing or invalid
+   */
+  constructor(config: AdminConfig = {}) {
+    const native = resolveAdminConfig(config)
+    const { NativeAdmin: NativeAdminClass } = nativeBinding()
+    this.#native = callNativeSync('admin', () => new NativeAdminClass(native))
+  }
+
+  /**
+   * Creates (or updates) a topic on every master broker the NameServer knows and waits until the route
+   * shows it on all of them.
+   *
+   * @param options topic, queue count, permissions, order
+   * @returns the names of the brokers that host the topic
+   */
+  async createTopic(options: CreateTopicOptions): Promise<string[]> {
+    const topic = validateTopic(options.topic)
+    const queueNums = checkInteger('queueNums', options.queueNums, 1, 1024)
+    if (queueNums === undefined) {
+      throw new ValidationError('queueNums is required')
+    }
+    const perm = options.perm === undefined ? undefined : checkInteger('perm', options.perm, 0, 7)
+    return callNative('admin', () =>
+      this.#native.createTopic({
+        topic,
+        queueNums,
+        ...(perm === undefined ? {} : { perm }),
+        ...(options.order === undefined ? {} : { order: Boolean(options.order) }),
+      }),
+    )
+  }
+
+  /**
+   * Reads a topic's route from the NameServer.
+   *
+   * @param topic topic name
+   * @throws TopicNotFoundError when the NameServer has no route for it
+   */
+  async getTopicRoute(topic: string): Promise<TopicRoute> {
+    const name = validateTopic(topic)
+    return fromNativeRoute(await callNative('admin', () => this.#native.getTopicRoute(name)))
+  }
+
+  /**
+   * The offset one past the last message of a queue (the number of messages ever written to it,
+   * unless the queue was created with a later start).
+   *
+   * @param topic topic name
+   * @param brokerName broker hosting the queue
+   * @param queueId queue number
+   */
+  async getMaxOffset(topic: string, brokerName: string, queueId: number): Promise<number> {
+    const name = validateTopic(topic)
+    const broker = checkBrokerName(brokerName)
+    const queue = checkQueueId(queueId)
+    return callNative('admin', () => this.#native.getMaxOffset(name, broker, queue))
+  }
+
+  /**
+   * The offset of the oldest message still stored in a queue.
+   *
+   * @param topic topic name
+   * @param brokerName broker hosting the queue
+   * @param queueId queue number
+   */
+  async getMinOffset(topic: string, brokerName: string, queueId: number): Promise<number> {
+    const name = validateTopic(topic)
+    const broker = checkBrokerName(brokerName)
+    const queue = checkQueueId(queueId)
+    return callNative('admin', () => this.#native.getMinOffset(name, broker, queue))
+  }
+
+  /** Closes the admin's connections. */
+  async close(): Promise<void> {
+    await callNative('admin', () => this.#native.close())
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Error classes of rocketmq-napi.
+ *
+ * Every error thrown by the library is a {@link RocketMQError} with a stable string `code`.
+ * The hierarchy:
+ *
+ * ```
+ * RocketMQError                      base of everything, `code`, optional `responseCode`, `cause`
+ * ├── ClientError                    failures any client (producer, consumer, admin) can meet
+ * │   ├── ConfigError                ERR_CONFIG            bad configuration value
+ * │   ├── ValidationError            ERR_VALIDATION        bad argument (message, topic, ...)
+ * │   ├── NetworkError               ERR_NETWORK           connect refused/reset, connection closed
+ * │   ├── TimeoutError               ERR_TIMEOUT           a request got no answer in time
+ * │   ├── NameServerError            ERR_NAMESERVER        no NameServer answered, or it answered an error
+ * │   ├── BrokerNotAvailableError    ERR_BROKER_NOT_AVAILABLE  no master address / no writable queue
+ * │   ├── TopicNotFoundError         ERR_TOPIC_NOT_FOUND   no route for the topic
+ * │   ├── BrokerResponseError        ERR_BROKER_RESPONSE   a broker answered an error code
+ * │   └── ProtocolError              ERR_PROTOCOL          a response that could not be decoded
+ * ├── ProducerError                  ERR_PRODUCER
+ * │   ├── ProducerStateError         ERR_STATE             send before start, start twice, ...
+ * │   └── MessageSendError           ERR_SEND_FAILED       every send attempt failed
+ * ├── ConsumerError                  ERR_CONSUMER
+ * │   ├── ConsumerStartError         ERR_CONSUMER_START
+ * │   ├── ConsumerShutdownError      ERR_CONSUMER_SHUTDOWN
+ * │   ├── ConsumerStateError         ERR_STATE
+ * │   ├── SubscribeError             ERR_SUBSCRIBE
+ * │   ├── UnsubscribeError           ERR_UNSUBSCRIBE
+ * │   ├── MessageConsumeError        ERR_MESSAGE_CONSUME
+ * │   ├── MessagePullError           ERR_MESSAGE_PULL
+ * │   ├── OffsetError                ERR_OFFSET
+ * │   └── RebalanceError             ERR_REBALANCE
+ * ├── NativeBindingError             ERR_NATIVE_BINDING    the native addon is missing or does not load
+ * └── SubscriptionError              ERR_SUBSCRIPTION
+ *     ├── InvalidTopicError          ERR_INVALID_TOPIC
+ *     ├── InvalidSelectorError       ERR_INVALID_SELECTOR
+ *     ├── TopicNotSubscribedError    ERR_TOPIC_NOT_SUBSCRIBED
+ *     ├── SubscriptionConflictError  ERR_SUBSCRIPTION_CONFLICT
+ *     ├── SubscriptionLimitExceededError ERR_SUBSCRIPTION_LIMIT_EXCEEDED
+ *     └── SubscriptionDataError      ERR_SUBSCRIPTION_DATA
+ * ```
+ *
+ * The consumer module this API follows lists the transport and input errors (BrokerNotAvailableError,
+ * NameServerError, NetworkError, TimeoutError, ConfigError, ValidationError) under ConsumerError. The
+ * producer meets the very same failures, so they live once under {@link ClientError}; to keep the
+ * familiar `catch (e) { if (e instanceof ConsumerError) ... }` working, `instanceof ConsumerError` and
+ * `instanceof ProducerError` also accept any ClientError. Subclass checks (`instanceof
+ * ConsumerStartError`, ...) are ordinary prototype checks.
+ *
+ * @module
+ */
+
+/** Options accepted by every error constructor. */
+export interface RocketMQErrorOptions {
+  /** The underlying error (for errors converted from the native layer: the original native error). */
+  cause?: unknown
+  /** Overrides the class's default code (used for native codes this version does not know). */
+  code?: string
+  /** The RocketMQ response code when the failure is a broker or NameServer answer. */
+  responseCode?: number
+}
+
+/** Base class of every error thrown by rocketmq-napi. */
+export class RocketMQError extends Error {
+  /** The default `code` of instances of this class. */
+  static readonly CODE: string = 'ERR_ROCKETMQ'
+
+  /** Stable machine-readable code, e.g. `ERR_TIMEOUT`. */
+  readonly code: string
+  /** RocketMQ response code when the failure was an error answer from a broker or NameServer. */
+  readonly responseCode?: number
+
+  /**
+   * @param message human-readable reason
+   * @param options cause, code override and response code
+   */
+  constructor(message: string, options: RocketMQErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    const errorClass = new.target as typeof RocketMQError
+    // `name` lives on the instance (not enumerable) so stack traces and util.inspect show the subclass.
+    Object.defineProperty(this, 'name', { value: errorClass.name, enumerable: false, configurable: true, writable: true })
+    this.code = options.code ?? errorClass.CODE
+    if (options.responseCode !== undefined) {
+      this.responseCode = options.responseCode
+    }
+  }
+}
+
+/** Failures shared by every client: bad input, bad configuration, transport and broker failures. */
+export class ClientError extends RocketMQError {
+  static override readonly CODE: string = 'ERR_CLIENT'
+}
+
+/** A configuration value is missing or invalid. */
+export class ConfigError extends ClientError {
+  static override readonly CODE: string = 'ERR_CONFIG'
+}
+
+/** An argument (message, topic, offset, ...) is invalid. */
+export class ValidationError extends ClientError {
+  static override readonly CODE: string = 'ERR_VALIDATION'
+}
+
+/** A connection could not be made, or was reset or closed. */
+export class NetworkError extends ClientError {
+  static override readonly CODE: string = 'ERR_NETWORK'
+}
+
+/** A request got no answer within its timeout. */
+export class TimeoutError extends ClientError {
+  static override readonly CODE: string = 'ERR_TIMEOUT'
+}
+
+/** No NameServer answered, or a NameServer answered with an error. */
+export class NameServerError extends ClientError {
+  static override readonly CODE: string = 'ERR_NAMESERVER'
+}
+
+/** A broker has no known master address, or no writable queue is left. */
+export class BrokerNotAvailableError extends ClientError {
+  static override readonly CODE: string = 'ERR_BROKER_NOT_AVAILABLE'
+}
+
+/** The NameServer has no route for the topic. */
+export class TopicNotFoundError extends ClientError {
+  static override readonly CODE: string = 'ERR_TOPIC_NOT_FOUND'
+}
+
+/** A broker answered a request with an error code (see `responseCode`). */
+export class BrokerResponseError extends ClientError {
+  static override readonly CODE: string = 'ERR_BROKER_RESPONSE'
+}
+
+/** A response could not be decoded. */
+export class ProtocolError extends ClientError {
+  static override readonly CODE: string = 'ERR_PROTOCOL'
+}
+
+/**
+ * Prototype check plus the shared {@link ClientError}s, applied only to the family root itself so that
+ * subclasses (e.g. ConsumerStartError) keep the ordinary `instanceof` behaviour.
+ */
+function familyHasInstance(familyRoot: Function, candidateClass: Function, value: unknown): boolean {
+  const ownChain = Function.prototype[Symbol.hasInstance].call(candidateClass, value)
+  return ownChain || (candidateClass === familyRoot && value instanceof ClientError)
+}
+
+/** Base of producer failures. `instanceof ProducerError` also accepts any {@link ClientError}. */
+export class ProducerError extends RocketMQError {
+  static override readonly CODE: string = 'ERR_PRODUCER'
+
+  /** @internal see the module documentation. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return familyHasInstance(ProducerError, this, value)
+  }
+}
+
+/** The producer is not in a state that allows the call (send before start, start twice, after shutdown). */
+export class ProducerStateError extends ProducerError {
+  static override readonly CODE: string = 'ERR_STATE'
+}
+
+/** Every attempt to send a message failed; the message names the last cause. */
+export class MessageSendError extends ProducerError {
+  static override readonly CODE: string = 'ERR_SEND_FAILED'
+}
+
+/** Base of consumer failures. `instanceof ConsumerError` also accepts any {@link ClientError}. */
+export class ConsumerError extends RocketMQError {
+  static override readonly CODE: string = 'ERR_CONSUMER'
+
+  /** @internal see the module documentation. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return familyHasInstance(ConsumerError, this, value)
+  }
+}
+
+/** The consumer failed to start. */
+export class ConsumerStartError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_CONSUMER_START'
+}
+
+/** The consumer failed to shut down cleanly. */
+export class ConsumerShutdownError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_CONSUMER_SHUTDOWN'
+}
+
+/** The consumer is not in a state that allows the call. */
+export class ConsumerStateError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_STATE'
+}
+
+/** A subscription could not be added. */
+export class SubscribeError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_SUBSCRIBE'
+}
+
+/** A subscription could not be removed. */
+export class UnsubscribeError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_UNSUBSCRIBE'
+}
+
+/** A message listener failed to consume a message. */
+export class MessageConsumeError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_MESSAGE_CONSUME'
+}
+
+/** Pulling messages from a broker failed. */
+export class MessagePullError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_MESSAGE_PULL'
+}
+
+/** Reading, updating or persisting a consume offset failed. */
+export class OffsetError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_OFFSET'
+}
+
+/** Rebalancing message queues among the group's consumers failed. */
+export class RebalanceError extends ConsumerError {
+  static override readonly CODE: string = 'ERR_REBALANCE'
+}
+
+/** Base of subscription-management failures. */
+export class SubscriptionError extends RocketMQError {
+  static override readonly CODE: string = 'ERR_SUBSCRIPTION'
+}
+
+/** The topic name is not valid for a subscription. */
+export class InvalidTopicError extends SubscriptionError {
+  static override readonly CODE: string = 'ERR_INVALID_TOPIC'
+}
+
+/** The message selector (tag or SQL92 expression) is not valid. */
+export class InvalidSelectorError extends SubscriptionError {
+  static override readonly CODE: string = 'ERR_INVALID_SELECTOR'
+}
+
+/** The topic is not subscribed. */
+export class TopicNotSubscribedError extends SubscriptionError {
+  static override readonly CODE: string = 'ERR_TOPIC_NOT_SUBSCRIBED'
+}
+
+/** A subscription conflicts with an existing one. */
+export class SubscriptionConflictError extends SubscriptionError {
+  static override readonly CODE: string = 'ERR_SUBSCRIPTION_CONFLICT'
+}
+
+/** The number of subscriptions would exceed the configured limit. */
+export class SubscriptionLimitExceededError extends SubscriptionError {
+  static override readonly CODE: string = 'ERR_SUBSCRIPTION_LIMIT_EXCEEDED'
+}
+
+/** Stored or imported subscription data is malformed. */
+export class SubscriptionDataError extends SubscriptionError {
+  static override readonly CODE: string = 'ERR_SUBSCRIPTION_DATA'
+}
+
+/** The native addon could not be found or loaded; the message lists every place that was tried. */
+export class NativeBindingError extends RocketMQError {
+  static override readonly CODE: string = 'ERR_NATIVE_BINDING'
+}

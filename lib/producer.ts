@@ -1,0 +1,87 @@
+/**
+ * The message producer.
+ *
+ * @module
+ */
+import type { NativeProducer } from './binding'
+import { type ProducerConfig, resolveProducerConfig } from './config'
+import { ValidationError } from './errors'
+import { type Message, type SendResult, fromNativeSendResult, toNativeMessage } from './message'
+import { nativeBinding } from './native'
+import { callNative, callNativeSync } from './native-errors'
+
+/**
+ * Sends messages to RocketMQ topics. Queues are chosen round-robin across brokers; a failed send is
+ * retried on another broker up to `retryTimesWhenSendFailed` times; bodies over
+ * `compressMsgBodyOverHowmuch` bytes are zlib-compressed as the Java producer does.
+ *
+ * ```ts
+ * const producer = new Producer({ producerGroup: 'orders-producer', namesrvAddr: '127.0.0.1:9876' })
+ * await producer.start()
+ * const result = await producer.send({ topic: 'orders', body: 'hello', tags: 'created', keys: ['order-1'] })
+ * await producer.shutdown()
+ * ```
+ *
+ * Errors are {@link RocketMQError} subclasses: ValidationError for a bad message, ProducerStateError
+ * when not started, TopicNotFoundError, MessageSendError, and the transport errors of ClientError.
+ */
+export class Producer {
+  readonly #native: NativeProducer
+  readonly #maxMessageSize: number
+
+  /**
+   * @param config producer settings; `namesrvAddr` defaults to the `NAMESRV_ADDR` environment variable
+   * @throws ConfigError when a setting is missing or invalid
+   */
+  constructor(config: ProducerConfig) {
+    const resolved = resolveProducerConfig(config)
+    const { NativeProducer: NativeProducerClass } = nativeBinding()
+    this.#native = callNativeSync('producer', () => new NativeProducerClass(resolved.native))
+    this.#maxMessageSize = resolved.maxMessageSize
+  }
+
+  /** Starts the producer; call once before sending. */
+  async start(): Promise<void> {
+    await callNative('producer', () => this.#native.start())
+  }
+
+  /** Stops the producer and closes its connections. Sends after this fail with ProducerStateError. */
+  async shutdown(): Promise<void> {
+    await callNative('producer', () => this.#native.shutdown())
+  }
+
+  /**
+   * Sends one message and resolves once a broker stored it.
+   *
+   * @param message the message
+   * @throws ValidationError when the message is invalid (nothing is sent)
+   */
+  async send(message: Message): Promise<SendResult> {
+    const native = toNativeMessage(message, this.#maxMessageSize)
+    return fromNativeSendResult(await callNative('producer', () => this.#native.send(native)))
+  }
+
+  /**
+   * Sends several messages of one topic as one batch, stored together in one queue. The result's
+   * `queueOffset` is the first message's offset; the others follow it. `msgId` joins the ids with `,`.
+   *
+   * @param messages non-empty list of messages, all to the same topic, without delay levels
+   * @throws ValidationError when the list is empty, mixes topics, or a message is invalid
+   */
+  async sendBatch(messages: readonly Message[]): Promise<SendResult> {
+    if (!Array.isArray(messages) || messages.length === 0) {
+      throw new ValidationError('sendBatch needs a non-empty array of messages')
+    }
+    const natives = messages.map((message) => toNativeMessage(message, this.#maxMessageSize))
+    const topic = natives[0]?.topic
+    for (const [index, native] of natives.entries()) {
+      if (native.topic !== topic) {
+        throw new ValidationError(`a batch goes to one topic: message ${index} is for ${native.topic}, not ${topic}`)
+      }
+      if (native.delayLevel !== undefined) {
+        throw new ValidationError(`a batch cannot carry delayed messages (message ${index} has delayLevel)`)
+      }
+    }
+    return fromNativeSendResult(await callNative('producer', () => this.#native.sendBatch(natives)))
+  }
+}
