@@ -1,0 +1,136 @@
+//! Body compression: zlib, LZ4 frame and zstd, selected by the sysFlag type bits.
+
+use std::io::{Read, Write};
+
+use super::sysflag;
+use crate::error::CodecError;
+
+/// The compression algorithm of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompressionType {
+    /// zlib-wrapped deflate (RFC 1950), type bits 0 or 3.
+    Zlib,
+    /// LZ4 frame format, type bits 1.
+    Lz4,
+    /// zstd frame, type bits 2.
+    Zstd,
+}
+
+impl CompressionType {
+    /// The type named by a sysFlag. Type 0 means zlib, as older producers wrote no type.
+    pub fn from_sys_flag(sys_flag: i32) -> Result<Self, CodecError> {
+        let bits = ((sys_flag & sysflag::COMPRESSION_TYPE_MASK) >> 8) as u32;
+        match bits {
+            0 | 3 => Ok(CompressionType::Zlib),
+            1 => Ok(CompressionType::Lz4),
+            2 => Ok(CompressionType::Zstd),
+            other => Err(CodecError::UnknownCompression(other)),
+        }
+    }
+
+    /// The sysFlag bits a producer sets for this type (besides [`sysflag::COMPRESSED`]).
+    pub fn sys_flag_bits(self) -> i32 {
+        match self {
+            CompressionType::Zlib => sysflag::COMPRESSION_ZLIB,
+            CompressionType::Lz4 => sysflag::COMPRESSION_LZ4,
+            CompressionType::Zstd => sysflag::COMPRESSION_ZSTD,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            CompressionType::Zlib => "zlib",
+            CompressionType::Lz4 => "lz4",
+            CompressionType::Zstd => "zstd",
+        }
+    }
+}
+
+/// Reads `reader` to the end, failing once more than `limit` bytes come out, so a small
+/// malicious body cannot expand without bound.
+fn read_limited<R: Read>(
+    reader: R,
+    algorithm: CompressionType,
+    limit: usize,
+    size_hint: usize,
+) -> Result<Vec<u8>, CodecError> {
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut out = Vec::with_capacity(size_hint.min(limit));
+    reader
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| CodecError::Decompress {
+            algorithm: algorithm.name(),
+            message: e.to_string(),
+        })?;
+    if out.len() > limit {
+        return Err(CodecError::Decompress {
+            algorithm: algorithm.name(),
+            message: format!("output exceeds the limit of {limit} bytes"),
+        });
+    }
+    Ok(out)
+}
+
+/// Decompresses `data`, producing at most `limit` bytes.
+pub fn decompress(
+    algorithm: CompressionType,
+    data: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, CodecError> {
+    let hint = data.len().saturating_mul(4);
+    match algorithm {
+        CompressionType::Zlib => {
+            read_limited(flate2::read::ZlibDecoder::new(data), algorithm, limit, hint)
+        }
+        CompressionType::Lz4 => read_limited(
+            lz4_flex::frame::FrameDecoder::new(data),
+            algorithm,
+            limit,
+            hint,
+        ),
+        CompressionType::Zstd => {
+            let decoder = ruzstd::decoding::StreamingDecoder::new(data).map_err(|e| {
+                CodecError::Decompress {
+                    algorithm: algorithm.name(),
+                    message: e.to_string(),
+                }
+            })?;
+            read_limited(decoder, algorithm, limit, hint)
+        }
+    }
+}
+
+/// zlib-compresses `data` at `level` (0..=9; the Java producer uses 5).
+pub fn compress_zlib(data: &[u8], level: u32) -> Result<Vec<u8>, CodecError> {
+    let mut encoder = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2 + 16),
+        flate2::Compression::new(level.min(9)),
+    );
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| CodecError::Compress {
+            algorithm: "zlib",
+            message: e.to_string(),
+        })
+}
+
+/// LZ4-frame-compresses `data` (for tests and producers that choose LZ4).
+pub fn compress_lz4(data: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let mut encoder = lz4_flex::frame::FrameEncoder::new(Vec::with_capacity(data.len() / 2 + 32));
+    encoder.write_all(data).map_err(|e| CodecError::Compress {
+        algorithm: "lz4",
+        message: e.to_string(),
+    })?;
+    encoder.finish().map_err(|e| CodecError::Compress {
+        algorithm: "lz4",
+        message: e.to_string(),
+    })
+}
+
+/// zstd-compresses `data` with the pure-Rust encoder (fastest level; for tests and
+/// producers that choose zstd).
+pub fn compress_zstd(data: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+}
