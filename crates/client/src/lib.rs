@@ -2,12 +2,21 @@
 //!
 //! Layers, bottom up: [`transport`] (how bytes reach a peer), [`connection`] (one
 //! multiplexed connection), [`remoting_client`] (a connection per address), then the
-//! protocol clients built on it.
+//! protocol clients built on it: [`namesrv`] and [`route_cache`], [`admin`], [`producer`].
 
+pub mod admin;
+pub mod client_ip;
+pub mod cluster_info;
 pub mod connection;
 pub mod error;
+pub mod namesrv;
+pub mod producer;
 pub mod remoting_client;
+pub mod route_cache;
 pub mod transport;
+pub mod validation;
 
+pub use admin::{Admin, CreateTopicOptions};
 pub use error::{ClientError, Result};
+pub use producer::{OutgoingMessage, Producer, ProducerConfig, SendResult, SendStatus};
 pub use remoting_client::{ConnectionConfig, RemotingClient};

@@ -1,0 +1,26 @@
+//! The local address a peer sees, for ids that embed the client IP.
+
+use std::net::{IpAddr, UdpSocket};
+
+/// The local IP the OS would use to reach `addr` (`host:port`).
+///
+/// Connecting a UDP socket sends nothing; it only asks the routing table, so this works
+/// offline and picks the right interface when several exist.
+pub fn local_ip_toward(addr: &str) -> Option<IpAddr> {
+    let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect(addr).ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_peer_gives_loopback_ip() {
+        assert_eq!(
+            local_ip_toward("127.0.0.1:9876"),
+            Some(IpAddr::from([127, 0, 0, 1]))
+        );
+    }
+}
