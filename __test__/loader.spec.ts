@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import test from 'ava'
+
+import { NATIVE_PATH_ENV, NativeBindingError, detectPlatform, loadNativeBinding, platformTriple } from '../index'
+
+const LINUX_X64_GLIBC = { platform: 'linux', arch: 'x64', libc: 'glibc' } as const
+
+test('a missing addon gives NativeBindingError naming every place tried, the platform and the fix', (t) => {
+  const emptyDir = mkdtempSync(join(tmpdir(), 'rocketmq-napi-loader-'))
+  t.teardown(() => rmSync(emptyDir, { recursive: true, force: true }))
+  const missingFile = join(emptyDir, 'nothing-here.node')
+
+  const error = t.throws(
+    () =>
+      loadNativeBinding({
+        explicitPath: missingFile,
+        searchDirs: [emptyDir],
+        packageNames: ['rocketmq-napi-linux-x64-gnu-not-installed'],
+        platform: LINUX_X64_GLIBC,
+      }),
+    { instanceOf: NativeBindingError },
+  )
+  t.is(error.code, 'ERR_NATIVE_BINDING')
+  t.true(error.message.includes(`${NATIVE_PATH_ENV}=${missingFile}: file not found`))
+  t.true(error.message.includes(`${join(emptyDir, 'rocketmq-napi.linux-x64-gnu.node')}: file not found`))
+  t.true(error.message.includes('package rocketmq-napi-linux-x64-gnu-not-installed: not installed'))
+  t.true(error.message.includes('platform=linux arch=x64 libc=glibc'))
+  t.true(error.message.includes('npm run build'))
+  t.true(error.message.includes('npm install rocketmq-napi-linux-x64-gnu'))
+})
+
+test('a file that is not an addon is reported with the reason it failed to load', (t) => {
+  const notAnAddon = join(__dirname, 'tsconfig.json')
+  const error = t.throws(
+    () => loadNativeBinding({ explicitPath: `${notAnAddon}.node`, searchDirs: [], packageNames: [], platform: LINUX_X64_GLIBC }),
+    { instanceOf: NativeBindingError },
+  )
+  t.true(error.message.includes('file not found'))
+
+  const emptyDir = mkdtempSync(join(tmpdir(), 'rocketmq-napi-loader-'))
+  t.teardown(() => rmSync(emptyDir, { recursive: true, force: true }))
+  const bogus = join(emptyDir, 'rocketmq-napi.linux-x64-gnu.node')
+  writeFileSync(bogus, 'not an ELF file')
+  const loadFailure = t.throws(
+    () => loadNativeBinding({ searchDirs: [emptyDir], packageNames: [], platform: LINUX_X64_GLIBC }),
+    { instanceOf: NativeBindingError },
+  )
+  t.true(loadFailure.message.includes(bogus))
+  t.false(loadFailure.message.includes(`${bogus}: file not found`))
+})
+
+test('unsupported platforms are told so plainly', (t) => {
+  const error = t.throws(
+    () => loadNativeBinding({ platform: { platform: 'darwin', arch: 'arm64', libc: 'n/a' } }),
+    { instanceOf: NativeBindingError },
+  )
+  t.regex(error.message, /darwin-arm64 is not supported yet/)
+  t.true(error.message.includes('linux-x64-gnu'))
+  const musl = t.throws(() => loadNativeBinding({ platform: { platform: 'linux', arch: 'x64', libc: 'musl' } }), {
+    instanceOf: NativeBindingError,
+  })
+  t.regex(musl.message, /linux-x64-musl is not supported yet/)
+})
+
+test('the default search finds the locally built addon on this machine', (t) => {
+  const platform = detectPlatform()
+  t.is(platformTriple(platform), 'linux-x64-gnu')
+  const binding = loadNativeBinding()
+  t.is(typeof binding.NativeProducer, 'function')
+  t.is(typeof binding.NativeAdmin, 'function')
+  t.is(typeof binding.setLogger, 'function')
+})

@@ -1,0 +1,196 @@
+/**
+ * Producer against the local cluster (RocketMQ 5.x, broker-a and broker-b, 8 queues each per topic).
+ */
+import { randomBytes } from 'node:crypto'
+
+import test from 'ava'
+
+import { Admin, Producer, ProducerStateError, SendStatus, TopicNotFoundError, type SendResult } from '../index'
+import { nativeBinding } from '../lib/native'
+import {
+  BROKERS,
+  NAMESRV_ADDR,
+  QUEUES_PER_BROKER,
+  brokerTotal,
+  createTestTopic,
+  maxOffsets,
+  queueKey,
+  runPipelined,
+  uniqueName,
+} from './helpers/cluster'
+
+const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
+test.after.always(() => admin.close())
+
+/** A started producer of a fresh group, shut down when the test ends. */
+async function startedProducer(t: { teardown: (fn: () => Promise<void>) => void }, maxMessageSize?: number): Promise<Producer> {
+  const producer = new Producer({
+    namesrvAddr: NAMESRV_ADDR,
+    producerGroup: uniqueName('producer_spec'),
+    ...(maxMessageSize === undefined ? {} : { maxMessageSize }),
+  })
+  await producer.start()
+  t.teardown(() => producer.shutdown())
+  return producer
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const item of items) {
+    counts.set(key(item), (counts.get(key(item)) ?? 0) + 1)
+  }
+  return counts
+}
+
+test('10,000 messages with tags, keys and properties: all SEND_OK, both brokers grow by what each received', async (t) => {
+  const total = 10_000
+  const inFlight = 64
+  const topic = await createTestTopic(admin, 'producer_bulk')
+  const producer = await startedProducer(t)
+  const before = await maxOffsets(admin, topic)
+
+  const results = await runPipelined(total, inFlight, (index) =>
+    producer.send({
+      topic,
+      body: `message ${index}`,
+      tags: index % 2 === 0 ? 'even' : 'odd',
+      keys: [`key-${index}`, `batch-${Math.floor(index / 100)}`],
+      properties: { index: String(index), origin: 'producer.spec' },
+    }),
+  )
+
+  t.is(results.length, total)
+  t.true(results.every((result) => result.status === SendStatus.SEND_OK))
+  t.true(results.every((result) => result.topic === topic))
+  t.is(new Set(results.map((result) => result.msgId)).size, total, 'message ids are unique')
+  const positions = new Set(results.map((result) => `${queueKey(result.brokerName, result.queueId)}@${result.queueOffset}`))
+  t.is(positions.size, total, 'no two messages share a queue offset')
+
+  const after = await maxOffsets(admin, topic)
+  const perBroker = countBy(results, (result) => result.brokerName)
+  const perQueue = countBy(results, (result) => queueKey(result.brokerName, result.queueId))
+  for (const broker of BROKERS) {
+    const sent = perBroker.get(broker) ?? 0
+    t.true(sent > 0, `${broker} received messages`)
+    t.is(brokerTotal(after, broker) - brokerTotal(before, broker), sent, `${broker} grew by what was sent to it`)
+  }
+  t.is([...perBroker.values()].reduce((sum, count) => sum + count, 0), total)
+  for (const [key, offset] of after) {
+    t.is(offset - (before.get(key) ?? 0), perQueue.get(key) ?? 0, `queue ${key} grew by what was sent to it`)
+  }
+  // Round-robin selection reaches every queue of both brokers.
+  t.is(perQueue.size, BROKERS.length * QUEUES_PER_BROKER)
+})
+
+test('sendBatch stores the messages together: consecutive offsets in one queue', async (t) => {
+  const topic = await createTestTopic(admin, 'producer_batch')
+  const producer = await startedProducer(t)
+  const before = await maxOffsets(admin, topic)
+
+  const batchSize = 32
+  const batches = 5
+  const results: SendResult[] = []
+  for (let batch = 0; batch < batches; batch += 1) {
+    const messages = Array.from({ length: batchSize }, (_, index) => ({
+      topic,
+      body: Buffer.from(`batch ${batch} message ${index}`),
+      tags: 'batch',
+      keys: `batch-${batch}-${index}`,
+      properties: { batch: String(batch) },
+    }))
+    results.push(await producer.sendBatch(messages))
+  }
+
+  const after = await maxOffsets(admin, topic)
+  for (const result of results) {
+    t.is(result.status, SendStatus.SEND_OK)
+    t.is(result.msgId.split(',').length, batchSize, 'one id per message of the batch')
+    t.true(result.queueOffset >= (before.get(queueKey(result.brokerName, result.queueId)) ?? 0))
+  }
+  // Each queue grew by batchSize for every batch it took, and each batch starts right after the previous one there.
+  const perQueue = countBy(results, (result) => queueKey(result.brokerName, result.queueId))
+  for (const [key, offset] of after) {
+    t.is(offset - (before.get(key) ?? 0), (perQueue.get(key) ?? 0) * batchSize, `queue ${key}`)
+  }
+  const byQueue = new Map<string, number[]>()
+  for (const result of results) {
+    const key = queueKey(result.brokerName, result.queueId)
+    byQueue.set(key, [...(byQueue.get(key) ?? []), result.queueOffset])
+  }
+  for (const [key, offsets] of byQueue) {
+    offsets.forEach((offset, index) => t.is(offset, (before.get(key) ?? 0) + index * batchSize, `batch start in ${key}`))
+  }
+  const totalGrowth = [...after].reduce((sum, [key, offset]) => sum + offset - (before.get(key) ?? 0), 0)
+  t.is(totalGrowth, batchSize * batches)
+})
+
+test('bodies above 4 KiB are compressed and accepted', async (t) => {
+  const topic = await createTestTopic(admin, 'producer_large')
+  // The broker refuses bodies over its own 4 MiB limit; a 6 MiB compressible body is accepted only
+  // because the producer compresses it first.
+  const producer = await startedProducer(t, 8 * 1024 * 1024)
+  const before = await maxOffsets(admin, topic)
+
+  const compressible = Buffer.alloc(6 * 1024 * 1024, 'rocketmq ')
+  const justOverThreshold = Buffer.from('x'.repeat(4097))
+  const incompressible = randomBytes(100 * 1024)
+  const results = [
+    await producer.send({ topic, body: compressible, tags: 'large' }),
+    await producer.send({ topic, body: justOverThreshold, tags: 'large' }),
+    await producer.send({ topic, body: incompressible, tags: 'large' }),
+  ]
+  t.true(results.every((result) => result.status === SendStatus.SEND_OK))
+
+  const after = await maxOffsets(admin, topic)
+  const growth = [...after].reduce((sum, [key, offset]) => sum + offset - (before.get(key) ?? 0), 0)
+  t.is(growth, results.length)
+})
+
+test('start twice, and send after shutdown, give ProducerStateError', async (t) => {
+  const producer = new Producer({ namesrvAddr: NAMESRV_ADDR, producerGroup: uniqueName('producer_state') })
+  await producer.start()
+  const twice = await t.throwsAsync(producer.start(), { instanceOf: ProducerStateError })
+  t.is(twice.code, 'ERR_STATE')
+  await producer.shutdown()
+  const topic = await createTestTopic(admin, 'producer_state')
+  const afterShutdown = await t.throwsAsync(producer.send({ topic, body: 'late' }), { instanceOf: ProducerStateError })
+  t.is(afterShutdown.code, 'ERR_STATE')
+})
+
+test('sending to a topic without a route gives TopicNotFoundError', async (t) => {
+  const producer = await startedProducer(t)
+  const topic = uniqueName('producer_missing')
+  const error = await t.throwsAsync(producer.send({ topic, body: 'nobody home' }), { instanceOf: TopicNotFoundError })
+  t.is(error.code, 'ERR_TOPIC_NOT_FOUND')
+})
+
+test('the native producer validates again: bad messages that bypass the TS checks give ERR_VALIDATION', async (t) => {
+  const topic = await createTestTopic(admin, 'producer_native_validation')
+  const { NativeProducer } = nativeBinding()
+  const native = new NativeProducer({
+    namesrvAddr: NAMESRV_ADDR,
+    producerGroup: uniqueName('producer_native'),
+    maxMessageSize: 1024,
+  })
+  await native.start()
+  t.teardown(() => native.shutdown())
+
+  const cases = [
+    { label: 'empty topic', message: { topic: '', body: Buffer.from('x') } },
+    { label: 'empty body', message: { topic, body: Buffer.alloc(0) } },
+    { label: 'body over maxMessageSize', message: { topic, body: Buffer.alloc(1025) } },
+    { label: 'delay level 19', message: { topic, body: Buffer.from('x'), delayLevel: 19 } },
+  ]
+  for (const { label, message } of cases) {
+    const error = await t.throwsAsync(native.send(message), undefined, label)
+    t.is((error as Error & { code?: unknown }).code, 'ERR_VALIDATION', label)
+  }
+  const ok = await native.send({ topic, body: Buffer.from('fine') })
+  t.is(ok.status, 'SEND_OK')
+})
+
+test('the native producer rejects bad configuration with ERR_CONFIG', (t) => {
+  const { NativeProducer } = nativeBinding()
+  const error = t.throws(() => new NativeProducer({ namesrvAddr: '', producerGroup: 'native_config' }))
+  t.is((error as Error & { code?: unknown }).code, 'ERR_CONFIG')
+})
