@@ -67,7 +67,8 @@ export class RocketMQError extends Error {
   /** Stable machine-readable code, e.g. `ERR_TIMEOUT`. */
   readonly code: string
   /** RocketMQ response code when the failure was an error answer from a broker or NameServer. */
-  readonly responseCode?: number
+  // `declare`: no own property unless a code was given, so errors without one print cleanly.
+  declare readonly responseCode?: number
 
   /**
    * @param message human-readable reason
@@ -80,7 +81,7 @@ export class RocketMQError extends Error {
     Object.defineProperty(this, 'name', { value: errorClass.name, enumerable: false, configurable: true, writable: true })
     this.code = options.code ?? errorClass.CODE
     if (options.responseCode !== undefined) {
-      this.responseCode = options.responseCode
+      Object.defineProperty(this, 'responseCode', { value: options.responseCode, enumerable: true })
     }
   }
 }
