@@ -123,7 +123,7 @@ impl<T: HeaderScalar> HeaderField for Option<T> {
 
 /// Declares a header struct with its wire keys and derives both codec traits.
 ///
-/// ```ignore
+/// ```text
 /// wire_header! {
 ///     /// Doc.
 ///     pub struct Foo {
