@@ -1,0 +1,177 @@
+//! `NativeAdmin`: topic creation, routes and queue offsets, for tests, demo and benchmark.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi_derive::napi;
+use rocketmq_client::namesrv::{parse_namesrv_addrs, NameServerClient};
+use rocketmq_client::{Admin, ConnectionConfig, CreateTopicOptions, RemotingClient};
+use rocketmq_remoting::body::TopicRouteData;
+
+use crate::error::{config_error, IntoNapi};
+
+/// Admin settings.
+#[napi(object)]
+pub struct NativeAdminConfig {
+    pub namesrv_addr: String,
+    /// Per-request timeout. Default 3000.
+    pub timeout_ms: Option<u32>,
+}
+
+/// What `createTopic` creates.
+#[napi(object)]
+pub struct NativeCreateTopicOptions {
+    pub topic: String,
+    /// Read and write queues on each master.
+    pub queue_nums: i32,
+    /// Permission bits. Default 6 (read + write).
+    pub perm: Option<i32>,
+    pub order: Option<bool>,
+}
+
+/// One broker's share of a topic.
+#[napi(object)]
+pub struct NativeQueueData {
+    pub broker_name: String,
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+    pub perm: i32,
+    pub topic_sys_flag: i32,
+}
+
+/// A broker group and its addresses.
+#[napi(object)]
+pub struct NativeBrokerData {
+    pub cluster: String,
+    pub broker_name: String,
+    /// brokerId ("0" = master) → "ip:port".
+    pub broker_addrs: HashMap<String, String>,
+}
+
+/// A topic's route.
+#[napi(object)]
+pub struct NativeTopicRoute {
+    pub queue_datas: Vec<NativeQueueData>,
+    pub broker_datas: Vec<NativeBrokerData>,
+    pub order_topic_conf: Option<String>,
+}
+
+impl From<TopicRouteData> for NativeTopicRoute {
+    fn from(route: TopicRouteData) -> Self {
+        NativeTopicRoute {
+            queue_datas: route
+                .queue_datas
+                .into_iter()
+                .map(|q| NativeQueueData {
+                    broker_name: q.broker_name,
+                    read_queue_nums: q.read_queue_nums,
+                    write_queue_nums: q.write_queue_nums,
+                    perm: q.perm,
+                    topic_sys_flag: q.topic_sys_flag,
+                })
+                .collect(),
+            broker_datas: route
+                .broker_datas
+                .into_iter()
+                .map(|b| NativeBrokerData {
+                    cluster: b.cluster,
+                    broker_name: b.broker_name,
+                    broker_addrs: b
+                        .broker_addrs
+                        .into_iter()
+                        .map(|(id, addr)| (id.to_string(), addr))
+                        .collect(),
+                })
+                .collect(),
+            order_topic_conf: route.order_topic_conf,
+        }
+    }
+}
+
+/// Administrative calls against a NameServer and its brokers.
+#[napi]
+pub struct NativeAdmin {
+    inner: Arc<Admin>,
+}
+
+#[napi]
+impl NativeAdmin {
+    /// Validates the configuration; connects on first use.
+    #[napi(constructor)]
+    pub fn new(config: NativeAdminConfig) -> napi::Result<Self> {
+        crate::logger::install_default();
+        let timeout = match config.timeout_ms {
+            Some(0) => return Err(config_error("timeoutMs must be positive")),
+            Some(ms) => Duration::from_millis(ms.into()),
+            None => Duration::from_secs(3),
+        };
+        let addrs = parse_namesrv_addrs(&config.namesrv_addr).into_napi()?;
+        let remoting = RemotingClient::new(ConnectionConfig::default());
+        let namesrv = Arc::new(NameServerClient::new(remoting.clone(), addrs, timeout));
+        Ok(NativeAdmin {
+            inner: Arc::new(Admin::new(remoting, namesrv, timeout)),
+        })
+    }
+
+    /// Creates the topic on every master the NameServer knows and waits until the route
+    /// shows it on all of them. Returns the broker names.
+    #[napi]
+    pub async fn create_topic(
+        &self,
+        options: NativeCreateTopicOptions,
+    ) -> napi::Result<Vec<String>> {
+        let options = CreateTopicOptions {
+            topic: options.topic,
+            queue_nums: options.queue_nums,
+            perm: options.perm.unwrap_or(6),
+            order: options.order.unwrap_or(false),
+        };
+        self.inner.create_topic(&options).await.into_napi()
+    }
+
+    /// The topic's route as the NameServer has it now.
+    #[napi]
+    pub async fn get_topic_route(&self, topic: String) -> napi::Result<NativeTopicRoute> {
+        self.inner
+            .topic_route(&topic)
+            .await
+            .map(Into::into)
+            .into_napi()
+    }
+
+    /// The offset one past the last message of a queue.
+    #[napi]
+    pub async fn get_max_offset(
+        &self,
+        topic: String,
+        broker_name: String,
+        queue_id: i32,
+    ) -> napi::Result<i64> {
+        self.inner
+            .max_offset(&topic, &broker_name, queue_id)
+            .await
+            .into_napi()
+    }
+
+    /// The smallest offset still stored in a queue.
+    #[napi]
+    pub async fn get_min_offset(
+        &self,
+        topic: String,
+        broker_name: String,
+        queue_id: i32,
+    ) -> napi::Result<i64> {
+        self.inner
+            .min_offset(&topic, &broker_name, queue_id)
+            .await
+            .into_napi()
+    }
+
+    /// Closes the admin's connections.
+    #[napi]
+    pub async fn close(&self) -> napi::Result<()> {
+        self.inner.close();
+        Ok(())
+    }
+}

@@ -1,0 +1,162 @@
+//! `NativeProducer`: the engine's producer as a JavaScript class.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use rocketmq_client::{OutgoingMessage, Producer, ProducerConfig, SendResult};
+
+use crate::error::{config_error, IntoNapi};
+
+/// Producer settings; unset fields take the Java producer's defaults.
+#[napi(object)]
+pub struct NativeProducerConfig {
+    /// `host:port;host:port`.
+    pub namesrv_addr: String,
+    pub producer_group: String,
+    /// Budget for one send, retries included. Default 3000.
+    pub send_msg_timeout_ms: Option<u32>,
+    /// Extra attempts on another broker after a failure. Default 2.
+    pub retry_times_when_send_failed: Option<u32>,
+    /// Bodies above this many bytes are zlib-compressed. Default 4096.
+    pub compress_msg_body_over_howmuch: Option<u32>,
+    /// Largest body accepted. Default 4194304.
+    pub max_message_size: Option<u32>,
+    /// Reserved for client ids; accepted for compatibility.
+    pub instance_name: Option<String>,
+}
+
+/// A message to send.
+#[napi(object)]
+pub struct NativeMessage {
+    pub topic: String,
+    pub body: Buffer,
+    pub tags: Option<String>,
+    /// Sent space-joined in the KEYS property.
+    pub keys: Option<Vec<String>>,
+    pub properties: Option<HashMap<String, String>>,
+    /// 0 or unset = deliver now; 1..=18 = the broker's delay levels.
+    pub delay_level: Option<i32>,
+    pub flag: Option<i32>,
+}
+
+/// How a message was stored.
+#[napi(object)]
+pub struct NativeSendResult {
+    /// 'SEND_OK' | 'FLUSH_DISK_TIMEOUT' | 'FLUSH_SLAVE_TIMEOUT' | 'SLAVE_NOT_AVAILABLE'.
+    pub status: String,
+    /// Client message id (UNIQ_KEY); for a batch the ids joined by ','.
+    pub msg_id: String,
+    /// Broker message id (store host + commit-log offset).
+    pub offset_msg_id: String,
+    pub topic: String,
+    pub broker_name: String,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+}
+
+impl From<SendResult> for NativeSendResult {
+    fn from(result: SendResult) -> Self {
+        NativeSendResult {
+            status: result.status.as_str().to_owned(),
+            msg_id: result.msg_id,
+            offset_msg_id: result.offset_msg_id,
+            topic: result.queue.topic,
+            broker_name: result.queue.broker_name,
+            queue_id: result.queue.queue_id,
+            queue_offset: result.queue_offset,
+        }
+    }
+}
+
+impl From<NativeMessage> for OutgoingMessage {
+    fn from(message: NativeMessage) -> Self {
+        let mut properties: Vec<(String, String)> =
+            message.properties.unwrap_or_default().into_iter().collect();
+        // Stable order makes the encoded properties deterministic.
+        properties.sort();
+        OutgoingMessage {
+            topic: message.topic,
+            // A copy: the engine must not read a JS buffer the user may reuse meanwhile.
+            body: Bytes::copy_from_slice(&message.body),
+            tags: message.tags,
+            keys: message.keys.unwrap_or_default(),
+            properties,
+            delay_level: message.delay_level.unwrap_or(0),
+            flag: message.flag.unwrap_or(0),
+        }
+    }
+}
+
+/// Sends messages to RocketMQ brokers.
+#[napi]
+pub struct NativeProducer {
+    inner: Arc<Producer>,
+}
+
+#[napi]
+impl NativeProducer {
+    /// Validates the configuration; connects only on `start()`.
+    #[napi(constructor)]
+    pub fn new(config: NativeProducerConfig) -> napi::Result<Self> {
+        crate::logger::install_default();
+        let defaults = ProducerConfig::default();
+        if config.send_msg_timeout_ms == Some(0) {
+            return Err(config_error("sendMsgTimeout must be positive"));
+        }
+        let engine_config = ProducerConfig {
+            namesrv_addr: config.namesrv_addr,
+            group: config.producer_group,
+            send_timeout: config
+                .send_msg_timeout_ms
+                .map_or(defaults.send_timeout, |ms| Duration::from_millis(ms.into())),
+            retry_times: config
+                .retry_times_when_send_failed
+                .unwrap_or(defaults.retry_times),
+            compress_over: config
+                .compress_msg_body_over_howmuch
+                .map_or(defaults.compress_over, |n| n as usize),
+            max_message_size: config
+                .max_message_size
+                .map_or(defaults.max_message_size, |n| n as usize),
+            ..defaults
+        };
+        Ok(NativeProducer {
+            inner: Arc::new(Producer::new(engine_config).into_napi()?),
+        })
+    }
+
+    /// Starts background route refreshing; sends are possible afterwards.
+    #[napi]
+    pub async fn start(&self) -> napi::Result<()> {
+        self.inner.start().into_napi()
+    }
+
+    /// Stops background work and closes connections.
+    #[napi]
+    pub async fn shutdown(&self) -> napi::Result<()> {
+        self.inner.shutdown().await;
+        Ok(())
+    }
+
+    /// Sends one message.
+    #[napi]
+    pub async fn send(&self, message: NativeMessage) -> napi::Result<NativeSendResult> {
+        let message = OutgoingMessage::from(message);
+        self.inner.send(message).await.map(Into::into).into_napi()
+    }
+
+    /// Sends messages of one topic as one batch to one queue.
+    #[napi]
+    pub async fn send_batch(&self, messages: Vec<NativeMessage>) -> napi::Result<NativeSendResult> {
+        let messages = messages.into_iter().map(OutgoingMessage::from).collect();
+        self.inner
+            .send_batch(messages)
+            .await
+            .map(Into::into)
+            .into_napi()
+    }
+}
