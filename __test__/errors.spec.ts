@@ -55,6 +55,28 @@ for (const [code, errorClass] of CONTRACT_TABLE) {
   })
 }
 
+test('a code at the front of the message (promise rejections) is read and removed from the message', (t) => {
+  const original = nativeError('GenericFailure', 'ERR_TIMEOUT: request code 105 to 127.0.0.1:9876 timed out after 3000 ms')
+  const converted = fromNativeError(original, 'admin')
+  t.true(converted instanceof TimeoutError)
+  t.is(converted.code, 'ERR_TIMEOUT')
+  t.is(converted.message, 'request code 105 to 127.0.0.1:9876 timed out after 3000 ms')
+  t.is(converted.cause, original)
+
+  const withResponse = fromNativeError(nativeError('GenericFailure', 'ERR_TOPIC_NOT_FOUND: no route info for topic t [responseCode=17]'), 'producer')
+  t.true(withResponse instanceof TopicNotFoundError)
+  t.is(withResponse.responseCode, 17)
+
+  const unknownPrefix = fromNativeError(nativeError('GenericFailure', 'ERR_SOMETHING_NEW: later'), 'producer')
+  t.is(unknownPrefix.constructor, RocketMQError)
+  t.is(unknownPrefix.code, 'ERR_SOMETHING_NEW')
+  t.is(unknownPrefix.message, 'later')
+
+  const notACode = fromNativeError(nativeError('GenericFailure', 'Err: lower case is not a code'), 'producer')
+  t.is(notACode.code, 'GenericFailure')
+  t.is(notACode.message, 'Err: lower case is not a code')
+})
+
 test('ERR_STATE becomes the state error of the client that raised it', (t) => {
   const producerError = fromNativeError(nativeError('ERR_STATE', 'not started'), 'producer')
   t.true(producerError instanceof ProducerStateError)

@@ -7,6 +7,7 @@ import test from 'ava'
 
 import { Admin, Producer, ProducerStateError, SendStatus, TopicNotFoundError, type SendResult } from '../index'
 import { nativeBinding } from '../lib/native'
+import { fromNativeError } from '../lib/native-errors'
 import {
   BROKERS,
   NAMESRV_ADDR,
@@ -183,7 +184,7 @@ test('the native producer validates again: bad messages that bypass the TS check
   ]
   for (const { label, message } of cases) {
     const error = await t.throwsAsync(native.send(message), undefined, label)
-    t.is((error as Error & { code?: unknown }).code, 'ERR_VALIDATION', label)
+    t.is(fromNativeError(error, 'producer').code, 'ERR_VALIDATION', label)
   }
   const ok = await native.send({ topic, body: Buffer.from('fine') })
   t.is(ok.status, 'SEND_OK')
@@ -192,5 +193,5 @@ test('the native producer validates again: bad messages that bypass the TS check
 test('the native producer rejects bad configuration with ERR_CONFIG', (t) => {
   const { NativeProducer } = nativeBinding()
   const error = t.throws(() => new NativeProducer({ namesrvAddr: '', producerGroup: 'native_config' }))
-  t.is((error as Error & { code?: unknown }).code, 'ERR_CONFIG')
+  t.is(fromNativeError(error, 'producer').code, 'ERR_CONFIG')
 })

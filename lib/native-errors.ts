@@ -1,6 +1,10 @@
 /**
- * Turns errors thrown by the native binding (plain `Error`s carrying a `code` string) into the
- * typed classes of `errors.ts`. Kept apart from the classes so the mapping lives in one place.
+ * Turns errors thrown by the native binding into the typed classes of `errors.ts`. Kept apart from the
+ * classes so the mapping lives in one place.
+ *
+ * The engine's code reaches JavaScript in one of two forms: as the error's `code` property, or (for
+ * promise rejections, where napi-rs only carries its own status as `code`) at the front of the message,
+ * `"ERR_TIMEOUT: request ... timed out"`. Both are read; the prefix is removed from the message.
  *
  * @module
  */
@@ -57,12 +61,29 @@ export function parseResponseCode(message: string): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
-function nativeCodeOf(error: unknown): string | undefined {
+/** An engine code at the front of a message: `ERR_TIMEOUT: ...`. */
+const CODE_PREFIX = /^(ERR_[A-Z_]+): /
+
+function codePropertyOf(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
     const { code } = error as { code: unknown }
     return typeof code === 'string' ? code : undefined
   }
   return undefined
+}
+
+/** The engine's code and the reason without the code prefix. */
+function readNativeError(error: unknown): { code: string | undefined; message: string } {
+  const message = error instanceof Error ? error.message : String(error)
+  const property = codePropertyOf(error)
+  if (property?.startsWith('ERR_')) {
+    return { code: property, message }
+  }
+  const prefix = CODE_PREFIX.exec(message)
+  if (prefix) {
+    return { code: prefix[1], message: message.slice(prefix[0].length) }
+  }
+  return { code: property, message }
 }
 
 /**
@@ -77,8 +98,7 @@ export function fromNativeError(error: unknown, context: ErrorContext): RocketMQ
   if (error instanceof RocketMQError) {
     return error
   }
-  const message = error instanceof Error ? error.message : String(error)
-  const code = nativeCodeOf(error)
+  const { code, message } = readNativeError(error)
   const options: RocketMQErrorOptions = { cause: error, responseCode: parseResponseCode(message) }
   const errorClass =
     code === 'ERR_STATE' ? STATE_ERROR_BY_CONTEXT[context] : code === undefined ? undefined : CLASS_BY_NATIVE_CODE.get(code)
