@@ -8,12 +8,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 started_at=$(date +%s%N)
 rocketmq_lock
 
+# Logback's own status lines and the NameServer's per-connection lines (our readiness polls) are left out.
 print_log_tails() {
   local file
   for file in "$ROCKETMQ_STATE_DIR"/*/stdout.log "$ROCKETMQ_STATE_DIR"/*/home/logs/rocketmqlogs/{namesrv,broker}.log; do
     [[ -s $file ]] || continue
     echo "----- tail of $file -----" >&2
-    tail -n 30 "$file" >&2
+    grep -v -e ' |-INFO in ' -e 'NETTY SERVER PIPELINE' "$file" | tail -n 20 >&2
   done
 }
 
@@ -106,6 +107,9 @@ cat >"$ROCKETMQ_STATE_DIR/namesrv/namesrv.properties" <<EOF
 listenPort=$ROCKETMQ_NAMESRV_PORT
 bindAddress=$ROCKETMQ_HOST
 kvConfigPath=$ROCKETMQ_STATE_DIR/namesrv/kvConfig.json
+# The NameServer's internal client is pointed at <first NIC address>:<port> and would re-dial it every 3 s;
+# with the server bound to loopback that only fails, and nothing here needs it.
+scanAvailableNameSrv=false
 EOF
 
 for broker in "${ROCKETMQ_BROKERS[@]}"; do
