@@ -10,6 +10,15 @@ if [[ -f $complete_marker ]]; then
   exit 0
 fi
 
+# Several clusters may start at once and share the cache: one fetch per version at a time, and whoever
+# waited finds the marker the first one wrote.
+if command -v flock >/dev/null; then
+  mkdir -p "$ROCKETMQ_CACHE/locks"
+  exec {fetch_lock_fd}>"$ROCKETMQ_CACHE/locks/fetch-$ROCKETMQ_VERSION.lock"
+  flock "$fetch_lock_fd"
+  [[ -f $complete_marker ]] && exit 0
+fi
+
 command -v mvn >/dev/null || {
   echo "mvn not found: install Maven (e.g. apt-get install maven) to fetch the RocketMQ jars" >&2
   exit 1
