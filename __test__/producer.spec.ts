@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 
 import test from 'ava'
 
-import { Admin, Producer, ProducerStateError, SendStatus, TopicNotFoundError, type SendResult } from '../index'
+import { Admin, MessageSendError, Producer, ProducerStateError, SendStatus, TopicNotFoundError, type SendResult } from '../index'
 import { nativeBinding } from '../lib/native'
 import { fromNativeError } from '../lib/native-errors'
 import {
@@ -15,8 +15,10 @@ import {
   brokerTotal,
   createTestTopic,
   maxOffsets,
+  maxOffsetsAfter,
   queueKey,
   runPipelined,
+  totalGrowth,
   uniqueName,
 } from './helpers/cluster'
 
@@ -61,13 +63,13 @@ test('10,000 messages with tags, keys and properties: all SEND_OK, both brokers 
   )
 
   t.is(results.length, total)
+  const after = await maxOffsetsAfter(admin, topic, before, total)
   t.true(results.every((result) => result.status === SendStatus.SEND_OK))
   t.true(results.every((result) => result.topic === topic))
   t.is(new Set(results.map((result) => result.msgId)).size, total, 'message ids are unique')
   const positions = new Set(results.map((result) => `${queueKey(result.brokerName, result.queueId)}@${result.queueOffset}`))
   t.is(positions.size, total, 'no two messages share a queue offset')
 
-  const after = await maxOffsets(admin, topic)
   const perBroker = countBy(results, (result) => result.brokerName)
   const perQueue = countBy(results, (result) => queueKey(result.brokerName, result.queueId))
   for (const broker of BROKERS) {
@@ -102,7 +104,7 @@ test('sendBatch stores the messages together: consecutive offsets in one queue',
     results.push(await producer.sendBatch(messages))
   }
 
-  const after = await maxOffsets(admin, topic)
+  const after = await maxOffsetsAfter(admin, topic, before, batchSize * batches)
   for (const result of results) {
     t.is(result.status, SendStatus.SEND_OK)
     t.is(result.msgId.split(',').length, batchSize, 'one id per message of the batch')
@@ -121,8 +123,7 @@ test('sendBatch stores the messages together: consecutive offsets in one queue',
   for (const [key, offsets] of byQueue) {
     offsets.forEach((offset, index) => t.is(offset, (before.get(key) ?? 0) + index * batchSize, `batch start in ${key}`))
   }
-  const totalGrowth = [...after].reduce((sum, [key, offset]) => sum + offset - (before.get(key) ?? 0), 0)
-  t.is(totalGrowth, batchSize * batches)
+  t.is(totalGrowth(before, after), batchSize * batches)
 })
 
 test('bodies above 4 KiB are compressed and accepted', async (t) => {
@@ -142,9 +143,16 @@ test('bodies above 4 KiB are compressed and accepted', async (t) => {
   ]
   t.true(results.every((result) => result.status === SendStatus.SEND_OK))
 
-  const after = await maxOffsets(admin, topic)
-  const growth = [...after].reduce((sum, [key, offset]) => sum + offset - (before.get(key) ?? 0), 0)
-  t.is(growth, results.length)
+  const after = await maxOffsetsAfter(admin, topic, before, results.length)
+  t.is(totalGrowth(before, after), results.length)
+
+  // The control: the same size without redundancy stays over the broker's limit and is refused
+  // (MESSAGE_ILLEGAL), which shows the accepted 6 MiB body really travelled compressed.
+  const refused = await t.throwsAsync(producer.send({ topic, body: randomBytes(6 * 1024 * 1024) }), {
+    instanceOf: MessageSendError,
+  })
+  t.is(refused.code, 'ERR_SEND_FAILED')
+  t.is(refused.responseCode, 13)
 })
 
 test('start twice, and send after shutdown, give ProducerStateError', async (t) => {

@@ -83,6 +83,7 @@ async function main(): Promise<void> {
     }
 
     const route = await admin.getTopicRoute(topic)
+    route.brokerDatas.sort((a, b) => a.brokerName.localeCompare(b.brokerName))
     console.log('\nroute:')
     for (const broker of route.brokerDatas) {
       const queues = route.queueDatas.find((queue) => queue.brokerName === broker.brokerName)

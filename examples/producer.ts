@@ -1,18 +1,20 @@
 /**
- * Minimal producer: send one message and print the result.
+ * Minimal producer: make sure a topic exists, send one message, print the result.
  *
  *   NAMESRV_ADDR=127.0.0.1:9876 npx tsx examples/producer.ts [topic]
- *
- * The topic must exist (or the brokers must allow auto-creation); `examples/demo.ts` shows how to create one.
  */
-import { Producer } from '../index'
+import { Admin, Producer } from '../index'
 
 async function main(): Promise<void> {
   const topic = process.argv[2] ?? 'example_topic'
-  const producer = new Producer({
-    namesrvAddr: process.env.NAMESRV_ADDR ?? '127.0.0.1:9876',
-    producerGroup: 'example_producer',
-  })
+  const namesrvAddr = process.env.NAMESRV_ADDR ?? '127.0.0.1:9876'
+
+  // Creating an existing topic again is harmless; it just confirms its queues.
+  const admin = new Admin({ namesrvAddr })
+  await admin.createTopic({ topic, queueNums: 8 })
+  await admin.close()
+
+  const producer = new Producer({ namesrvAddr, producerGroup: 'example_producer' })
   await producer.start()
   try {
     const result = await producer.send({

@@ -93,3 +93,43 @@ export async function runPipelined<T>(count: number, concurrency: number, task: 
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
   return results
 }
+
+/**
+ * Max offsets once the brokers have indexed `expectedGrowth` new messages since `before`.
+ *
+ * A broker answers a send once the message is in its commit log; the consume queue that max offsets
+ * are read from is written a moment later by a background dispatcher. So poll until the growth is
+ * there (or stop after a while and return the last reading, letting the caller's assertion fail).
+ *
+ * @param admin admin client
+ * @param topic topic name
+ * @param before offsets read before sending
+ * @param expectedGrowth number of messages sent since
+ */
+export async function maxOffsetsAfter(
+  admin: Admin,
+  topic: string,
+  before: ReadonlyMap<string, number>,
+  expectedGrowth: number,
+): Promise<Map<string, number>> {
+  let offsets = await maxOffsets(admin, topic)
+  for (let attempt = 0; attempt < 100 && totalGrowth(before, offsets) < expectedGrowth; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    offsets = await maxOffsets(admin, topic)
+  }
+  return offsets
+}
+
+/**
+ * Sum over all queues of how much each grew from `before` to `after`.
+ *
+ * @param before earlier offsets
+ * @param after later offsets
+ */
+export function totalGrowth(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): number {
+  let growth = 0
+  for (const [key, offset] of after) {
+    growth += offset - (before.get(key) ?? 0)
+  }
+  return growth
+}
