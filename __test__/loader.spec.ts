@@ -11,12 +11,9 @@ const LINUX_X64_GLIBC = { platform: 'linux', arch: 'x64', libc: 'glibc' } as con
 test('a missing addon gives NativeBindingError naming every place tried, the platform and the fix', (t) => {
   const emptyDir = mkdtempSync(join(tmpdir(), 'rocketmq-napi-loader-'))
   t.teardown(() => rmSync(emptyDir, { recursive: true, force: true }))
-  const missingFile = join(emptyDir, 'nothing-here.node')
-
   const error = t.throws(
     () =>
       loadNativeBinding({
-        explicitPath: missingFile,
         searchDirs: [emptyDir],
         packageNames: ['rocketmq-napi-linux-x64-gnu-not-installed'],
         platform: LINUX_X64_GLIBC,
@@ -24,12 +21,32 @@ test('a missing addon gives NativeBindingError naming every place tried, the pla
     { instanceOf: NativeBindingError },
   )
   t.is(error.code, 'ERR_NATIVE_BINDING')
-  t.true(error.message.includes(`${NATIVE_PATH_ENV}=${missingFile}: file not found`))
   t.true(error.message.includes(`${join(emptyDir, 'rocketmq-napi.linux-x64-gnu.node')}: file not found`))
   t.true(error.message.includes('package rocketmq-napi-linux-x64-gnu-not-installed: not installed'))
   t.true(error.message.includes('platform=linux arch=x64 libc=glibc'))
   t.true(error.message.includes('npm run build'))
   t.true(error.message.includes('npm install rocketmq-napi-linux-x64-gnu'))
+})
+
+test('ROCKETMQ_NAPI_NATIVE_PATH names the only file tried', (t) => {
+  const emptyDir = mkdtempSync(join(tmpdir(), 'rocketmq-napi-loader-'))
+  t.teardown(() => rmSync(emptyDir, { recursive: true, force: true }))
+  const missingFile = join(emptyDir, 'nothing-here.node')
+  const saved = process.env[NATIVE_PATH_ENV]
+  process.env[NATIVE_PATH_ENV] = missingFile
+  try {
+    // The real addon sits in the package root, but a named file wins and is reported missing.
+    const error = t.throws(() => loadNativeBinding({ platform: LINUX_X64_GLIBC }), { instanceOf: NativeBindingError })
+    t.true(error.message.includes(`${NATIVE_PATH_ENV}=${missingFile}: file not found`))
+    t.false(error.message.includes('package rocketmq-napi-linux-x64-gnu'))
+    t.true(error.message.includes(`point ${NATIVE_PATH_ENV} at a built rocketmq-napi.linux-x64-gnu.node`))
+  } finally {
+    if (saved === undefined) {
+      delete process.env[NATIVE_PATH_ENV]
+    } else {
+      process.env[NATIVE_PATH_ENV] = saved
+    }
+  }
 })
 
 test('a file that is not an addon is reported with the reason it failed to load', (t) => {
@@ -72,4 +89,6 @@ test('the default search finds the locally built addon on this machine', (t) => 
   t.is(typeof binding.NativeProducer, 'function')
   t.is(typeof binding.NativeAdmin, 'function')
   t.is(typeof binding.setLogger, 'function')
+  const explicit = loadNativeBinding({ explicitPath: join(__dirname, '..', 'rocketmq-napi.linux-x64-gnu.node') })
+  t.is(explicit, binding, 'the same addon file loads as the same module')
 })

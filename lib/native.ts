@@ -1,8 +1,9 @@
 /**
  * Finds and loads the native addon.
  *
- * Order: the file named by `ROCKETMQ_NAPI_NATIVE_PATH` (if set), then `rocketmq-napi.<triple>.node` in the
- * package root (where `npm run build` puts it; found from both the TS sources and `dist/`), then the
+ * When `ROCKETMQ_NAPI_NATIVE_PATH` names a file, that file is the only candidate (naming a file and
+ * silently getting another would hide mistakes). Otherwise: `rocketmq-napi.<triple>.node` in the package
+ * root (where `npm run build` puts it; found from both the TS sources and `dist/`), then the
  * per-platform npm package (`rocketmq-napi-<triple>`). The addon is loaded on first use, so importing the
  * package never fails; the first client constructed reports a missing addon with a
  * {@link NativeBindingError} that lists every place tried and how to fix it.
@@ -36,7 +37,7 @@ export interface PlatformInfo {
 
 /** Where to look for the addon; every field defaults to the normal search. */
 export interface LoadNativeOptions {
-  /** An explicit `.node` file; defaults to the `ROCKETMQ_NAPI_NATIVE_PATH` environment variable. */
+  /** An explicit `.node` file, the only one tried when set; defaults to `ROCKETMQ_NAPI_NATIVE_PATH`. */
   explicitPath?: string
   /** Directories searched for `rocketmq-napi.<triple>.node`; defaults to the package root. */
   searchDirs?: readonly string[]
@@ -135,17 +136,18 @@ export function loadNativeBinding(options: LoadNativeOptions = {}): NativeBindin
   const candidates: Array<{ label: string; target: string }> = []
   if (explicitPath) {
     candidates.push({ label: `${NATIVE_PATH_ENV}=${explicitPath}`, target: explicitPath })
-  }
-  for (const dir of searchDirs) {
-    candidates.push({ label: join(dir, fileName), target: join(dir, fileName) })
-  }
-  for (const name of packageNames) {
-    candidates.push({ label: `package ${name}`, target: name })
+  } else {
+    for (const dir of searchDirs) {
+      candidates.push({ label: join(dir, fileName), target: join(dir, fileName) })
+    }
+    for (const name of packageNames) {
+      candidates.push({ label: `package ${name}`, target: name })
+    }
   }
 
   const failures: string[] = []
   for (const { label, target } of candidates) {
-    const isFile = target.endsWith('.node')
+    const isFile = target === explicitPath || target.endsWith('.node')
     if (isFile && !existsSync(target)) {
       failures.push(`  - ${label}: file not found`)
       continue
@@ -157,13 +159,14 @@ export function loadNativeBinding(options: LoadNativeOptions = {}): NativeBindin
     }
   }
 
+  const fix = explicitPath
+    ? `Fix: point ${NATIVE_PATH_ENV} at a built ${fileName}, or unset it to use the normal search.`
+    : 'Fix: in a source checkout run `npm run build` (needs Rust) to compile the addon into the package root; ' +
+      `otherwise install the platform package: \`npm install ${PACKAGE_NAME}-${triple}\`.`
   throw new NativeBindingError(
-    [
-      `rocketmq-napi: cannot load the native addon ${fileName} (detected ${detected}). Looked for:`,
-      ...failures,
-      'Fix: in a source checkout run `npm run build` (needs Rust) to compile the addon into the package root; ' +
-        `otherwise install the platform package: \`npm install ${PACKAGE_NAME}-${triple}\`.`,
-    ].join('\n'),
+    [`rocketmq-napi: cannot load the native addon ${fileName} (detected ${detected}). Looked for:`, ...failures, fix].join(
+      '\n',
+    ),
   )
 }
 
