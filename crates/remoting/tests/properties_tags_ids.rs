@@ -153,6 +153,16 @@ fn zlib_round_trip_and_java_header() {
     assert_eq!(&packed[..2], &[0x78, 0x9C]);
     let unpacked = decompress(CompressionType::Zlib, &packed, 1 << 20).unwrap();
     assert_eq!(unpacked, data.as_bytes());
+    // Every truncation of the stream is an error, never a short body.
+    for cut in 0..packed.len() {
+        assert!(
+            decompress(CompressionType::Zlib, &packed[..cut], 1 << 20).is_err(),
+            "cut at {cut}"
+        );
+    }
+    // The limit is exact: the full size passes, one byte less fails.
+    assert!(decompress(CompressionType::Zlib, &packed, data.len()).is_ok());
+    assert!(decompress(CompressionType::Zlib, &packed, data.len() - 1).is_err());
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Body compression: zlib, LZ4 frame and zstd, selected by the sysFlag type bits.
 
+use std::cell::RefCell;
 use std::io::{Read, Write};
+
+use flate2::{Decompress, FlushDecompress, Status};
 
 use super::sysflag;
 use crate::error::CodecError;
@@ -80,9 +83,7 @@ pub fn decompress(
 ) -> Result<Vec<u8>, CodecError> {
     let hint = data.len().saturating_mul(4);
     match algorithm {
-        CompressionType::Zlib => {
-            read_limited(flate2::read::ZlibDecoder::new(data), algorithm, limit, hint)
-        }
+        CompressionType::Zlib => inflate_zlib(data, limit, hint),
         CompressionType::Lz4 => read_limited(
             lz4_flex::frame::FrameDecoder::new(data),
             algorithm,
@@ -99,6 +100,72 @@ pub fn decompress(
             read_limited(decoder, algorithm, limit, hint)
         }
     }
+}
+
+thread_local! {
+    // An inflate state is ~40 KiB to set up; pull bodies hold many small compressed
+    // messages, so each thread keeps one and resets it per body.
+    static ZLIB_STATE: RefCell<Decompress> = RefCell::new(Decompress::new(true));
+}
+
+fn zlib_error(message: impl ToString) -> CodecError {
+    CodecError::Decompress {
+        algorithm: "zlib",
+        message: message.to_string(),
+    }
+}
+
+fn inflate_zlib(data: &[u8], limit: usize, hint: usize) -> Result<Vec<u8>, CodecError> {
+    ZLIB_STATE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut state) => inflate_zlib_with(&mut state, data, limit, hint),
+        Err(_) => inflate_zlib_with(&mut Decompress::new(true), data, limit, hint),
+    })
+}
+
+fn inflate_zlib_with(
+    state: &mut Decompress,
+    data: &[u8],
+    limit: usize,
+    hint: usize,
+) -> Result<Vec<u8>, CodecError> {
+    state.reset(true);
+    // FlushDecompress::None throughout: with Finish on the first call miniz_oxide wants
+    // the whole output to fit the buffer at once.
+    // One byte over the limit is enough to know the limit was exceeded.
+    let hard_cap = limit.saturating_add(1);
+    let mut out = Vec::with_capacity(hint.clamp(64, hard_cap));
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() >= hard_cap {
+                return Err(zlib_error(format!(
+                    "output exceeds the limit of {limit} bytes"
+                )));
+            }
+            let grow = out.len().max(64).min(hard_cap - out.len());
+            out.reserve_exact(grow);
+        }
+        let consumed = usize::try_from(state.total_in()).unwrap_or(usize::MAX);
+        let input = data.get(consumed..).unwrap_or(&[]);
+        let before = (state.total_in(), state.total_out());
+        let status = state
+            .decompress_vec(input, &mut out, FlushDecompress::None)
+            .map_err(zlib_error)?;
+        match status {
+            Status::StreamEnd => break,
+            Status::Ok | Status::BufError => {
+                let stalled = (state.total_in(), state.total_out()) == before;
+                if stalled && out.len() < out.capacity() {
+                    return Err(zlib_error("unexpected end of stream"));
+                }
+            }
+        }
+    }
+    if out.len() > limit {
+        return Err(zlib_error(format!(
+            "output exceeds the limit of {limit} bytes"
+        )));
+    }
+    Ok(out)
 }
 
 /// zlib-compresses `data` at `level` (0..=9; the Java producer uses 5).

@@ -61,7 +61,12 @@ pub mod keys {
 /// one after it, otherwise the piece is ignored. The value keeps any further `\x01`.
 /// A later duplicate name replaces an earlier one.
 pub fn decode_properties(text: &str) -> Properties {
-    let mut map = Properties::new();
+    // Sized up front: one entry per separator is the common case.
+    let entries = text
+        .bytes()
+        .filter(|&b| b == PROPERTY_SEPARATOR as u8)
+        .count();
+    let mut map = Properties::with_capacity(entries.max(1));
     for piece in text.split(PROPERTY_SEPARATOR) {
         if let Some((name, value)) = piece.split_once(NAME_VALUE_SEPARATOR) {
             if !name.is_empty() && !value.is_empty() {
