@@ -316,3 +316,38 @@ fn decompression_is_bounded() {
     let err = decode_messages_with(&vector("compressed_batch.bin"), &options).unwrap_err();
     assert!(matches!(err, CodecError::Decompress { .. }), "{err:?}");
 }
+
+#[test]
+fn many_empty_inner_batches_do_not_exhaust_the_stack() {
+    // 50,000 consecutive broker batches with no inner messages: the iterator must loop,
+    // not recurse, past records that yield nothing.
+    let record = StoredMessage {
+        topic: "T".into(),
+        flag: 0,
+        properties: HashMap::new(),
+        body: Vec::new(),
+        queue_id: 0,
+        queue_offset: 0,
+        commit_log_offset: 0,
+        sys_flag: sysflag::INNER_BATCH | sysflag::NEED_UNWRAP,
+        born_timestamp: 0,
+        born_host: addr("127.0.0.1:1"),
+        store_timestamp: 0,
+        store_host: addr("127.0.0.1:2"),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        v2_magic: false,
+    };
+    let mut one = BytesMut::new();
+    encode_stored(&record, &mut one).unwrap();
+    let mut body = BytesMut::with_capacity(one.len() * 50_000);
+    for _ in 0..50_000 {
+        body.extend_from_slice(&one);
+    }
+    let mut tail = BytesMut::new();
+    tail.extend_from_slice(&vector("v1_ipv4.bin"));
+    body.extend_from_slice(&tail);
+    let msgs = decode_messages(&body.freeze()).unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].topic, "TopicTest");
+}

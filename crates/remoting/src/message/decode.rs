@@ -160,6 +160,11 @@ impl MessageIter {
         }
     }
 
+    fn fail(&mut self, err: CodecError) -> CodecError {
+        self.failed = true;
+        err
+    }
+
     fn next_record(&mut self) -> Result<MessageExt, CodecError> {
         let mut reader = Reader::new(&self.body, self.pos);
         let message = decode_record(&mut reader, &self.options)?;
@@ -172,29 +177,25 @@ impl Iterator for MessageIter {
     type Item = Result<MessageExt, CodecError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(message) = self.pending.pop_front() {
-            return Some(Ok(message));
-        }
-        if self.failed || self.pos >= self.body.len() {
-            return None;
-        }
-        let outcome = self.next_record().and_then(|message| {
-            if self.options.unwrap_inner_batch && message.is_inner_batch() {
-                let mut inner = unwrap_inner_batch(&message)?.into_iter();
-                let first = inner.next();
-                self.pending.extend(inner);
-                // An empty inner batch yields nothing; move on to the next record.
-                Ok(first)
-            } else {
-                Ok(Some(message))
+        // A loop, not recursion: a body of many empty inner batches yields nothing for
+        // many records in a row.
+        loop {
+            if let Some(message) = self.pending.pop_front() {
+                return Some(Ok(message));
             }
-        });
-        match outcome {
-            Ok(Some(message)) => Some(Ok(message)),
-            Ok(None) => self.next(),
-            Err(err) => {
-                self.failed = true;
-                Some(Err(err))
+            if self.failed || self.pos >= self.body.len() {
+                return None;
+            }
+            let message = match self.next_record() {
+                Ok(message) => message,
+                Err(err) => return Some(Err(self.fail(err))),
+            };
+            if !(self.options.unwrap_inner_batch && message.is_inner_batch()) {
+                return Some(Ok(message));
+            }
+            match unwrap_inner_batch(&message) {
+                Ok(inner) => self.pending.extend(inner),
+                Err(err) => return Some(Err(self.fail(err))),
             }
         }
     }
