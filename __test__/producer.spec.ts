@@ -166,11 +166,23 @@ test('start twice, and send after shutdown, give ProducerStateError', async (t) 
   t.is(afterShutdown.code, 'ERR_STATE')
 })
 
-test('sending to a topic without a route gives TopicNotFoundError', async (t) => {
+test('sending to a topic no broker has yet creates it through the auto-create template, as Java does', async (t) => {
   const producer = await startedProducer(t)
-  const topic = uniqueName('producer_missing')
-  const error = await t.throwsAsync(producer.send({ topic, body: 'nobody home' }), { instanceOf: TopicNotFoundError })
-  t.is(error.code, 'ERR_TOPIC_NOT_FOUND')
+  const topic = uniqueName('producer_autocreate')
+  await t.throwsAsync(admin.getTopicRoute(topic), { instanceOf: TopicNotFoundError })
+  const result = await producer.send({ topic, body: 'first message creates the topic' })
+  t.is(result.status, SendStatus.SEND_OK)
+  t.is(result.queueOffset, 0)
+  // The broker registers the new topic with the NameServer right after storing the message.
+  let route = await admin.getTopicRoute(topic).catch(() => undefined)
+  for (let attempt = 0; route === undefined && attempt < 50; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    route = await admin.getTopicRoute(topic).catch(() => undefined)
+  }
+  const created = route?.queueDatas.find((queueData) => queueData.brokerName === result.brokerName)
+  t.truthy(created, `route of ${topic} shows ${result.brokerName}`)
+  // Java's defaultTopicQueueNums: an auto-created topic gets at most 4 queues per broker.
+  t.true((created?.writeQueueNums ?? 0) >= 1 && (created?.writeQueueNums ?? 99) <= 4)
 })
 
 test('the native producer validates again: bad messages that bypass the TS checks give ERR_VALIDATION', async (t) => {

@@ -11,6 +11,12 @@ export const NAMESRV_ADDR = process.env.NAMESRV_ADDR ?? '127.0.0.1:9876'
 /** The two master brokers of the local cluster. */
 export const BROKERS = ['broker-a', 'broker-b'] as const
 
+/** Listen ports of broker-a and broker-b, as `scripts/rocketmq/start.sh` was told (same env vars, same defaults). */
+export const BROKER_PORTS = [
+  Number(process.env.ROCKETMQ_BROKER_A_PORT ?? 10911),
+  Number(process.env.ROCKETMQ_BROKER_B_PORT ?? 10921),
+] as const
+
 /** Queues per broker of every topic the specs create. */
 export const QUEUES_PER_BROKER = 8
 

@@ -403,9 +403,24 @@ impl Producer {
         })
     }
 
+    /// The topic's route or, for a topic no broker has yet, the route of the broker's
+    /// auto-create template topic: as in Java, the first send then creates the topic on a
+    /// broker with `autoCreateTopicEnable=true`. Brokers without it have no template
+    /// route, and the caller gets the topic's own TopicNotFound error.
     async fn route(&self, topic: &str) -> Result<Arc<TopicRouteData>> {
         validate_topic(topic)?;
-        self.routes.get(topic).await
+        match self.routes.get(topic).await {
+            Err(not_found @ ClientError::TopicNotFound { .. }) => {
+                match self.routes.get(AUTO_CREATE_TOPIC_KEY).await {
+                    Ok(template) => {
+                        debug!("topic {topic} has no route yet; sending through {AUTO_CREATE_TOPIC_KEY}");
+                        Ok(Arc::new(auto_create_route(&template)))
+                    }
+                    Err(_) => Err(not_found),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Round-robin over all writable queues, skipping the broker that just failed.
@@ -446,8 +461,8 @@ impl Producer {
         let header = SendMessageRequestHeader {
             producer_group: self.config.group.clone(),
             topic: prepared.topic.clone(),
-            default_topic: "TBW102".into(),
-            default_topic_queue_nums: 4,
+            default_topic: AUTO_CREATE_TOPIC_KEY.into(),
+            default_topic_queue_nums: DEFAULT_TOPIC_QUEUE_NUMS,
             queue_id: queue.queue_id,
             sys_flag: prepared.sys_flag,
             born_timestamp: now_ms(),
@@ -493,6 +508,23 @@ impl Producer {
             queue_offset: header.queue_offset,
         })
     }
+}
+
+/// The template topic a broker with `autoCreateTopicEnable` creates new topics from.
+const AUTO_CREATE_TOPIC_KEY: &str = "TBW102";
+
+/// Queues per broker of an auto-created topic (Java's `defaultTopicQueueNums`).
+const DEFAULT_TOPIC_QUEUE_NUMS: i32 = 4;
+
+/// The template route with its queue counts cut to what an auto-created topic will get.
+fn auto_create_route(template: &TopicRouteData) -> TopicRouteData {
+    let mut route = template.clone();
+    for queue_data in &mut route.queue_datas {
+        let queues = queue_data.read_queue_nums.min(DEFAULT_TOPIC_QUEUE_NUMS);
+        queue_data.read_queue_nums = queues;
+        queue_data.write_queue_nums = queues;
+    }
+    route
 }
 
 /// Java retries these response codes on another broker; everything else is final.
