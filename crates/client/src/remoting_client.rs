@@ -19,7 +19,8 @@ pub struct ConnectionConfig {
     pub connect_timeout: Duration,
     /// Largest frame accepted from a peer.
     pub max_frame: usize,
-    /// Wait after the first failed connect to an address; doubles per failure.
+    /// After a failed connect, requests to the address fail at once for this long;
+    /// doubles per further failure.
     pub reconnect_backoff_min: Duration,
     /// Upper bound of the reconnect wait.
     pub reconnect_backoff_max: Duration,
@@ -170,16 +171,15 @@ impl RemotingClient {
             }
             slot.and_then(|s| s.retry_at)
         };
-        if let Some(retry_at) = retry_at {
-            if retry_at > deadline {
-                return Err(ClientError::Network(format!(
-                    "{addr} is unreachable; next connect attempt in {} ms",
-                    retry_at
-                        .saturating_duration_since(Instant::now())
-                        .as_millis()
-                )));
-            }
-            tokio::time::sleep_until(retry_at).await;
+        // Inside the backoff window, fail at once rather than wait: callers with other
+        // peers (NameServer list, other brokers) move on, and the rest retry on their own pace.
+        if let Some(retry_at) = retry_at.filter(|at| *at > Instant::now()) {
+            return Err(ClientError::Network(format!(
+                "{addr} is unreachable; next connect attempt in {} ms",
+                retry_at
+                    .saturating_duration_since(Instant::now())
+                    .as_millis()
+            )));
         }
         let budget = deadline
             .saturating_duration_since(Instant::now())
