@@ -7,7 +7,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import test from 'ava'
 
 import { Admin, NameServerError, NetworkError, Producer, RocketMQError, TimeoutError } from '../index'
-import { uniqueName } from './helpers/cluster'
+import { NAMESRV_ADDR, createTestTopic, uniqueName } from './helpers/cluster'
 
 /** Listens on an ephemeral loopback port; `silent` accepts connections and never answers. */
 async function listen(): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
@@ -85,4 +85,18 @@ test('a NameServer that accepts connections but never answers gives TimeoutError
   t.teardown(() => admin.close())
   const error = await t.throwsAsync(admin.getTopicRoute(uniqueName('silent')), { instanceOf: RocketMQError })
   assertTyped(t, error, TimeoutError)
+})
+
+test('a dead NameServer ahead of a live one in namesrvAddr is skipped: routes and sends work', async (t) => {
+  const namesrvAddr = `127.0.0.1:${await closedPort()};${NAMESRV_ADDR}`
+  const admin = new Admin({ namesrvAddr })
+  t.teardown(() => admin.close())
+  const topic = await createTestTopic(admin, 'failover')
+  const route = await admin.getTopicRoute(topic)
+  t.is(route.queueDatas.length, 2)
+  const producer = new Producer({ namesrvAddr, producerGroup: uniqueName('failover') })
+  await producer.start()
+  t.teardown(() => producer.shutdown())
+  const result = await producer.send({ topic, body: 'through the second NameServer' })
+  t.is(result.status, 'SEND_OK')
 })
