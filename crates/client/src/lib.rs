@@ -6,7 +6,6 @@
 
 pub mod admin;
 pub mod client_ip;
-pub mod cluster_info;
 pub mod connection;
 pub mod error;
 pub mod namesrv;

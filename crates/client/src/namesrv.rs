@@ -4,12 +4,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use log::debug;
-use rocketmq_remoting::body::route::TopicRouteData;
+use rocketmq_remoting::body::{ClusterInfo, TopicRouteData};
 use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::header::{EncodeHeader, GetRouteInfoRequestHeader};
 use rocketmq_remoting::{ExtFields, RemotingCommand};
 
-use crate::cluster_info::ClusterInfo;
 use crate::error::{ClientError, Result};
 use crate::remoting_client::RemotingClient;
 

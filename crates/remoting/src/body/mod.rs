@@ -4,6 +4,7 @@
 //! a client meets: Long map keys without quotes (route bodies for old clients) and maps
 //! keyed by objects (reset-offset bodies). [`lenient`] and [`reset_offset`] handle those.
 
+pub mod cluster;
 pub mod consumer;
 pub mod heartbeat;
 pub mod lenient;
@@ -11,6 +12,7 @@ pub mod queue;
 pub mod reset_offset;
 pub mod route;
 
+pub use cluster::ClusterInfo;
 pub use consumer::{
     CheckClientRequestBody, ConsumeMessageDirectlyResult, ConsumeResult, ConsumerListBody,
     LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody,

@@ -2,10 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rocketmq_remoting::body::lenient::quote_numeric_keys;
-use rocketmq_remoting::body::BrokerData;
-use rocketmq_remoting::CodecError;
 use serde::Deserialize;
+
+use super::lenient::quote_numeric_keys;
+use super::route::BrokerData;
+use crate::error::CodecError;
 
 /// Every broker group the NameServer knows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
