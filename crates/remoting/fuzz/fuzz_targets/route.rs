@@ -1,10 +1,11 @@
-//! Route bodies (with the unquoted-key repair) and the other plain JSON bodies.
+//! Route and cluster-info bodies (with the unquoted-key repair) and the other plain JSON
+//! bodies.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rocketmq_remoting::body::lenient::quote_numeric_keys;
 use rocketmq_remoting::body::{
-    ConsumerListBody, HeartbeatData, LockBatchResponseBody, TopicRouteData,
+    ClusterInfo, ConsumerListBody, HeartbeatData, LockBatchResponseBody, TopicRouteData,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -16,6 +17,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = route.producer_queues("T");
         let encoded = route.encode().expect("a decoded route encodes");
         assert_eq!(TopicRouteData::decode(&encoded).expect("round trip"), route);
+    }
+    if let Ok(cluster) = ClusterInfo::decode(data) {
+        let _ = cluster.masters();
     }
     let _ = ConsumerListBody::decode(data);
     let _ = LockBatchResponseBody::decode(data);
