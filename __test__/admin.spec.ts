@@ -3,7 +3,7 @@
  */
 import test from 'ava'
 
-import { Admin, BrokerNotAvailableError, Perm, TopicNotFoundError } from '../index'
+import { Admin, BrokerNotAvailableError, Perm, TopicNotFoundError, ValidationError } from '../index'
 import { BROKERS, BROKER_PORTS, NAMESRV_ADDR, QUEUES_PER_BROKER, createTestTopic, uniqueName } from './helpers/cluster'
 
 const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
@@ -62,4 +62,11 @@ test('offsets of a broker the NameServer does not know give BrokerNotAvailableEr
     instanceOf: BrokerNotAvailableError,
   })
   t.is(error.code, 'ERR_BROKER_NOT_AVAILABLE')
+})
+
+test('viewMessage rejects what is not an offsetMsgId with ValidationError', async (t) => {
+  for (const bad of ['', 'not-hex', '7F000001', 'Z'.repeat(32)]) {
+    const error = await t.throwsAsync(admin.viewMessage(bad), { instanceOf: ValidationError })
+    t.is(error.code, 'ERR_VALIDATION')
+  }
 })

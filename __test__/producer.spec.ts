@@ -83,6 +83,32 @@ test('10,000 messages with tags, keys and properties: all SEND_OK, both brokers 
   }
   // Round-robin selection reaches every queue of both brokers.
   t.is(perQueue.size, BROKERS.length * QUEUES_PER_BROKER)
+
+  // What the brokers stored is what was sent: read a sample back.
+  for (const index of [0, 1, 4_999, total - 1]) {
+    const sent = results[index]!
+    const stored = await admin.viewMessage(sent.offsetMsgId)
+    t.is(stored.body.toString(), `message ${index}`)
+    t.is(stored.tags, index % 2 === 0 ? 'even' : 'odd')
+    t.deepEqual(stored.keys, [`key-${index}`, `batch-${Math.floor(index / 100)}`])
+    t.is(stored.properties.index, String(index))
+    t.is(stored.properties.origin, 'producer.spec')
+    t.is(stored.msgId, sent.msgId)
+    t.is(stored.topic, topic)
+    t.is(stored.queueId, sent.queueId)
+    t.is(stored.queueOffset, sent.queueOffset)
+  }
+})
+
+test('the body is taken when send() is called: reusing the Buffer right after does not change the message', async (t) => {
+  const topic = await createTestTopic(admin, 'producer_reuse')
+  const producer = await startedProducer(t)
+  const buffer = Buffer.from('original content')
+  const pending = producer.send({ topic, body: buffer })
+  buffer.fill('X')
+  const result = await pending
+  const stored = await admin.viewMessage(result.offsetMsgId)
+  t.is(stored.body.toString(), 'original content')
 })
 
 test('sendBatch stores the messages together: consecutive offsets in one queue', async (t) => {
@@ -145,6 +171,14 @@ test('bodies above 4 KiB are compressed and accepted', async (t) => {
 
   const after = await maxOffsetsAfter(admin, topic, before, results.length)
   t.is(totalGrowth(before, after), results.length)
+
+  // Read back, the bodies are the originals (the broker keeps them compressed; reading inflates them).
+  const bodies = [compressible, justOverThreshold, incompressible]
+  for (const [index, result] of results.entries()) {
+    const stored = await admin.viewMessage(result.offsetMsgId)
+    t.true(stored.body.equals(bodies[index]!), `body ${index} reads back unchanged`)
+    t.is(stored.tags, 'large')
+  }
 
   // The control: the same size without redundancy stays over the broker's limit and is refused
   // (MESSAGE_ILLEGAL), which shows the accepted 6 MiB body really travelled compressed.

@@ -6,6 +6,7 @@
 import type { NativeAdmin, NativeTopicRoute } from './binding'
 import { type AdminConfig, checkInteger, resolveAdminConfig } from './config'
 import { ValidationError } from './errors'
+import type { MessageView } from './message'
 import { validateTopic } from './names'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
@@ -170,6 +171,21 @@ export class Admin {
     const broker = checkBrokerName(brokerName)
     const queue = checkQueueId(queueId)
     return callNative('admin', () => this.#native.getMinOffset(name, broker, queue))
+  }
+
+  /**
+   * Reads one stored message back from the broker that stored it.
+   *
+   * @param offsetMsgId the message's broker id, `SendResult.offsetMsgId`
+   * @throws ValidationError when the id is not an offsetMsgId
+   */
+  async viewMessage(offsetMsgId: string): Promise<MessageView> {
+    if (typeof offsetMsgId !== 'string' || !/^[0-9A-Fa-f]{32}([0-9A-Fa-f]{24})?$/.test(offsetMsgId)) {
+      throw new ValidationError(`offsetMsgId must be 32 (IPv4) or 56 (IPv6) hex digits; got ${String(offsetMsgId)}`)
+    }
+    const view = await callNative('admin', () => this.#native.viewMessage(offsetMsgId))
+    const { tags, ...rest } = view
+    return { ...rest, ...(tags === undefined || tags === null ? {} : { tags }) }
   }
 
   /** Closes the admin's connections. */

@@ -61,6 +61,38 @@ export interface SendResult {
   queueOffset: number
 }
 
+/** A message as a broker stored it, read back with {@link Admin.viewMessage}. */
+export interface MessageView {
+  /** Topic the message is stored under. */
+  topic: string
+  /** Body as the producer sent it (decompressed when it was stored compressed). */
+  body: Buffer
+  /** Tag, if the message has one. */
+  tags?: string
+  /** Business keys. */
+  keys: string[]
+  /** Every property, the system ones (`TAGS`, `KEYS`, `UNIQ_KEY`, ...) included. */
+  properties: Record<string, string>
+  /** Client-generated id (`UNIQ_KEY`), else the offsetMsgId. */
+  msgId: string
+  /** Broker-generated id: store host and commit-log offset. */
+  offsetMsgId: string
+  /** Queue on the storing broker. */
+  queueId: number
+  /** Offset in that queue. */
+  queueOffset: number
+  /** Physical offset in the broker's commit log. */
+  commitLogOffset: number
+  /** When the producer created it, ms since the epoch. */
+  bornTimestamp: number
+  /** When the broker stored it, ms since the epoch. */
+  storeTimestamp: number
+  /** How often it was consumed again after a failure. */
+  reconsumeTimes: number
+  /** The user flag. */
+  flag: number
+}
+
 /** Highest delay level of a default broker configuration (`messageDelayLevel` has 18 entries). */
 export const MAX_DELAY_LEVEL = 18
 

@@ -4,10 +4,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use rocketmq_client::namesrv::{parse_namesrv_addrs, NameServerClient};
 use rocketmq_client::{Admin, ConnectionConfig, CreateTopicOptions, RemotingClient};
 use rocketmq_remoting::body::TopicRouteData;
+use rocketmq_remoting::message::MessageExt;
 
 use crate::error::{config_error, IntoNapi};
 
@@ -89,6 +91,49 @@ impl From<TopicRouteData> for NativeTopicRoute {
     }
 }
 
+/// A stored message as a broker returns it.
+#[napi(object)]
+pub struct NativeMessageView {
+    pub topic: String,
+    /// The body as the producer sent it (decompressed).
+    pub body: Buffer,
+    pub tags: Option<String>,
+    pub keys: Vec<String>,
+    /// Every property, the system ones (TAGS, KEYS, UNIQ_KEY, ...) included.
+    pub properties: HashMap<String, String>,
+    /// Client id (UNIQ_KEY), else the offsetMsgId.
+    pub msg_id: String,
+    pub offset_msg_id: String,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    pub commit_log_offset: i64,
+    pub born_timestamp: i64,
+    pub store_timestamp: i64,
+    pub reconsume_times: i32,
+    pub flag: i32,
+}
+
+impl From<MessageExt> for NativeMessageView {
+    fn from(message: MessageExt) -> Self {
+        NativeMessageView {
+            tags: message.tags().map(str::to_owned),
+            keys: message.keys().map(str::to_owned).collect(),
+            msg_id: message.msg_id().to_owned(),
+            body: Buffer::from(message.body.to_vec()),
+            topic: message.topic,
+            properties: message.properties,
+            offset_msg_id: message.offset_msg_id,
+            queue_id: message.queue_id,
+            queue_offset: message.queue_offset,
+            commit_log_offset: message.commit_log_offset,
+            born_timestamp: message.born_timestamp,
+            store_timestamp: message.store_timestamp,
+            reconsume_times: message.reconsume_times,
+            flag: message.flag,
+        }
+    }
+}
+
 /// Administrative calls against a NameServer and its brokers.
 #[napi]
 pub struct NativeAdmin {
@@ -165,6 +210,16 @@ impl NativeAdmin {
         self.inner
             .min_offset(&topic, &broker_name, queue_id)
             .await
+            .into_napi()
+    }
+
+    /// Reads one stored message back by its offsetMsgId (`SendResult.offsetMsgId`).
+    #[napi]
+    pub async fn view_message(&self, offset_msg_id: String) -> napi::Result<NativeMessageView> {
+        self.inner
+            .view_message(&offset_msg_id)
+            .await
+            .map(Into::into)
             .into_napi()
     }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::Env;
 use napi_derive::napi;
 use rocketmq_client::{OutgoingMessage, Producer, ProducerConfig, SendResult};
 
@@ -80,7 +81,7 @@ impl From<NativeMessage> for OutgoingMessage {
         properties.sort();
         OutgoingMessage {
             topic: message.topic,
-            // A copy: the engine must not read a JS buffer the user may reuse meanwhile.
+            // A copy made on the JS thread (see `send`): the user may reuse the Buffer.
             body: Bytes::copy_from_slice(&message.body),
             tags: message.tags,
             keys: message.keys.unwrap_or_default(),
@@ -143,20 +144,38 @@ impl NativeProducer {
     }
 
     /// Sends one message.
-    #[napi]
-    pub async fn send(&self, message: NativeMessage) -> napi::Result<NativeSendResult> {
+    ///
+    /// Not an `async fn`: the body is copied here, on the JavaScript thread, before the call
+    /// returns, so a caller that reuses its Buffer right after `send()` cannot change what is
+    /// sent (an async fn would read it later, from another thread).
+    #[napi(ts_return_type = "Promise<NativeSendResult>")]
+    pub fn send<'env>(
+        &self,
+        env: &'env Env,
+        message: NativeMessage,
+    ) -> napi::Result<PromiseRaw<'env, NativeSendResult>> {
         let message = OutgoingMessage::from(message);
-        self.inner.send(message).await.map(Into::into).into_napi()
+        let producer = Arc::clone(&self.inner);
+        env.spawn_future(async move { producer.send(message).await.map(Into::into).into_napi() })
     }
 
-    /// Sends messages of one topic as one batch to one queue.
-    #[napi]
-    pub async fn send_batch(&self, messages: Vec<NativeMessage>) -> napi::Result<NativeSendResult> {
-        let messages = messages.into_iter().map(OutgoingMessage::from).collect();
-        self.inner
-            .send_batch(messages)
-            .await
-            .map(Into::into)
-            .into_napi()
+    /// Sends messages of one topic as one batch to one queue. Bodies are copied before
+    /// the call returns, as for `send()`.
+    #[napi(ts_return_type = "Promise<NativeSendResult>")]
+    pub fn send_batch<'env>(
+        &self,
+        env: &'env Env,
+        messages: Vec<NativeMessage>,
+    ) -> napi::Result<PromiseRaw<'env, NativeSendResult>> {
+        let messages: Vec<OutgoingMessage> =
+            messages.into_iter().map(OutgoingMessage::from).collect();
+        let producer = Arc::clone(&self.inner);
+        env.spawn_future(async move {
+            producer
+                .send_batch(messages)
+                .await
+                .map(Into::into)
+                .into_napi()
+        })
     }
 }

@@ -8,8 +8,9 @@ use rocketmq_remoting::body::TopicRouteData;
 use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::header::{
     CreateTopicRequestHeader, DecodeHeader, EncodeHeader, GetMaxOffsetRequestHeader,
-    GetMinOffsetRequestHeader, OffsetResponseHeader,
+    GetMinOffsetRequestHeader, OffsetResponseHeader, ViewMessageRequestHeader,
 };
+use rocketmq_remoting::message::{decode_message, decode_offset_msg_id, MessageExt};
 use rocketmq_remoting::RemotingCommand;
 use tokio::time::Instant;
 
@@ -138,6 +139,38 @@ impl Admin {
             header.to_ext_fields(),
         )
         .await
+    }
+
+    /// Reads one stored message back by its offsetMsgId (VIEW_MESSAGE_BY_ID), from the
+    /// broker whose address the id carries. Bodies come back decompressed.
+    pub async fn view_message(&self, offset_msg_id: &str) -> Result<MessageExt> {
+        let (store_host, commit_log_offset) =
+            decode_offset_msg_id(offset_msg_id).map_err(|_| {
+                ClientError::Validation(format!("{offset_msg_id:?} is not an offsetMsgId"))
+            })?;
+        let header = ViewMessageRequestHeader {
+            offset: commit_log_offset,
+            topic: None,
+        };
+        let addr = store_host.to_string();
+        let answer = self
+            .remoting
+            .request(
+                &addr,
+                RemotingCommand::request(request::VIEW_MESSAGE_BY_ID, header.to_ext_fields()),
+                self.timeout,
+            )
+            .await?;
+        if answer.code != response::SUCCESS {
+            return Err(ClientError::BrokerResponse {
+                message: format!(
+                    "reading message {offset_msg_id} from {addr} failed: {}",
+                    answer.remark.unwrap_or_default()
+                ),
+                code: answer.code,
+            });
+        }
+        Ok(decode_message(&answer.body)?)
     }
 
     /// Closes the admin's connections.

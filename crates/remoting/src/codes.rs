@@ -11,6 +11,7 @@ pub mod request {
     pub const UPDATE_CONSUMER_OFFSET: i32 = 15;
     pub const UPDATE_AND_CREATE_TOPIC: i32 = 17;
     pub const SEARCH_OFFSET_BY_TIMESTAMP: i32 = 29;
+    pub const VIEW_MESSAGE_BY_ID: i32 = 33;
     pub const GET_MAX_OFFSET: i32 = 30;
     pub const GET_MIN_OFFSET: i32 = 31;
     pub const HEART_BEAT: i32 = 34;

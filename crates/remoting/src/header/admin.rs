@@ -22,6 +22,17 @@ wire_header! {
     }
 }
 
+wire_header! {
+    /// VIEW_MESSAGE_BY_ID (33), sent to the broker that stored the message (the store host
+    /// inside its offsetMsgId). The answer's body is the stored message.
+    pub struct ViewMessageRequestHeader {
+        /// The message's commit-log offset.
+        pub offset: i64 => "offset",
+        /// 5.x only.
+        pub topic: Option<String> => "topic",
+    }
+}
+
 impl CreateTopicRequestHeader {
     /// The header the Java admin sends for a normal read/write topic with `queues` queues.
     pub fn normal(topic: impl Into<String>, queues: i32) -> Self {

@@ -12,7 +12,7 @@ mod offset;
 mod pull;
 mod send;
 
-pub use admin::CreateTopicRequestHeader;
+pub use admin::{CreateTopicRequestHeader, ViewMessageRequestHeader};
 pub use client::{
     ConsumeMessageDirectlyResultRequestHeader, GetConsumerListByGroupRequestHeader,
     GetConsumerRunningInfoRequestHeader, NotifyConsumerIdsChangedRequestHeader,
