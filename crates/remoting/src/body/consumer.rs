@@ -44,18 +44,8 @@ pub struct LockBatchRequestBody {
 }
 json_body!(LockBatchRequestBody, "LockBatchRequestBody");
 
-/// UNLOCK_BATCH_MQ request body (same fields as the lock request).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UnlockBatchRequestBody {
-    pub consumer_group: String,
-    pub client_id: String,
-    #[serde(default)]
-    pub only_this_broker: bool,
-    #[serde(default)]
-    pub mq_set: Vec<MessageQueue>,
-}
-json_body!(UnlockBatchRequestBody, "UnlockBatchRequestBody");
+/// UNLOCK_BATCH_MQ request body: Java's class has exactly the lock request's fields.
+pub type UnlockBatchRequestBody = LockBatchRequestBody;
 
 /// LOCK_BATCH_MQ response body: the queues this client now holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
