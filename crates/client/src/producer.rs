@@ -29,8 +29,8 @@ use crate::namesrv::{parse_namesrv_addrs, NameServerClient};
 use crate::remoting_client::{ConnectionConfig, RemotingClient};
 use crate::route_cache::{RouteCache, DEFAULT_ROUTE_REFRESH};
 use crate::validation::{
-    validate_body, validate_delay_level, validate_property, validate_send_topic,
-    validate_tag_or_key, validate_topic,
+    validate_body, validate_delay_level, validate_group, validate_property, validate_send_topic,
+    validate_tag_or_key,
 };
 
 /// Producer settings; defaults are the Java producer's.
@@ -160,7 +160,7 @@ impl Producer {
     /// Validates `config`; no connection is made before [`Producer::start`].
     pub fn new(config: ProducerConfig) -> Result<Self> {
         let addrs = parse_namesrv_addrs(&config.namesrv_addr)?;
-        validate_group(&config.group)?;
+        validate_group("producerGroup", &config.group)?;
         if config.send_timeout.is_zero() {
             return Err(ClientError::Config(
                 "sendMsgTimeout must be positive".into(),
@@ -406,9 +406,9 @@ impl Producer {
     /// The topic's route or, for a topic no broker has yet, the route of the broker's
     /// auto-create template topic: as in Java, the first send then creates the topic on a
     /// broker with `autoCreateTopicEnable=true`. Brokers without it have no template
-    /// route, and the caller gets the topic's own TopicNotFound error.
+    /// route, and the caller gets the topic's own TopicNotFound error. `topic` was
+    /// validated along with its message before this is called.
     async fn route(&self, topic: &str) -> Result<Arc<TopicRouteData>> {
-        validate_topic(topic)?;
         match self.routes.get(topic).await {
             Err(not_found @ ClientError::TopicNotFound { .. }) => {
                 match self.routes.get(AUTO_CREATE_TOPIC_KEY).await {
@@ -554,23 +554,6 @@ fn into_send_error(err: ClientError, attempts: u32) -> ClientError {
         },
         other => other,
     }
-}
-
-fn validate_group(group: &str) -> Result<()> {
-    if group.trim().is_empty() || group.len() > 255 {
-        return Err(ClientError::Config(format!(
-            "producerGroup must be 1..=255 characters, got {group:?}"
-        )));
-    }
-    if group
-        .chars()
-        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
-    {
-        return Err(ClientError::Config(format!(
-            "producerGroup {group:?} may only contain letters, digits, '%', '|', '_' and '-'"
-        )));
-    }
-    Ok(())
 }
 
 fn now_ms() -> i64 {

@@ -1,5 +1,7 @@
 //! Input checks done before anything reaches a broker, with the limits Java's `Validators` uses.
 
+use rocketmq_remoting::message::properties::keys;
+
 use crate::error::{ClientError, Result};
 
 /// Longest topic name a broker accepts.
@@ -22,31 +24,37 @@ const SYSTEM_TOPICS: &[&str] = &[
 
 /// Property names the client and broker set themselves; a user value would corrupt them.
 const RESERVED_PROPERTIES: &[&str] = &[
-    "TAGS",
-    "KEYS",
-    "UNIQ_KEY",
-    "WAIT",
-    "DELAY",
-    "RETRY_TOPIC",
-    "REAL_TOPIC",
-    "REAL_QID",
-    "TRAN_MSG",
-    "PGROUP",
-    "MIN_OFFSET",
-    "MAX_OFFSET",
-    "ORIGIN_MESSAGE_ID",
-    "RECONSUME_TIME",
-    "MAX_RECONSUME_TIMES",
-    "CONSUME_START_TIME",
-    "__transactionId__",
-    "TRANSACTION_CHECK_TIMES",
-    "INNER_NUM",
-    "INNER_BASE",
-    "__SHARDINGKEY",
-    "TIMER_DELIVER_MS",
-    "TIMER_DELAY_SEC",
-    "TIMER_DELAY_MS",
+    keys::TAGS,
+    keys::KEYS,
+    keys::UNIQ_KEY,
+    keys::WAIT,
+    keys::DELAY,
+    keys::RETRY_TOPIC,
+    keys::REAL_TOPIC,
+    keys::REAL_QID,
+    keys::TRAN_MSG,
+    keys::PRODUCER_GROUP,
+    keys::MIN_OFFSET,
+    keys::MAX_OFFSET,
+    keys::ORIGIN_MESSAGE_ID,
+    keys::RECONSUME_TIME,
+    keys::MAX_RECONSUME_TIMES,
+    keys::CONSUME_START_TIME,
+    keys::TRANSACTION_ID,
+    keys::TRANSACTION_CHECK_TIMES,
+    keys::INNER_NUM,
+    keys::INNER_BASE,
+    keys::SHARDING_KEY,
+    keys::TIMER_DELIVER_MS,
+    keys::TIMER_DELAY_SEC,
+    keys::TIMER_DELAY_MS,
 ];
+
+/// Topic and group names share one alphabet: `[%|a-zA-Z0-9_-]`.
+fn first_bad_name_char(name: &str) -> Option<char> {
+    name.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
+}
 
 /// A topic name a broker will accept: 1..=127 characters of `[%|a-zA-Z0-9_-]`.
 pub fn validate_topic(topic: &str) -> Result<()> {
@@ -59,12 +67,25 @@ pub fn validate_topic(topic: &str) -> Result<()> {
             topic.len()
         )));
     }
-    if let Some(bad) = topic
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '%' | '|' | '_' | '-')))
-    {
+    if let Some(bad) = first_bad_name_char(topic) {
         return Err(ClientError::Validation(format!(
             "topic {topic:?} contains {bad:?}; allowed are letters, digits, '%', '|', '_' and '-'"
+        )));
+    }
+    Ok(())
+}
+
+/// A producer or consumer group name: 1..=255 characters of the topic alphabet. A bad
+/// group is a configuration error, not bad input to one call.
+pub fn validate_group(kind: &str, group: &str) -> Result<()> {
+    if group.trim().is_empty() || group.len() > 255 {
+        return Err(ClientError::Config(format!(
+            "{kind} must be 1..=255 characters, got {group:?}"
+        )));
+    }
+    if first_bad_name_char(group).is_some() {
+        return Err(ClientError::Config(format!(
+            "{kind} {group:?} may only contain letters, digits, '%', '|', '_' and '-'"
         )));
     }
     Ok(())
