@@ -1,0 +1,361 @@
+/**
+ * `npm run bench:producer`: this project's Producer against ali-ons, side by side in one run.
+ *
+ * Creates a fresh topic (8 queues on every master broker by default) with this project's Admin, then
+ * for each in-flight level runs `rounds` rounds of every client, interleaved (ours, ali-ons, ours, ...),
+ * each run in a fresh child process (clients/<client>-producer.ts, compiled to plain JS first) that prints one JSON line. Prints a
+ * progress line per run, a table of medians per in-flight level, and writes every raw run, the medians
+ * and a description of the machine to results-producer.json.
+ *
+ * Flags: --count 50000 --body-size 100 --inflight 1,256 --rounds 3 --clients ours,ali-ons
+ * --warmup 1000 --queues 8 --namesrv 127.0.0.1:9876 (default: $NAMESRV_ADDR or that) --topic NAME
+ * (reuse an existing topic) --out bench/results-producer.json --timeout-seconds 600 (per run).
+ *
+ * @module
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { cpus, loadavg, release, totalmem } from 'node:os'
+import { dirname, join, relative } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Admin } from '../index'
+import type { RunResult } from './clients/measure'
+
+/**
+ * Client name to its script, as compiled by {@link compileClients}. The runs execute plain JavaScript
+ * rather than going through tsx: the tsx loader adds 35 to 55 MB to a process's peak RSS (more for
+ * ours, whose lib/ it would transpile at load) and would blur the RSS column.
+ */
+const BUILD_DIR = join(__dirname, '.build')
+const CLIENT_SCRIPTS: Readonly<Record<string, string>> = {
+  ours: join(BUILD_DIR, 'bench', 'clients', 'ours-producer.js'),
+  'ali-ons': join(BUILD_DIR, 'bench', 'clients', 'ali-ons-producer.js'),
+}
+
+/** Compiles the client scripts (and the index.ts/lib they import) with the root's tsc into bench/.build. */
+function compileClients(): void {
+  const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc')
+  execFileSync(process.execPath, [tsc, '-p', join(__dirname, 'tsconfig.build.json')], { stdio: 'inherit' })
+}
+
+interface Options {
+  count: number
+  bodySize: number
+  inflight: number[]
+  rounds: number
+  clients: string[]
+  warmup: number
+  queues: number
+  namesrv: string
+  topic: string | undefined
+  out: string
+  timeoutSeconds: number
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '50000' },
+      'body-size': { type: 'string', default: '100' },
+      inflight: { type: 'string', default: '1,256' },
+      rounds: { type: 'string', default: '3' },
+      clients: { type: 'string', default: 'ours,ali-ons' },
+      warmup: { type: 'string', default: '1000' },
+      queues: { type: 'string', default: '8' },
+      namesrv: { type: 'string', default: process.env.NAMESRV_ADDR ?? '127.0.0.1:9876' },
+      topic: { type: 'string' },
+      out: { type: 'string', default: join(__dirname, 'results-producer.json') },
+      'timeout-seconds': { type: 'string', default: '600' },
+    },
+  })
+  const integer = (name: string, value: string, min: number): number => {
+    const parsed = Number(value)
+    if (!Number.isInteger(parsed) || parsed < min) {
+      throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`)
+    }
+    return parsed
+  }
+  const clients = values.clients.split(',').map((name) => name.trim())
+  for (const client of clients) {
+    if (CLIENT_SCRIPTS[client] === undefined) {
+      throw new Error(`unknown client ${JSON.stringify(client)}; known: ${Object.keys(CLIENT_SCRIPTS).join(', ')}`)
+    }
+  }
+  return {
+    count: integer('count', values.count, 1),
+    bodySize: integer('body-size', values['body-size'], 1),
+    inflight: values.inflight.split(',').map((level) => integer('inflight', level.trim(), 1)),
+    rounds: integer('rounds', values.rounds, 1),
+    clients,
+    warmup: integer('warmup', values.warmup, 0),
+    queues: integer('queues', values.queues, 1),
+    namesrv: values.namesrv,
+    topic: values.topic,
+    out: values.out,
+    timeoutSeconds: integer('timeout-seconds', values['timeout-seconds'], 1),
+  }
+}
+
+/** A run that produced no result line: the child failed, timed out or printed garbage. */
+interface FailedRun {
+  client: string
+  inflight: number
+  round: number
+  failure: string
+}
+
+/** Runs one client script in a fresh process and parses its JSON line. */
+function runChild(client: string, inflight: number, round: number, topic: string, options: Options): Promise<RunResult> {
+  const script = CLIENT_SCRIPTS[client] as string
+  const args = [
+    script,
+    '--namesrv',
+    options.namesrv,
+    '--topic',
+    topic,
+    '--group',
+    `bench_${client.replace(/[^A-Za-z0-9]/g, '_')}_${process.pid}_${inflight}_${round}`,
+    '--count',
+    String(options.count),
+    '--inflight',
+    String(inflight),
+    '--body-size',
+    String(options.bodySize),
+    '--warmup',
+    String(options.warmup),
+  ]
+  return new Promise((resolve, reject) => {
+    // stderr is inherited so that client warnings show up live; stdout carries the result line.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let stdout = ''
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (chunk: string) => {
+      stdout += chunk
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+    }, options.timeoutSeconds * 1000)
+    child.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      if (code !== 0) {
+        reject(new Error(signal === 'SIGKILL' ? `killed after ${options.timeoutSeconds} s` : `exited with ${code ?? signal}`))
+        return
+      }
+      const line = stdout
+        .split('\n')
+        .reverse()
+        .find((candidate) => candidate.startsWith('{'))
+      if (line === undefined) {
+        reject(new Error(`printed no result line; stdout: ${JSON.stringify(stdout.slice(-500))}`))
+        return
+      }
+      resolve(JSON.parse(line) as RunResult)
+    })
+  })
+}
+
+/** The figures the table compares, derived from one run. */
+interface Figures {
+  msgsPerSecond: number
+  cpuSecondsPer100k: number
+  peakRssMb: number
+  contextSwitchesPerMessage: number
+}
+
+function figuresOf(run: RunResult): Figures {
+  const cpu = run.cpuUserSeconds + run.cpuSystemSeconds
+  return {
+    msgsPerSecond: run.msgsPerSecond,
+    cpuSecondsPer100k: (cpu / run.messages) * 100_000,
+    peakRssMb: run.peakRssBytes / (1024 * 1024),
+    contextSwitchesPerMessage: (run.voluntaryContextSwitches + run.involuntaryContextSwitches) / run.messages,
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+/** Per (client, in-flight level): the medians of the rounds that produced a result. */
+interface Summary extends Figures {
+  client: string
+  inflight: number
+  rounds: number
+  errors: number
+  notOk: number
+}
+
+function summarize(client: string, inflight: number, runs: RunResult[]): Summary | undefined {
+  if (runs.length === 0) {
+    return undefined
+  }
+  const figures = runs.map(figuresOf)
+  return {
+    client,
+    inflight,
+    rounds: runs.length,
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    notOk: runs.reduce((sum, run) => sum + run.notOk, 0),
+    msgsPerSecond: median(figures.map((f) => f.msgsPerSecond)),
+    cpuSecondsPer100k: median(figures.map((f) => f.cpuSecondsPer100k)),
+    peakRssMb: median(figures.map((f) => f.peakRssMb)),
+    contextSwitchesPerMessage: median(figures.map((f) => f.contextSwitchesPerMessage)),
+  }
+}
+
+const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+function formatRow(cells: string[], widths: number[]): string {
+  return cells.map((cell, index) => (index === 0 ? cell.padEnd(widths[index] as number) : cell.padStart(widths[index] as number))).join('  ')
+}
+
+function ratio(ours: number, peer: number): string {
+  return peer > 0 ? `${(ours / peer).toFixed(2)}x` : 'n/a'
+}
+
+/** The table of one in-flight level, with ratios ours / ali-ons when both ran. */
+function renderTable(inflight: number, summaries: Summary[], failures: FailedRun[]): string {
+  const header = ['client', 'rounds', 'msgs/s', 'CPU s/100k msgs', 'peak RSS MB', 'ctx sw/msg', 'errors', 'not OK']
+  const rows = summaries.map((s) => [
+    s.client,
+    String(s.rounds),
+    integerFormat.format(s.msgsPerSecond),
+    s.cpuSecondsPer100k.toFixed(2),
+    s.peakRssMb.toFixed(0),
+    s.contextSwitchesPerMessage.toFixed(2),
+    String(s.errors),
+    String(s.notOk),
+  ])
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] as string).length)))
+  const lines = [`in flight ${inflight} (medians of the rounds)`, formatRow(header, widths), ...rows.map((row) => formatRow(row, widths))]
+  const ours = summaries.find((s) => s.client === 'ours')
+  const peer = summaries.find((s) => s.client === 'ali-ons')
+  if (ours !== undefined && peer !== undefined) {
+    lines.push(
+      `ours / ali-ons: msgs/s ${ratio(ours.msgsPerSecond, peer.msgsPerSecond)}, CPU per msg ${ratio(ours.cpuSecondsPer100k, peer.cpuSecondsPer100k)}, ` +
+        `ctx sw per msg ${ratio(ours.contextSwitchesPerMessage, peer.contextSwitchesPerMessage)} (target: msgs/s >= 1.2x, CPU <= 0.7x)`,
+    )
+  }
+  for (const failure of failures.filter((f) => f.inflight === inflight)) {
+    lines.push(`FAILED: ${failure.client} round ${failure.round}: ${failure.failure}`)
+  }
+  return lines.join('\n')
+}
+
+function describeMachine(): Record<string, unknown> {
+  const processors = cpus()
+  return {
+    cores: processors.length,
+    cpuModel: processors[0]?.model ?? 'unknown',
+    memoryBytes: totalmem(),
+    node: process.version,
+    platform: `${process.platform} ${release()} ${process.arch}`,
+    loadAverageAtStart: loadavg(),
+  }
+}
+
+async function createTopic(options: Options): Promise<string> {
+  const topic = `BenchProducer_${Date.now()}`
+  const admin = new Admin({ namesrvAddr: options.namesrv })
+  try {
+    const brokers = await admin.createTopic({ topic, queueNums: options.queues })
+    console.log(`topic ${topic}: ${options.queues} queues on each of ${brokers.join(', ')}`)
+  } finally {
+    await admin.close()
+  }
+  return topic
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions()
+  const machine = describeMachine()
+  compileClients()
+  const startedAt = new Date().toISOString()
+  const topic = options.topic ?? (await createTopic(options))
+  console.log(
+    `${options.count} messages of ${options.bodySize} B (tag + key) per run after ${options.warmup} warm-up sends; ` +
+      `in flight ${options.inflight.join(', ')}; ${options.rounds} rounds of ${options.clients.join(', ')} interleaved; ` +
+      `${machine.cores} cores, node ${process.version}`,
+  )
+  const runs: (RunResult & { round: number })[] = []
+  const failures: FailedRun[] = []
+  const total = options.inflight.length * options.rounds * options.clients.length
+  let done = 0
+  for (const inflight of options.inflight) {
+    for (let round = 1; round <= options.rounds; round += 1) {
+      for (const client of options.clients) {
+        done += 1
+        const prefix = `[${done}/${total}] in flight ${inflight}, round ${round}/${options.rounds}, ${client}:`
+        try {
+          const run = await runChild(client, inflight, round, topic, options)
+          runs.push({ ...run, round })
+          const f = figuresOf(run)
+          console.log(
+            `${prefix} ${integerFormat.format(f.msgsPerSecond)} msgs/s, CPU ${f.cpuSecondsPer100k.toFixed(2)} s/100k, ` +
+              `RSS ${f.peakRssMb.toFixed(0)} MB, ${f.contextSwitchesPerMessage.toFixed(2)} ctx sw/msg, ` +
+              `${run.elapsedSeconds.toFixed(1)} s, errors ${run.errors}, not OK ${run.notOk}` +
+              (run.firstError === undefined ? '' : ` (first error: ${run.firstError})`),
+          )
+        } catch (error) {
+          const failure = error instanceof Error ? error.message : String(error)
+          failures.push({ client, inflight, round, failure })
+          console.log(`${prefix} FAILED: ${failure}`)
+        }
+      }
+    }
+  }
+
+  const summaries: Summary[] = []
+  console.log('')
+  for (const inflight of options.inflight) {
+    const level: Summary[] = []
+    for (const client of options.clients) {
+      const summary = summarize(
+        client,
+        inflight,
+        runs.filter((run) => run.client === client && run.inflight === inflight),
+      )
+      if (summary !== undefined) {
+        level.push(summary)
+      }
+    }
+    summaries.push(...level)
+    console.log(renderTable(inflight, level, failures))
+    console.log('')
+  }
+
+  const results = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: { ...machine, loadAverageAtEnd: loadavg() },
+    workload: {
+      topic,
+      queuesPerBroker: options.queues,
+      count: options.count,
+      bodySize: options.bodySize,
+      warmup: options.warmup,
+      inflight: options.inflight,
+      rounds: options.rounds,
+      clients: options.clients,
+    },
+    runs,
+    failures,
+    medians: summaries,
+  }
+  writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`)
+  console.log(`raw runs and medians written to ${relative(process.cwd(), options.out)}`)
+  if (failures.length > 0 || runs.some((run) => run.errors > 0)) {
+    process.exitCode = 1
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error))
+  process.exit(1)
+})
