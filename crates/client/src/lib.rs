@@ -3,11 +3,13 @@
 //! Layers, bottom up: [`transport`] (how bytes reach a peer), [`connection`] (one
 //! multiplexed connection), [`remoting_client`] (a connection per address), then the
 //! protocol clients built on it: [`namesrv`] and [`route_cache`], [`admin`], [`producer`].
+//! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer.
 
 pub mod admin;
 pub mod client_ip;
 pub mod connection;
 pub mod error;
+pub mod log_buffer;
 pub mod namesrv;
 pub mod producer;
 pub mod remoting_client;
