@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { NativeLogRecord } from './binding'
 import { ConfigError } from './errors'
 import { nativeBinding } from './native'
 import { callNativeSync } from './native-errors'
@@ -23,7 +24,11 @@ export interface LogRecord {
   message: string
 }
 
-/** Receives log records; called on the JavaScript thread. */
+/**
+ * Receives log records, one per call, in the order the engine logged them; called on the JavaScript
+ * thread. The engine buffers at most 10,000 records for the sink: when it falls further behind, newer
+ * records are dropped and a `warn` record "N log records dropped" reports them.
+ */
 export type LogSink = (record: LogRecord) => void
 
 /** Logger settings. */
@@ -75,6 +80,13 @@ export function setLogger(logger: Logger): void {
     callNativeSync('logger', () => native.setLogger(level))
   } else {
     const guarded = guardSink(sink)
-    callNativeSync('logger', () => native.setLogger(level, (record) => guarded(record as LogRecord)))
+    // The engine hands over records in batches (one call per wake-up of this thread, however many
+    // records it logged meanwhile); the user's sink still sees one record per call, in order.
+    const deliver = (batch: NativeLogRecord[]): void => {
+      for (const record of batch) {
+        guarded(record as LogRecord)
+      }
+    }
+    callNativeSync('logger', () => native.setLogger(level, deliver))
   }
 }
