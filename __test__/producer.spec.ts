@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import test from 'ava'
 
 import { Admin, MessageSendError, Producer, ProducerStateError, SendStatus, TopicNotFoundError, type SendResult } from '../index'
+import type { NativeMessage, NativeSendCompletion } from '../lib/binding'
 import { nativeBinding } from '../lib/native'
 import { fromNativeError } from '../lib/native-errors'
 import {
@@ -222,13 +223,30 @@ test('sending to a topic no broker has yet creates it through the auto-create te
 test('the native producer validates again: bad messages that bypass the TS checks give ERR_VALIDATION', async (t) => {
   const topic = await createTestTopic(admin, 'producer_native_validation')
   const { NativeProducer } = nativeBinding()
-  const native = new NativeProducer({
-    namesrvAddr: NAMESRV_ADDR,
-    producerGroup: uniqueName('producer_native'),
-    maxMessageSize: 1024,
-  })
+  const outcomes = new Map<number, NativeSendCompletion>()
+  let arrived: (() => void) | undefined
+  const native = new NativeProducer(
+    { namesrvAddr: NAMESRV_ADDR, producerGroup: uniqueName('producer_native'), maxMessageSize: 1024 },
+    (completions) => {
+      for (const completion of completions) {
+        outcomes.set(completion.id, completion)
+      }
+      arrived?.()
+    },
+  )
   await native.start()
   t.teardown(() => native.shutdown())
+  // Stages one message, flushes, and waits until its outcome has been delivered.
+  const sendNative = async (message: NativeMessage, id: number): Promise<NativeSendCompletion> => {
+    native.stage(message, id)
+    native.flush()
+    while (!outcomes.has(id)) {
+      await new Promise<void>((resolve) => {
+        arrived = resolve
+      })
+    }
+    return outcomes.get(id) as NativeSendCompletion
+  }
 
   const cases = [
     { label: 'empty topic', message: { topic: '', body: Buffer.from('x') } },
@@ -236,16 +254,17 @@ test('the native producer validates again: bad messages that bypass the TS check
     { label: 'body over maxMessageSize', message: { topic, body: Buffer.alloc(1025) } },
     { label: 'delay level 19', message: { topic, body: Buffer.from('x'), delayLevel: 19 } },
   ]
-  for (const { label, message } of cases) {
-    const error = await t.throwsAsync(native.send(message), undefined, label)
-    t.is(fromNativeError(error, 'producer').code, 'ERR_VALIDATION', label)
+  for (const [id, { label, message }] of cases.entries()) {
+    const outcome = await sendNative(message, id)
+    t.is(outcome.result, undefined, label)
+    t.is(fromNativeError(new Error(outcome.error), 'producer').code, 'ERR_VALIDATION', label)
   }
-  const ok = await native.send({ topic, body: Buffer.from('fine') })
-  t.is(ok.status, 'SEND_OK')
+  const ok = await sendNative({ topic, body: Buffer.from('fine') }, cases.length)
+  t.is(ok.result?.status, 'SEND_OK')
 })
 
 test('the native producer rejects bad configuration with ERR_CONFIG', (t) => {
   const { NativeProducer } = nativeBinding()
-  const error = t.throws(() => new NativeProducer({ namesrvAddr: '', producerGroup: 'native_config' }))
+  const error = t.throws(() => new NativeProducer({ namesrvAddr: '', producerGroup: 'native_config' }, () => undefined))
   t.is(fromNativeError(error, 'producer').code, 'ERR_CONFIG')
 })

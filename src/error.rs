@@ -10,7 +10,12 @@ use rocketmq_client::ClientError;
 
 /// The JS error for an engine error.
 pub fn to_js_error(err: ClientError) -> Error {
-    Error::new(Status::GenericFailure, format!("{}: {err}", err.code()))
+    Error::new(Status::GenericFailure, to_js_message(&err))
+}
+
+/// The message JavaScript reads the code back from: `"ERR_CODE: reason"`.
+pub fn to_js_message(err: &ClientError) -> String {
+    format!("{}: {err}", err.code())
 }
 
 /// A bad configuration value found by the binding itself.

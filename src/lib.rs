@@ -5,6 +5,14 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod admin;
+mod completions;
 mod error;
 mod logger;
 mod producer;
+mod runtime;
+
+/// The engine allocates many small, short-lived buffers and strings per message (headers,
+/// properties, frames) on two threads; glibc's allocator spent more time on them than the
+/// encoding itself (see bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

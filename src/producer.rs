@@ -1,16 +1,21 @@
 //! `NativeProducer`: the engine's producer as a JavaScript class.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Buffer, PromiseRaw};
-use napi::Env;
+use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
+use napi::{Env, Unknown};
 use napi_derive::napi;
-use rocketmq_client::{OutgoingMessage, Producer, ProducerConfig, SendResult};
+use rocketmq_client::{ClientError, OutgoingMessage, Producer, ProducerConfig, SendResult};
 
-use crate::error::{config_error, IntoNapi};
+use crate::completions::Completions;
+use crate::error::{config_error, to_js_message, IntoNapi};
+
+/// How long `shutdown()` waits for sends still in flight to settle before it lets go of
+/// the completion callback; the engine fails them quickly once it is shut down.
+const SHUTDOWN_SETTLE_WAIT: Duration = Duration::from_secs(10);
 
 /// Producer settings; unset fields take the Java producer's defaults.
 #[napi(object)]
@@ -73,6 +78,33 @@ impl From<SendResult> for NativeSendResult {
     }
 }
 
+/// The outcome of one staged message, delivered in batches to the completion callback.
+#[napi(object)]
+pub struct NativeSendCompletion {
+    /// The id JavaScript gave the message when staging it.
+    pub id: u32,
+    pub result: Option<NativeSendResult>,
+    /// `"ERR_CODE: reason"`, as rejected promises carry it.
+    pub error: Option<String>,
+}
+
+impl NativeSendCompletion {
+    fn new(id: u32, outcome: Result<SendResult, ClientError>) -> Self {
+        match outcome {
+            Ok(result) => NativeSendCompletion {
+                id,
+                result: Some(result.into()),
+                error: None,
+            },
+            Err(err) => NativeSendCompletion {
+                id,
+                result: None,
+                error: Some(to_js_message(&err)),
+            },
+        }
+    }
+}
+
 impl From<NativeMessage> for OutgoingMessage {
     fn from(message: NativeMessage) -> Self {
         let mut properties: Vec<(String, String)> =
@@ -96,13 +128,21 @@ impl From<NativeMessage> for OutgoingMessage {
 #[napi]
 pub struct NativeProducer {
     inner: Arc<Producer>,
+    completions: Arc<Completions<NativeSendCompletion>>,
+    /// Messages taken by `stage` and not yet flushed, with their ids.
+    staged: Mutex<Vec<(u32, OutgoingMessage)>>,
 }
 
 #[napi]
 impl NativeProducer {
-    /// Validates the configuration; connects only on `start()`.
+    /// Validates the configuration; connects only on `start()`. `onComplete` receives the
+    /// outcomes of staged messages, many per call.
     #[napi(constructor)]
-    pub fn new(config: NativeProducerConfig) -> napi::Result<Self> {
+    pub fn new(
+        config: NativeProducerConfig,
+        #[napi(ts_arg_type = "(completions: NativeSendCompletion[]) => void")]
+        on_complete: Function<'_, Vec<NativeSendCompletion>, Unknown<'static>>,
+    ) -> napi::Result<Self> {
         crate::logger::install_default();
         let defaults = ProducerConfig::default();
         if config.send_msg_timeout_ms == Some(0) {
@@ -127,6 +167,8 @@ impl NativeProducer {
         };
         Ok(NativeProducer {
             inner: Arc::new(Producer::new(engine_config).into_napi()?),
+            completions: Arc::new(Completions::new(on_complete)?),
+            staged: Mutex::new(Vec::new()),
         })
     }
 
@@ -136,27 +178,68 @@ impl NativeProducer {
         self.inner.start().into_napi()
     }
 
-    /// Stops background work and closes connections.
+    /// Stops background work and closes connections, lets the sends in flight settle, then
+    /// lets go of the completion callback. `flush` throws afterwards.
     #[napi]
     pub async fn shutdown(&self) -> napi::Result<()> {
         self.inner.shutdown().await;
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_SETTLE_WAIT;
+        while self.completions.in_flight() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if self.completions.in_flight() == 0 {
+            self.completions.release();
+        }
         Ok(())
     }
 
-    /// Sends one message.
-    ///
-    /// Not an `async fn`: the body is copied here, on the JavaScript thread, before the call
-    /// returns, so a caller that reuses its Buffer right after `send()` cannot change what is
-    /// sent (an async fn would read it later, from another thread).
-    #[napi(ts_return_type = "Promise<NativeSendResult>")]
-    pub fn send<'env>(
-        &self,
-        env: &'env Env,
-        message: NativeMessage,
-    ) -> napi::Result<PromiseRaw<'env, NativeSendResult>> {
+    /// Takes `message` for the next [`flush`](Self::flush), under `id`: its outcome reaches
+    /// `onComplete` with that id. The body is copied here, on the JavaScript thread, so a
+    /// caller that reuses its Buffer right after sending cannot change what is sent.
+    #[napi]
+    pub fn stage(&self, message: NativeMessage, id: u32) {
         let message = OutgoingMessage::from(message);
+        self.staged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, message));
+    }
+
+    /// Sends every staged message, each on its own (not as a batch). One flush for all the
+    /// sends of a turn of the event loop costs one wake-up of the runtime, not one per message.
+    /// Throws (and drops what was staged) once the producer has shut down.
+    #[napi]
+    pub fn flush(&self) -> napi::Result<()> {
+        let staged = std::mem::take(&mut *self.staged.lock().unwrap_or_else(|p| p.into_inner()));
+        if self.completions.is_released() {
+            return Err(crate::error::to_js_error(ClientError::State(
+                "producer has been shut down".into(),
+            )));
+        }
+        if staged.is_empty() {
+            return Ok(());
+        }
+        self.completions.begin(staged.len());
         let producer = Arc::clone(&self.inner);
-        env.spawn_future(async move { producer.send(message).await.map(Into::into).into_napi() })
+        let completions = Arc::clone(&self.completions);
+        napi::bindgen_prelude::spawn(async move {
+            let mut staged = staged.into_iter();
+            let Some((first_id, first)) = staged.next() else {
+                return;
+            };
+            for (id, message) in staged {
+                let producer = Arc::clone(&producer);
+                let completions = Arc::clone(&completions);
+                tokio::spawn(async move {
+                    let outcome = producer.send(message).await;
+                    completions.complete(NativeSendCompletion::new(id, outcome));
+                });
+            }
+            // The first message goes out from this task: no extra hop for a lone send.
+            let outcome = producer.send(first).await;
+            completions.complete(NativeSendCompletion::new(first_id, outcome));
+        });
+        Ok(())
     }
 
     /// Sends messages of one topic as one batch to one queue. Bodies are copied before

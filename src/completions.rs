@@ -1,0 +1,110 @@
+//! Settles many JavaScript promises per wake-up of the JS thread.
+//!
+//! A `#[napi] async fn` (or `Env::spawn_future`) builds a deferred per call: a promise, a
+//! threadsafe function, an error object for the stack trace and a cleanup hook, all created
+//! on the JS thread and torn down again when the call settles, and each settlement wakes the
+//! JS thread on its own. For sends, which are many and small, that was most of the cost.
+//! Instead, each finished call is queued here under the id JavaScript gave it, and one
+//! threadsafe-function call hands JavaScript every result queued by the time it runs.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{Function, ToNapiValue};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Status, Unknown};
+
+/// Calls JavaScript with the queued results; weak, so it never keeps the process alive on
+/// its own (the TypeScript side holds the event loop open while calls are pending).
+type Deliver<T> = ThreadsafeFunction<(), Unknown<'static>, Vec<T>, Status, false, true>;
+
+struct Queue<T> {
+    items: Mutex<Vec<T>>,
+    /// A delivery is queued on the JS thread and has not yet taken the items.
+    scheduled: AtomicBool,
+}
+
+impl<T> Queue<T> {
+    fn take(&self) -> Vec<T> {
+        // Cleared before taking, so an item pushed after this point schedules a new delivery
+        // (at worst an empty one) instead of waiting for the next unrelated completion.
+        self.scheduled.store(false, Ordering::Release);
+        std::mem::take(&mut *self.items.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Queue of finished calls of one client and the function that delivers them to JavaScript.
+pub struct Completions<T: ToNapiValue + 'static> {
+    queue: Arc<Queue<T>>,
+    deliver: Mutex<Option<Arc<Deliver<T>>>>,
+    in_flight: AtomicUsize,
+}
+
+impl<T: ToNapiValue + Send + 'static> Completions<T> {
+    /// Wraps the JavaScript `callback`, which receives arrays of results.
+    pub fn new(callback: Function<'_, Vec<T>, Unknown<'static>>) -> napi::Result<Self> {
+        let queue = Arc::new(Queue {
+            items: Mutex::new(Vec::new()),
+            scheduled: AtomicBool::new(false),
+        });
+        let source = Arc::clone(&queue);
+        let deliver = callback
+            .build_threadsafe_function::<()>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build_callback(move |_| Ok(source.take()))?;
+        Ok(Completions {
+            queue,
+            deliver: Mutex::new(Some(Arc::new(deliver))),
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    /// Counts a call that will later [`complete`](Self::complete).
+    pub fn begin(&self, calls: usize) {
+        self.in_flight.fetch_add(calls, Ordering::AcqRel);
+    }
+
+    /// Queues `item`, and schedules a delivery unless one is already waiting to run.
+    pub fn complete(&self, item: T) {
+        self.queue
+            .items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(item);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if !self.queue.scheduled.swap(true, Ordering::AcqRel) {
+            let deliver = self
+                .deliver
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let Some(deliver) = deliver {
+                // Fails only while Node tears the environment down; nobody waits then.
+                let _ = deliver.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        }
+    }
+
+    /// Calls that have begun and not completed.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Whether [`release`](Self::release) has run.
+    pub fn is_released(&self) -> bool {
+        self.deliver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+
+    /// Drops the JavaScript function, so that it and what it refers to can be collected.
+    /// Call only when nothing is in flight and nothing new will begin.
+    pub fn release(&self) {
+        self.deliver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+}
