@@ -69,9 +69,10 @@ impl InboundHandler for Unruly {
             PANICS => panic!("handler bug"),
             BLOCKS => {
                 self.entered_block.send(()).unwrap();
-                // Blocks its thread until the test lets go (bounded, so the runtime
-                // can shut down even if the test fails first).
-                let _ = self.release.lock().unwrap().recv_timeout(BOUND);
+                // Blocks its thread until the test lets go; bounded so the runtime can
+                // shut down if the test fails first, and longer than the requests'
+                // budgets so a reader blocked by this handler fails them.
+                let _ = self.release.lock().unwrap().recv_timeout(BOUND * 3);
                 reply.send(RemotingCommand::response_to(
                     &request,
                     0,
@@ -150,7 +151,9 @@ async fn a_panicking_handler_leaves_the_connection_serving() {
     peer.finish().await;
 }
 
-#[tokio::test]
+// Two workers: had the handler blocked the reader's own thread, the test's requests
+// would still run on the other one and time out, rather than the whole runtime freezing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_handler_does_not_stall_responses_to_our_requests() {
     let (late_tx, late_rx) = oneshot::channel();
     let peer = peer(|listener| async move {
