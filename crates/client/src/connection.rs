@@ -21,6 +21,16 @@
 //! Backpressure: frames wait in a bounded queue ([`ConnectionConfig::write_queue_capacity`]).
 //! [`Connection::request`] waits for room within its own budget; [`Connection::oneway`]
 //! is synchronous and fails at once when the queue is full (see there why).
+//!
+//! Why requests are not written from the caller's task when the writer is idle: the
+//! hop it would save is cheap. The caller runs on a runtime worker, and tokio puts the
+//! task it wakes (the writer) in that worker's LIFO slot without waking another thread,
+//! so the writer runs on the same thread as soon as the caller awaits its response: one
+//! task poll, no context switch. A direct write, on the other hand, can be cancelled
+//! halfway through a frame (the caller's timeout, or a dropped future), which would
+//! need a hand-over of the unwritten tail to the writer to keep the stream framed, and
+//! under load it would turn the writer's one coalesced write per batch into one write
+//! per caller. Revisit if a measurement shows the writer's poll on the hot path.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -64,19 +64,48 @@ impl Dialer for TcpDialer {
                         format!("connect timed out after {} ms", timeout.as_millis()),
                     )
                 })??;
-            stream.set_nodelay(true)?;
-            // A connection without keepalive still works; only dead-peer detection on a
-            // quiet socket is then left to the idle check.
-            if let Err(err) = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive()) {
-                warn!("{addr}: cannot enable TCP keepalive: {err}");
-            }
+            configure(&addr, &stream)?;
             Ok(Box::new(stream) as Box<dyn Stream>)
         })
     }
+}
+
+/// Socket options for a dialed connection: no Nagle, keepalive on.
+fn configure(addr: &str, stream: &TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    // A connection without keepalive still works; only dead-peer detection on a quiet
+    // socket is then left to the idle check.
+    if let Err(err) = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive()) {
+        warn!("{addr}: cannot enable TCP keepalive: {err}");
+    }
+    Ok(())
 }
 
 /// Sees every outgoing request just before it is encoded (for example to sign it).
 pub trait RequestHook: Send + Sync + 'static {
     /// May add header fields to `request`, which is about to go to `addr`.
     fn before_request(&self, addr: &str, request: &mut RemotingCommand);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dialed_sockets_have_nodelay_and_keepalive() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        configure("test", &stream).unwrap();
+        let socket = socket2::SockRef::from(&stream);
+        assert!(stream.nodelay().unwrap());
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), KEEPALIVE_IDLE);
+        #[cfg(target_os = "linux")]
+        {
+            assert_eq!(socket.tcp_keepalive_interval().unwrap(), KEEPALIVE_INTERVAL);
+            assert_eq!(socket.tcp_keepalive_retries().unwrap(), KEEPALIVE_RETRIES);
+        }
+    }
 }
