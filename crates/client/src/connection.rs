@@ -30,7 +30,11 @@
 //! halfway through a frame (the caller's timeout, or a dropped future), which would
 //! need a hand-over of the unwritten tail to the writer to keep the stream framed, and
 //! under load it would turn the writer's one coalesced write per batch into one write
-//! per caller. Revisit if a measurement shows the writer's poll on the hot path.
+//! per caller. Measured with a throwaway probe (one request in flight to a loopback
+//! echo peer, caller on a worker, release build): 8 to 12 us and one voluntary context
+//! switch per request either way, the difference lost in the noise; so it is not done.
+//! What does cost is a caller polled off the runtime (a `block_on` thread): then the
+//! writer's wake-up crosses threads, about 5 extra context switches per request.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
