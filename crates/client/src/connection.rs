@@ -142,12 +142,7 @@ impl Responder {
 
     /// Queues `response`, waiting for room in the write queue.
     pub async fn send_async(&self, response: RemotingCommand) -> Result<()> {
-        let Some(frame) = self.encode(&response) else {
-            return Err(ClientError::Validation(format!(
-                "cannot encode response to {}",
-                self.addr
-            )));
-        };
+        let frame = response.to_bytes()?;
         self.frames
             .send(frame)
             .await
