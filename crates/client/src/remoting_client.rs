@@ -8,7 +8,7 @@ use log::{debug, info};
 use rocketmq_remoting::{RemotingCommand, DEFAULT_MAX_FRAME};
 use tokio::time::Instant;
 
-use crate::connection::{Connection, InboundHandler, UnsupportedRequests};
+use crate::connection::{deadline_after, Connection, InboundHandler, UnsupportedRequests};
 use crate::error::{ClientError, Result};
 use crate::transport::{Dialer, RequestHook, TcpDialer};
 
@@ -24,6 +24,21 @@ pub struct ConnectionConfig {
     pub reconnect_backoff_min: Duration,
     /// Upper bound of the reconnect wait.
     pub reconnect_backoff_max: Duration,
+    /// Frames a connection queues for its writer before senders must wait (requests,
+    /// within their budget) or fail (synchronous oneway). At least 1. 4096 frames is far more than
+    /// any healthy peer lets pile up (the writer drains the queue into each write), yet
+    /// bounds what a stuck peer can make us hold.
+    pub write_queue_capacity: usize,
+    /// A connection with no reads, no writes and no request in flight for this long is
+    /// closed; the next request opens a new one. `Duration::ZERO` disables the check.
+    /// Default 120 s, Java's `clientChannelMaxIdleTimeSeconds`. A request in flight is
+    /// never cut short by it, whatever its own timeout.
+    pub idle_timeout: Duration,
+    /// After this many requests in a row time out on one connection with nothing read
+    /// from the peer in between, the connection is closed so the next request dials a
+    /// new one (a half-open socket cannot stall requests forever). 0 disables it. Only
+    /// requests whose own budget ran out count; a long budget is never held against one.
+    pub max_consecutive_timeouts: u32,
 }
 
 impl Default for ConnectionConfig {
@@ -33,6 +48,9 @@ impl Default for ConnectionConfig {
             max_frame: DEFAULT_MAX_FRAME,
             reconnect_backoff_min: Duration::from_millis(100),
             reconnect_backoff_max: Duration::from_secs(5),
+            write_queue_capacity: 4096,
+            idle_timeout: Duration::from_secs(120),
+            max_consecutive_timeouts: 3,
         }
     }
 }
@@ -92,26 +110,31 @@ impl RemotingClient {
     }
 
     /// Sends `request` to `addr` and waits for the response, at most `timeout`
-    /// (connecting included).
+    /// (connecting and waiting for room in the write queue included). The budget may be
+    /// as long as a long-poll needs: see [`Connection::request`].
     pub async fn request(
         &self,
         addr: &str,
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let connection = self.connection(addr, deadline).await?;
         self.apply_hooks(addr, &mut request);
         let remaining = deadline.saturating_duration_since(Instant::now());
         connection.request(request, remaining).await
     }
 
-    /// Sends `request` to `addr` without waiting for a response.
+    /// Sends `request` to `addr` without waiting for a response. Connecting and waiting
+    /// for room in a full write queue share one budget of `connect_timeout`; past it the
+    /// call fails with [`ClientError::Timeout`], as Java's `invokeOneway` gives up when
+    /// its permits stay taken.
     pub async fn oneway(&self, addr: &str, mut request: RemotingCommand) -> Result<()> {
-        let deadline = Instant::now() + self.inner.config.connect_timeout;
+        let deadline = deadline_after(self.inner.config.connect_timeout);
         let connection = self.connection(addr, deadline).await?;
         self.apply_hooks(addr, &mut request);
-        connection.oneway(request)
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        connection.oneway_within(request, remaining).await
     }
 
     /// Closes every connection. Later requests open new ones.
@@ -186,10 +209,10 @@ impl RemotingClient {
             .min(self.inner.config.connect_timeout);
         match self.inner.dialer.dial(addr, budget).await {
             Ok(stream) => {
-                let connection = Connection::start(
+                let connection = Connection::start_with(
                     addr,
                     stream,
-                    self.inner.config.max_frame,
+                    &self.inner.config,
                     self.inner.handler.clone(),
                 );
                 let mut slots = self.lock_slots();

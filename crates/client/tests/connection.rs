@@ -1,14 +1,13 @@
 //! Connection-layer behaviour against a scripted loopback peer: opaque matching,
 //! timeouts, oneway frames, peer-initiated requests, reconnects.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
 
 use bytes::BytesMut;
-use common::{read_frame, refused_addr, write_frame};
+use common::{answer_all, peer, read_frame, refused_addr, write_frame};
 use rocketmq_client::connection::{InboundHandler, Responder};
 use rocketmq_client::transport::TcpDialer;
 use rocketmq_client::{ClientError, ConnectionConfig, RemotingClient};
@@ -33,9 +32,7 @@ fn client() -> RemotingClient {
 
 #[tokio::test]
 async fn responses_are_matched_by_opaque_even_out_of_order() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move {
+    let peer = peer(|listener| async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buf = BytesMut::new();
         let first = read_frame(&mut stream, &mut buf).await.unwrap();
@@ -47,7 +44,9 @@ async fn responses_are_matched_by_opaque_even_out_of_order() {
             write_frame(&mut stream, &resp).await;
         }
         let _ = read_frame(&mut stream, &mut buf).await;
-    });
+    })
+    .await;
+    let addr = peer.addr.clone();
     let client = client();
     let (a, b) = tokio::join!(
         client.request(&addr, request(1, "a"), Duration::from_secs(5)),
@@ -56,14 +55,14 @@ async fn responses_are_matched_by_opaque_even_out_of_order() {
     assert_eq!(a.unwrap().ext_fields["key"], "a");
     assert_eq!(b.unwrap().ext_fields["key"], "b");
     assert_eq!(client.connected_addrs(), vec![addr]);
+    client.close_all();
+    peer.finish().await;
 }
 
 #[tokio::test]
 async fn unanswered_request_times_out_and_late_answer_is_ignored() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
+    let peer = peer(|listener| async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buf = BytesMut::new();
         let first = read_frame(&mut stream, &mut buf).await.unwrap();
@@ -77,7 +76,9 @@ async fn unanswered_request_times_out_and_late_answer_is_ignored() {
         )
         .await;
         let _ = read_frame(&mut stream, &mut buf).await;
-    });
+    })
+    .await;
+    let addr = peer.addr.clone();
     let client = client();
     let err = client
         .request(&addr, request(1, "slow"), Duration::from_millis(100))
@@ -90,32 +91,37 @@ async fn unanswered_request_times_out_and_late_answer_is_ignored() {
         .await
         .unwrap();
     assert_eq!(ok.remark.as_deref(), Some("second"));
+    client.close_all();
+    peer.finish().await;
 }
 
 #[tokio::test]
 async fn oneway_requests_carry_the_flag() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
+    let peer = peer(|listener| async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buf = BytesMut::new();
         while let Some(cmd) = read_frame(&mut stream, &mut buf).await {
             tx.send(cmd).unwrap();
         }
-    });
+    })
+    .await;
+    let addr = peer.addr.clone();
     let client = client();
     client.oneway(&addr, request(15, "x")).await.unwrap();
     let got = rx.recv().await.unwrap();
     assert!(got.is_oneway());
     assert_eq!(got.code, 15);
+    client.close_all();
+    peer.finish().await;
 }
 
-struct Echo(Arc<AtomicUsize>);
+/// Answers every request "handled" and reports each code it sees.
+struct Echo(mpsc::UnboundedSender<i32>);
 
 impl InboundHandler for Echo {
     fn on_request(&self, request: RemotingCommand, reply: Responder) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.0.send(request.code).unwrap();
         if !request.is_oneway() {
             reply.send(RemotingCommand::response_to(
                 &request,
@@ -128,10 +134,8 @@ impl InboundHandler for Echo {
 
 #[tokio::test]
 async fn peer_requests_reach_the_handler_and_get_answers() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
+    let peer = peer(|listener| async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buf = BytesMut::new();
         let hello = read_frame(&mut stream, &mut buf).await.unwrap();
@@ -146,13 +150,15 @@ async fn peer_requests_reach_the_handler_and_get_answers() {
         write_frame(&mut stream, &ask).await;
         let answer = read_frame(&mut stream, &mut buf).await.unwrap();
         tx.send(answer).unwrap();
-    });
-    let count = Arc::new(AtomicUsize::new(0));
+    })
+    .await;
+    let addr = peer.addr.clone();
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
     let client = RemotingClient::with_parts(
         ConnectionConfig::default(),
         Arc::new(TcpDialer),
         Vec::new(),
-        Arc::new(Echo(count.clone())),
+        Arc::new(Echo(seen_tx)),
     );
     client
         .request(&addr, request(34, "hello"), Duration::from_secs(5))
@@ -165,14 +171,17 @@ async fn peer_requests_reach_the_handler_and_get_answers() {
         "the answer is to the request, not the oneway"
     );
     assert_eq!(answer.remark.as_deref(), Some("handled"));
-    assert_eq!(count.load(Ordering::SeqCst), 2);
+    // Handlers run on tasks of their own, so they may see the two requests in any order.
+    let mut seen = vec![seen_rx.recv().await.unwrap(), seen_rx.recv().await.unwrap()];
+    seen.sort();
+    assert_eq!(seen, vec![40, 307]);
+    client.close_all();
+    peer.finish().await;
 }
 
 #[tokio::test]
 async fn closed_connection_fails_pending_and_next_request_reconnects() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move {
+    let peer = peer(|listener| async move {
         // First connection: read one request and hang up without answering.
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buf = BytesMut::new();
@@ -184,7 +193,9 @@ async fn closed_connection_fails_pending_and_next_request_reconnects() {
         while let Some(req) = read_frame(&mut stream, &mut buf).await {
             write_frame(&mut stream, &RemotingCommand::response_to(&req, 0, None)).await;
         }
-    });
+    })
+    .await;
+    let addr = peer.addr.clone();
     let client = client();
     let err = client
         .request(&addr, request(1, "lost"), Duration::from_secs(5))
@@ -196,6 +207,8 @@ async fn closed_connection_fails_pending_and_next_request_reconnects() {
         .await
         .unwrap();
     assert_eq!(ok.code, 0);
+    client.close_all();
+    peer.finish().await;
 }
 
 #[tokio::test]
@@ -217,12 +230,9 @@ async fn refused_address_backs_off_then_connects_once_listening() {
         "{second}"
     );
     let listener = TcpListener::bind(&addr).await.unwrap();
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
-        let mut buf = BytesMut::new();
-        while let Some(req) = read_frame(&mut stream, &mut buf).await {
-            write_frame(&mut stream, &RemotingCommand::response_to(&req, 0, None)).await;
-        }
+        answer_all(&mut stream).await;
     });
     // Once the backoff has passed, the next request connects.
     let mut outcome = client
@@ -238,4 +248,46 @@ async fn refused_address_backs_off_then_connects_once_listening() {
             .await;
     }
     assert_eq!(outcome.unwrap().code, 0);
+    client.close_all();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the peer ends once the client hangs up")
+        .unwrap();
+}
+
+#[tokio::test]
+#[should_panic(expected = "the peer's own assertion")]
+async fn a_failed_assertion_inside_a_scripted_peer_fails_the_test() {
+    let peer = peer(|listener| async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = BytesMut::new();
+        let req = read_frame(&mut stream, &mut buf).await.unwrap();
+        assert_eq!(req.code, -1, "the peer's own assertion");
+    })
+    .await;
+    let client = client();
+    // The peer hangs up without answering; the client only sees a network error.
+    let err = client
+        .request(&peer.addr, request(1, "x"), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Network(_)), "{err:?}");
+    peer.finish().await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "the server's own assertion")]
+async fn a_failed_assertion_inside_a_scripted_server_fails_the_test() {
+    let server = common::serve(|req| {
+        assert_eq!(req.code, -1, "the server's own assertion");
+        RemotingCommand::response(0, None)
+    })
+    .await;
+    let client = client();
+    let err = client
+        .request(&server.addr, request(1, "x"), Duration::from_secs(5))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Network(_)), "{err:?}");
+    server.finish().await;
 }

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{refused_addr, serve};
+use common::{refused_addr, serve, Server};
 use rocketmq_client::{ClientError, OutgoingMessage, Producer, ProducerConfig, SendStatus};
 use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::{ExtFields, RemotingCommand};
 
 /// A NameServer answering every route query with `route_json`, counting the queries.
-async fn name_server(route_json: String, queries: Arc<AtomicUsize>) -> String {
+async fn name_server(route_json: String, queries: Arc<AtomicUsize>) -> Server {
     serve(move |req| {
         assert_eq!(req.code, request::GET_ROUTEINFO_BY_TOPIC);
         queries.fetch_add(1, Ordering::SeqCst);
@@ -25,7 +25,7 @@ async fn name_server(route_json: String, queries: Arc<AtomicUsize>) -> String {
 }
 
 /// A broker storing every SEND_MESSAGE_V2 at offset 7 of the queue asked for.
-async fn accepting_broker(sends: Arc<AtomicUsize>) -> String {
+async fn accepting_broker(sends: Arc<AtomicUsize>) -> Server {
     serve(move |req| {
         assert_eq!(req.code, request::SEND_MESSAGE_V2);
         sends.fetch_add(1, Ordering::SeqCst);
@@ -61,12 +61,12 @@ async fn send_fails_over_to_the_other_broker_and_a_dead_name_server_is_skipped()
     let sends = Arc::new(AtomicUsize::new(0));
     let live_broker = accepting_broker(sends.clone()).await;
     let queries = Arc::new(AtomicUsize::new(0));
-    let namesrv = name_server(route_json(&dead_broker, &live_broker), queries.clone()).await;
+    let namesrv = name_server(route_json(&dead_broker, &live_broker.addr), queries.clone()).await;
     let dead_namesrv = refused_addr().await;
 
     let producer = Producer::new(ProducerConfig {
         // The first NameServer is down: the client must fail over to the second.
-        namesrv_addr: format!("{dead_namesrv};{namesrv}"),
+        namesrv_addr: format!("{dead_namesrv};{}", namesrv.addr),
         send_timeout: Duration::from_secs(5),
         ..ProducerConfig::default()
     })
@@ -82,6 +82,8 @@ async fn send_fails_over_to_the_other_broker_and_a_dead_name_server_is_skipped()
     assert_eq!(sends.load(Ordering::SeqCst), 4);
     assert!(queries.load(Ordering::SeqCst) >= 1);
     producer.shutdown().await;
+    namesrv.finish().await;
+    live_broker.finish().await;
 }
 
 #[tokio::test]
@@ -91,7 +93,7 @@ async fn with_every_broker_down_the_send_error_is_a_transport_error() {
     let queries = Arc::new(AtomicUsize::new(0));
     let namesrv = name_server(route_json(&dead_a, &dead_b), queries).await;
     let producer = Producer::new(ProducerConfig {
-        namesrv_addr: namesrv,
+        namesrv_addr: namesrv.addr.clone(),
         retry_times: 2,
         send_timeout: Duration::from_secs(5),
         ..ProducerConfig::default()
@@ -101,6 +103,7 @@ async fn with_every_broker_down_the_send_error_is_a_transport_error() {
     let err = producer.send(message()).await.unwrap_err();
     assert!(matches!(err, ClientError::Network(_)), "{err:?}");
     producer.shutdown().await;
+    namesrv.finish().await;
 }
 
 #[tokio::test]
@@ -108,9 +111,9 @@ async fn a_broker_rejection_is_final_and_carries_the_response_code() {
     let rejecting =
         serve(|_| RemotingCommand::response(response::MESSAGE_ILLEGAL, Some("bad".into()))).await;
     let queries = Arc::new(AtomicUsize::new(0));
-    let namesrv = name_server(route_json(&rejecting, &rejecting), queries).await;
+    let namesrv = name_server(route_json(&rejecting.addr, &rejecting.addr), queries).await;
     let producer = Producer::new(ProducerConfig {
-        namesrv_addr: namesrv,
+        namesrv_addr: namesrv.addr.clone(),
         ..ProducerConfig::default()
     })
     .unwrap();
@@ -122,4 +125,6 @@ async fn a_broker_rejection_is_final_and_carries_the_response_code() {
     }
     assert!(err.to_string().ends_with("[responseCode=13]"), "{err}");
     producer.shutdown().await;
+    namesrv.finish().await;
+    rejecting.finish().await;
 }

@@ -1,11 +1,27 @@
 //! Scripted loopback peers for the engine's tests: they speak frames, nothing more.
+//!
+//! A peer's script runs in a spawned task, where a failed assertion would only end the
+//! task (the client sees a closed connection, and a test can pass for the wrong reason).
+//! So every helper returns a handle the test finishes at its end: [`Peer::finish`] and
+//! [`Server::finish`] re-raise a panic from the peer's task in the test.
 
 #![allow(dead_code)]
+
+use std::future::Future;
+use std::panic::resume_unwind;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use rocketmq_remoting::{RemotingCommand, DEFAULT_MAX_FRAME};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinError, JoinHandle};
+
+/// How long a test waits for a peer's script to end before failing: a bound, not a
+/// timing assertion (scripts end in milliseconds once the client has done its part).
+const FINISH_WITHIN: Duration = Duration::from_secs(10);
 
 /// Reads the next frame, or `None` once the peer hung up.
 pub async fn read_frame(stream: &mut TcpStream, buf: &mut BytesMut) -> Option<RemotingCommand> {
@@ -24,28 +40,115 @@ pub async fn write_frame(stream: &mut TcpStream, cmd: &RemotingCommand) {
     stream.write_all(&cmd.to_bytes().unwrap()).await.unwrap();
 }
 
+/// Answers every request on `stream` with a SUCCESS response until the client hangs up.
+pub async fn answer_all(stream: &mut TcpStream) {
+    let mut buf = BytesMut::new();
+    while let Some(req) = read_frame(stream, &mut buf).await {
+        write_frame(stream, &RemotingCommand::response_to(&req, 0, None)).await;
+    }
+}
+
+/// A scripted peer: a loopback address and the task running its script.
+pub struct Peer {
+    pub addr: String,
+    task: JoinHandle<()>,
+}
+
+/// Binds a fresh loopback port and runs `script` on its listener in a task.
+pub async fn peer<F, Fut>(script: F) -> Peer
+where
+    F: FnOnce(TcpListener) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    Peer {
+        addr,
+        task: tokio::spawn(script(listener)),
+    }
+}
+
+impl Peer {
+    /// Waits for the script to end and fails the test if it panicked (an assertion in
+    /// it failed) or does not end within a bound.
+    pub async fn finish(self) {
+        match tokio::time::timeout(FINISH_WITHIN, self.task).await {
+            Ok(outcome) => reraise(outcome),
+            Err(_) => panic!("scripted peer at {} did not finish", self.addr),
+        }
+    }
+}
+
+fn reraise(outcome: Result<(), JoinError>) {
+    match outcome {
+        Ok(()) => {}
+        Err(err) if err.is_panic() => resume_unwind(err.into_panic()),
+        // Cancelled: only `Server::finish` aborts, and only tasks still serving.
+        Err(_) => {}
+    }
+}
+
+/// A loopback server answering every request with a scripted function.
+pub struct Server {
+    pub addr: String,
+    accepted: Arc<AtomicUsize>,
+    acceptor: JoinHandle<()>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Server {
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving and fails the test if answering any request panicked.
+    pub async fn finish(self) {
+        self.acceptor.abort();
+        reraise(self.acceptor.await);
+        let connections = std::mem::take(&mut *self.connections.lock().unwrap());
+        for connection in connections {
+            connection.abort();
+            reraise(connection.await);
+        }
+    }
+}
+
 /// Serves every connection to a fresh loopback port with `answer`, one response per
-/// request; returns the port's address.
-pub async fn serve<F>(answer: F) -> String
+/// request.
+pub async fn serve<F>(answer: F) -> Server
 where
     F: Fn(&RemotingCommand) -> RemotingCommand + Send + Sync + Clone + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let answer = answer.clone();
-            tokio::spawn(async move {
-                let mut buf = BytesMut::new();
-                while let Some(request) = read_frame(&mut stream, &mut buf).await {
-                    let mut response = answer(&request);
-                    response.opaque = request.opaque;
-                    write_frame(&mut stream, &response).await;
-                }
-            });
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+    let acceptor = tokio::spawn({
+        let accepted = accepted.clone();
+        let connections = connections.clone();
+        async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let answer = answer.clone();
+                let task = tokio::spawn(async move {
+                    let mut buf = BytesMut::new();
+                    while let Some(request) = read_frame(&mut stream, &mut buf).await {
+                        let mut response = answer(&request);
+                        response.opaque = request.opaque;
+                        write_frame(&mut stream, &response).await;
+                    }
+                });
+                connections.lock().unwrap().push(task);
+            }
         }
     });
-    addr
+    Server {
+        addr,
+        accepted,
+        acceptor,
+        connections,
+    }
 }
 
 /// An address nothing listens on.
