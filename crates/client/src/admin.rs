@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use log::debug;
 use rocketmq_remoting::body::{ClientConnection, ProducerConnection, TopicRouteData};
 use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::header::{
@@ -215,7 +216,10 @@ impl Admin {
                     }));
                 }
                 // The broker's answer for a group without connections ("... not exist").
-                response::SYSTEM_ERROR => {}
+                response::SYSTEM_ERROR => debug!(
+                    "{broker_name} lists no producer of {group}: {}",
+                    answer.remark.unwrap_or_default()
+                ),
                 code => {
                     return Err(ClientError::BrokerResponse {
                         message: format!(

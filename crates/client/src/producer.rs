@@ -257,16 +257,18 @@ impl Producer {
     }
 
     /// Sends one message within `send_timeout`, route lookups and retries included.
+    ///
+    /// The budget starts once the message is prepared (validated, compressed): it bounds the
+    /// waiting on peers, which can stall, not the local work, which is bounded by the size.
     pub async fn send(&self, message: OutgoingMessage) -> Result<SendResult> {
-        let deadline = Instant::now() + self.config.send_timeout;
         let instance = self.running_instance()?;
         let prepared = self.prepare(&message).await?;
+        let deadline = Instant::now() + self.config.send_timeout;
         self.send_prepared(&instance, prepared, deadline).await
     }
 
     /// Sends messages of one topic as one batch (SEND_BATCH_MESSAGE), all to one queue.
     pub async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Result<SendResult> {
-        let deadline = Instant::now() + self.config.send_timeout;
         let instance = self.running_instance()?;
         let first = messages
             .first()
@@ -310,6 +312,7 @@ impl Producer {
             batch: true,
             msg_id,
         };
+        let deadline = Instant::now() + self.config.send_timeout;
         self.send_prepared(&instance, prepared, deadline).await
     }
 
