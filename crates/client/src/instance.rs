@@ -496,7 +496,11 @@ impl ClientInstance {
                 break;
             }
             known = self.routes.broker_addrs().into_iter().collect();
-            self.send_heartbeat_to_all_brokers().await;
+            // A broker that does not answer must not hold up stopping.
+            tokio::select! {
+                _ = self.send_heartbeat_to_all_brokers() => {}
+                _ = stop.changed() => break,
+            }
         }
         debug!("heartbeat loop of {} stopped", self.client_id());
     }

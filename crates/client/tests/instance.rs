@@ -11,7 +11,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use rocketmq_client::instance::{ClientInstance, InstanceConfig};
 use rocketmq_client::{OutgoingMessage, Producer, ProducerConfig};
-use rocketmq_remoting::body::HeartbeatData;
+use rocketmq_remoting::body::{
+    ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, SubscriptionData,
+};
 use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::{ExtFields, RemotingCommand, DEFAULT_MAX_FRAME};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -262,4 +264,67 @@ async fn instances_are_shared_by_name_and_cluster_and_renewed_after_the_last_lea
     for instance in [renewed, elsewhere, named] {
         instance.release().await;
     }
+}
+
+#[tokio::test]
+async fn slaves_get_heartbeats_only_when_a_consumer_group_is_registered() {
+    let (master, _master_seen) = broker().await;
+    let (slave, mut slave_seen) = broker().await;
+    let route = format!(
+        r#"{{"queueDatas":[{{"brokerName":"a","readQueueNums":1,"writeQueueNums":1,"perm":6,"topicSysFlag":0}}],"brokerDatas":[{{"cluster":"c","brokerName":"a","brokerAddrs":{{"0":"{master}","1":"{slave}"}}}}]}}"#
+    );
+    let (namesrv, _) = peer(move |_| {
+        Some(
+            RemotingCommand::response(response::SUCCESS, None)
+                .with_body(Bytes::from(route.clone())),
+        )
+    })
+    .await;
+    let instance = ClientInstance::acquire(InstanceConfig::new(&namesrv).unwrap())
+        .await
+        .unwrap();
+    instance.routes().get("T").await.unwrap();
+
+    assert_eq!(
+        instance.send_heartbeat_to_all_brokers().await,
+        0,
+        "no group, no heartbeat"
+    );
+    instance.register_producer("slave_test_producer").unwrap();
+    assert_eq!(
+        instance.send_heartbeat_to_all_brokers().await,
+        1,
+        "the master only"
+    );
+
+    let consumer = ConsumerData {
+        group_name: "slave_test_consumer".into(),
+        consume_type: ConsumeType::ConsumePassively,
+        message_model: MessageModel::Clustering,
+        consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
+        subscription_data_set: vec![SubscriptionData::tag("T", "*", 1)],
+        unit_mode: false,
+    };
+    let described = consumer.clone();
+    instance
+        .register_consumer("slave_test_consumer", Arc::new(move || described.clone()))
+        .unwrap();
+    assert_eq!(
+        instance.send_heartbeat_to_all_brokers().await,
+        2,
+        "master and slave"
+    );
+    let heartbeat = next_request(&mut slave_seen, request::HEART_BEAT).await;
+    let data = HeartbeatData::decode(&heartbeat.body).unwrap();
+    assert_eq!(data.consumer_data_set, [consumer]);
+    assert_eq!(data.producer_data_set.len(), 1);
+
+    instance.unregister_consumer("slave_test_consumer").await;
+    let unregister = next_request(&mut slave_seen, request::UNREGISTER_CLIENT).await;
+    assert_eq!(
+        unregister.ext_fields["consumerGroup"],
+        "slave_test_consumer"
+    );
+    instance.unregister_producer("slave_test_producer").await;
+    instance.release().await;
 }
