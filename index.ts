@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { Admin, Perm } from './lib/admin'
-export type { BrokerData, CreateTopicOptions, QueueData, TopicRoute } from './lib/admin'
+export type { BrokerData, CreateTopicOptions, ProducerConnection, QueueData, TopicRoute } from './lib/admin'
 export { NAMESRV_ADDR_ENV, PRODUCER_DEFAULTS } from './lib/config'
 export type { AdminConfig, ProducerConfig } from './lib/config'
 export * from './lib/errors'

@@ -7,7 +7,7 @@ import type { NativeAdmin, NativeTopicRoute } from './binding'
 import { type AdminConfig, checkInteger, resolveAdminConfig } from './config'
 import { ValidationError } from './errors'
 import type { MessageView } from './message'
-import { validateTopic } from './names'
+import { validateGroup, validateTopic } from './names'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
 
@@ -55,6 +55,20 @@ export interface BrokerData {
   brokerName: string
   /** Broker id (`"0"` is the master) to `host:port`. */
   brokerAddrs: Record<string, string>
+}
+
+/** A producer connection as a broker lists it. */
+export interface ProducerConnection {
+  /** The broker holding the connection. */
+  brokerName: string
+  /** The producer's client id, `ip@instanceName[@unitName]`. */
+  clientId: string
+  /** The producer's address as the broker sees it, `ip:port`. */
+  clientAddr: string
+  /** The producer's language as it announced it, e.g. `JAVA`. */
+  language: string
+  /** The producer's protocol version number. */
+  version: number
 }
 
 /** A topic's route as the NameServer knows it. */
@@ -188,7 +202,28 @@ export class Admin {
     return { ...rest, ...(tags === undefined || tags === null ? {} : { tags }) }
   }
 
-  /** Closes the admin's connections. */
+  /**
+   * The producers of a group every master broker knows (from their heartbeats), one entry per broker and
+   * connection. Empty when no broker knows the group.
+   *
+   * @param producerGroup producer group name
+   */
+  async producerConnections(producerGroup: string): Promise<ProducerConnection[]> {
+    const group = validateGroup(producerGroup, ValidationError)
+    const listed = await callNative('admin', () => this.#native.producerConnections(group))
+    return listed.map((connection) => ({ ...connection }))
+  }
+
+  /**
+   * The id brokers know this client by, `ip@instanceName[@unitName]`; `undefined` until the first call that
+   * talks to the cluster. An Admin shares its client instance, and so its id and connections, with the
+   * process's producers of the same NameServer list and `instanceName`.
+   */
+  get clientId(): string | undefined {
+    return this.#native.clientId ?? undefined
+  }
+
+  /** Leaves the client instance; the last client of the instance closes the connections. */
   async close(): Promise<void> {
     await callNative('admin', () => this.#native.close())
   }

@@ -16,16 +16,23 @@ export interface ProducerConfig {
   namesrvAddr?: string
   /** Producer group name (letters, digits, `%|_-`, at most 255 characters). */
   producerGroup: string
-  /** Timeout of one send request, in milliseconds. Default 3000. */
+  /** Budget of one send in milliseconds: route lookups, every attempt and retry included. Default 3000. */
   sendMsgTimeout?: number
   /** Extra attempts after a failed send, each on another broker when possible. Default 2. */
   retryTimesWhenSendFailed?: number
-  /** Bodies larger than this many bytes are zlib-compressed. Default 4096. */
+  /** Bodies of this many bytes or more are zlib-compressed (sent plain when zlib cannot shrink them). Default 4096. */
   compressMsgBodyOverHowmuch?: number
   /** Largest body accepted, in bytes. Default 4194304 (4 MiB). */
   maxMessageSize?: number
-  /** Distinguishes several producers of one group in one process. Default: chosen by the engine. */
+  /**
+   * Part of the client id (`ip@instanceName[@unitName]`) brokers know this client by. Clients of one process
+   * with the same instance name, unit name and NameServer list share one client instance (connections,
+   * heartbeat). Default: the process id, so a process's producers and admins share one. Two producers of
+   * the same group in one process need different instance names.
+   */
   instanceName?: string
+  /** Appended to the client id when set (Java's `unitName`). */
+  unitName?: string
 }
 
 /** Admin settings. */
@@ -34,6 +41,10 @@ export interface AdminConfig {
   namesrvAddr?: string
   /** Timeout of one request, in milliseconds. Default: chosen by the engine (3000). */
   timeoutMs?: number
+  /** Part of the client id; see {@link ProducerConfig.instanceName}. Default: the process id. */
+  instanceName?: string
+  /** Appended to the client id when set (Java's `unitName`). */
+  unitName?: string
 }
 
 /** Defaults of {@link ProducerConfig}. */
@@ -126,13 +137,32 @@ export function resolveProducerConfig(config: ProducerConfig): ResolvedProducerC
       PRODUCER_DEFAULTS.compressMsgBodyOverHowmuch,
     maxMessageSize,
   }
-  if (config.instanceName !== undefined) {
-    if (typeof config.instanceName !== 'string' || config.instanceName.trim() === '') {
-      throw new ConfigError('instanceName must be a non-empty string')
-    }
-    native.instanceName = config.instanceName
-  }
+  Object.assign(native, resolveClientNames(config))
   return { native, maxMessageSize }
+}
+
+/**
+ * Checks the optional `instanceName` and `unitName` settings shared by every client.
+ *
+ * @param config the user's configuration
+ * @throws ConfigError when one is set but not a non-empty string
+ */
+function resolveClientNames(config: { instanceName?: unknown; unitName?: unknown }): {
+  instanceName?: string
+  unitName?: string
+} {
+  const names: { instanceName?: string; unitName?: string } = {}
+  for (const key of ['instanceName', 'unitName'] as const) {
+    const value = config[key]
+    if (value === undefined) {
+      continue
+    }
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new ConfigError(`${key} must be a non-empty string`)
+    }
+    names[key] = value
+  }
+  return names
 }
 
 /**
@@ -145,7 +175,7 @@ export function resolveAdminConfig(config: AdminConfig = {}): NativeAdminConfig 
   if (typeof config !== 'object' || config === null) {
     throw new ConfigError('admin config must be an object { namesrvAddr?, timeoutMs? }')
   }
-  const native: NativeAdminConfig = { namesrvAddr: resolveNamesrvAddr(config.namesrvAddr) }
+  const native: NativeAdminConfig = { namesrvAddr: resolveNamesrvAddr(config.namesrvAddr), ...resolveClientNames(config) }
   const timeoutMs = checkInteger('timeoutMs', config.timeoutMs, 1, 0x7fffffff)
   if (timeoutMs !== undefined) {
     native.timeoutMs = timeoutMs

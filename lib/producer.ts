@@ -13,8 +13,12 @@ import { SendDispatch } from './send-dispatch'
 
 /**
  * Sends messages to RocketMQ topics. Queues are chosen round-robin across brokers; a failed send is
- * retried on another broker up to `retryTimesWhenSendFailed` times; bodies over
- * `compressMsgBodyOverHowmuch` bytes are zlib-compressed as the Java producer does.
+ * retried on another broker up to `retryTimesWhenSendFailed` times, all within `sendMsgTimeout`; bodies
+ * of `compressMsgBodyOverHowmuch` bytes or more are zlib-compressed, as in Java, except that a body zlib
+ * cannot shrink is sent plain (Java would send the bigger compressed one).
+ *
+ * The producer shares the process's client instance (connections, heartbeat) with the other clients of the
+ * same NameServer list and `instanceName`; see {@link Producer.clientId}.
  *
  * ```ts
  * const producer = new Producer({ producerGroup: 'orders-producer', namesrvAddr: '127.0.0.1:9876' })
@@ -44,15 +48,26 @@ export class Producer {
     this.#maxMessageSize = resolved.maxMessageSize
   }
 
-  /** Starts the producer; call once before sending. */
+  /** Starts the producer: joins the client instance and registers the group with the brokers. Call once before sending. */
   async start(): Promise<void> {
     await callNative('producer', () => this.#native.start())
   }
 
-  /** Stops the producer and closes its connections. Sends after this fail with ProducerStateError. */
+  /**
+   * Stops the producer: unregisters its group from the brokers and leaves the client instance (the last client
+   * of the instance closes the connections). Sends after this fail with ProducerStateError.
+   */
   async shutdown(): Promise<void> {
     await callNative('producer', () => this.#native.shutdown())
     this.#dispatch.dispose()
+  }
+
+  /**
+   * The id brokers know this client by, `ip@instanceName[@unitName]` (the Java client's form); `undefined` until
+   * `start()` resolved. Clients that share a client instance share the id.
+   */
+  get clientId(): string | undefined {
+    return this.#native.clientId ?? undefined
   }
 
   /**

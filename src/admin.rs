@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use rocketmq_client::namesrv::{parse_namesrv_addrs, NameServerClient};
-use rocketmq_client::{Admin, ConnectionConfig, CreateTopicOptions, RemotingClient};
+use rocketmq_client::{Admin, AdminConfig, BrokerProducerConnection, CreateTopicOptions};
 use rocketmq_remoting::body::TopicRouteData;
 use rocketmq_remoting::message::MessageExt;
 
@@ -19,6 +18,37 @@ pub struct NativeAdminConfig {
     pub namesrv_addr: String,
     /// Per-request timeout. Default 3000.
     pub timeout_ms: Option<u32>,
+    /// Part of the client id; default the process id (shared with the process's producers).
+    pub instance_name: Option<String>,
+    /// Appended to the client id when set.
+    pub unit_name: Option<String>,
+}
+
+/// A producer connection a broker knows.
+#[napi(object)]
+pub struct NativeProducerConnection {
+    /// The broker holding the connection.
+    pub broker_name: String,
+    /// The producer's client id.
+    pub client_id: String,
+    /// The producer's address as the broker sees it.
+    pub client_addr: String,
+    /// The producer's language, e.g. 'JAVA'.
+    pub language: String,
+    /// The producer's protocol version number.
+    pub version: i32,
+}
+
+impl From<BrokerProducerConnection> for NativeProducerConnection {
+    fn from(listed: BrokerProducerConnection) -> Self {
+        NativeProducerConnection {
+            broker_name: listed.broker_name,
+            client_id: listed.connection.client_id,
+            client_addr: listed.connection.client_addr,
+            language: listed.connection.language,
+            version: listed.connection.version,
+        }
+    }
 }
 
 /// What `createTopic` creates.
@@ -151,12 +181,36 @@ impl NativeAdmin {
             Some(ms) => Duration::from_millis(ms.into()),
             None => Duration::from_secs(3),
         };
-        let addrs = parse_namesrv_addrs(&config.namesrv_addr).into_napi()?;
-        let remoting = RemotingClient::new(ConnectionConfig::default());
-        let namesrv = Arc::new(NameServerClient::new(remoting.clone(), addrs, timeout));
-        Ok(NativeAdmin {
-            inner: Arc::new(Admin::new(remoting, namesrv, timeout)),
+        let admin = Admin::new(AdminConfig {
+            namesrv_addr: config.namesrv_addr,
+            timeout,
+            instance_name: config.instance_name,
+            unit_name: config.unit_name,
         })
+        .into_napi()?;
+        Ok(NativeAdmin {
+            inner: Arc::new(admin),
+        })
+    }
+
+    /// `ip@instanceName[@unitName]` of the client instance, once a call joined it; null
+    /// before.
+    #[napi(getter)]
+    pub fn client_id(&self) -> Option<String> {
+        self.inner.client_id()
+    }
+
+    /// The producers of `group` every master broker knows (GET_PRODUCER_CONNECTION_LIST).
+    #[napi]
+    pub async fn producer_connections(
+        &self,
+        group: String,
+    ) -> napi::Result<Vec<NativeProducerConnection>> {
+        self.inner
+            .producer_connections(&group)
+            .await
+            .map(|listed| listed.into_iter().map(Into::into).collect())
+            .into_napi()
     }
 
     /// Creates the topic on every master the NameServer knows and waits until the route
@@ -223,10 +277,10 @@ impl NativeAdmin {
             .into_napi()
     }
 
-    /// Closes the admin's connections.
+    /// Leaves the client instance; the last member out closes the connections.
     #[napi]
     pub async fn close(&self) -> napi::Result<()> {
-        self.inner.close();
+        self.inner.close().await;
         Ok(())
     }
 }

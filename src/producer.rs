@@ -23,16 +23,19 @@ pub struct NativeProducerConfig {
     /// `host:port;host:port`.
     pub namesrv_addr: String,
     pub producer_group: String,
-    /// Budget for one send, retries included. Default 3000.
+    /// Budget for one send, route lookups and retries included. Default 3000.
     pub send_msg_timeout_ms: Option<u32>,
     /// Extra attempts on another broker after a failure. Default 2.
     pub retry_times_when_send_failed: Option<u32>,
-    /// Bodies above this many bytes are zlib-compressed. Default 4096.
+    /// Bodies of this many bytes or more are zlib-compressed. Default 4096.
     pub compress_msg_body_over_howmuch: Option<u32>,
     /// Largest body accepted. Default 4194304.
     pub max_message_size: Option<u32>,
-    /// Reserved for client ids; accepted for compatibility.
+    /// Part of the client id (`ip@instanceName[@unitName]`). Default: the process id, so
+    /// that the producers and admins of a process share one client instance.
     pub instance_name: Option<String>,
+    /// Appended to the client id when set.
+    pub unit_name: Option<String>,
 }
 
 /// A message to send.
@@ -163,6 +166,8 @@ impl NativeProducer {
             max_message_size: config
                 .max_message_size
                 .map_or(defaults.max_message_size, |n| n as usize),
+            instance_name: config.instance_name,
+            unit_name: config.unit_name,
             ..defaults
         };
         Ok(NativeProducer {
@@ -172,14 +177,16 @@ impl NativeProducer {
         })
     }
 
-    /// Starts background route refreshing; sends are possible afterwards.
+    /// Joins the process's client instance and registers the group with the brokers;
+    /// sends are possible afterwards.
     #[napi]
     pub async fn start(&self) -> napi::Result<()> {
-        self.inner.start().into_napi()
+        self.inner.start().await.into_napi()
     }
 
-    /// Stops background work and closes connections, lets the sends in flight settle, then
-    /// lets go of the completion callback. `flush` throws afterwards.
+    /// Unregisters the group and leaves the client instance (the last member out closes
+    /// the connections), lets the sends in flight settle, then lets go of the completion
+    /// callback. `flush` throws afterwards.
     #[napi]
     pub async fn shutdown(&self) -> napi::Result<()> {
         self.inner.shutdown().await;
@@ -191,6 +198,12 @@ impl NativeProducer {
             self.completions.release();
         }
         Ok(())
+    }
+
+    /// `ip@instanceName[@unitName]`, once started; null before.
+    #[napi(getter)]
+    pub fn client_id(&self) -> Option<String> {
+        self.inner.client_id()
     }
 
     /// Takes `message` for the next [`flush`](Self::flush), under `id`: its outcome reaches

@@ -1,23 +1,27 @@
 //! Administrative calls used by tests, the demo and the benchmark: create a topic on
-//! every master, read queue offsets.
+//! every master, read queue offsets, see which producers a broker knows.
+//!
+//! The admin is a member of the process's [`ClientInstance`], like producers: with the same
+//! NameServer list and instance name it uses the producers' connections.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rocketmq_remoting::body::TopicRouteData;
+use log::debug;
+use rocketmq_remoting::body::{ClientConnection, ProducerConnection, TopicRouteData};
 use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::header::{
     CreateTopicRequestHeader, DecodeHeader, EncodeHeader, GetMaxOffsetRequestHeader,
-    GetMinOffsetRequestHeader, OffsetResponseHeader, ViewMessageRequestHeader,
+    GetMinOffsetRequestHeader, GetProducerConnectionListRequestHeader, OffsetResponseHeader,
+    ViewMessageRequestHeader,
 };
 use rocketmq_remoting::message::{decode_message, decode_offset_msg_id, MessageExt};
 use rocketmq_remoting::RemotingCommand;
 use tokio::time::Instant;
 
 use crate::error::{ClientError, Result};
-use crate::namesrv::NameServerClient;
-use crate::remoting_client::RemotingClient;
-use crate::validation::validate_topic;
+use crate::instance::{ClientInstance, InstanceConfig};
+use crate::validation::{validate_group, validate_topic};
 
 /// How often a new topic's route is polled until every master shows it.
 const ROUTE_POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -35,25 +39,100 @@ pub struct CreateTopicOptions {
     pub order: bool,
 }
 
+/// Admin settings.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// `host:port;host:port`.
+    pub namesrv_addr: String,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// Java's `instanceName`. Default: the process id, shared with the process's producers.
+    pub instance_name: Option<String>,
+    /// Java's `unitName`.
+    pub unit_name: Option<String>,
+}
+
+/// One producer connection a broker lists for a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerProducerConnection {
+    /// The broker that holds the connection.
+    pub broker_name: String,
+    /// The connection as the broker describes it.
+    pub connection: ClientConnection,
+}
+
 /// Admin operations over a NameServer and its brokers.
 pub struct Admin {
-    remoting: RemotingClient,
-    namesrv: Arc<NameServerClient>,
+    instance_config: InstanceConfig,
     timeout: Duration,
+    /// Joined on first use, left by `close`.
+    instance: Mutex<Option<Arc<ClientInstance>>>,
+    /// Serialises joining, so concurrent first calls join once.
+    joining: tokio::sync::Mutex<()>,
+    /// The runtime of the first call, for an admin dropped without `close`.
+    runtime: std::sync::OnceLock<tokio::runtime::Handle>,
+}
+
+impl Drop for Admin {
+    /// An admin dropped without `close()` (a collected JavaScript object) still leaves its
+    /// instance, so that the instance can close once unused.
+    fn drop(&mut self) {
+        let instance = self.lock_instance().take();
+        if let (Some(instance), Some(runtime)) = (instance, self.runtime.get()) {
+            runtime.spawn(async move { instance.release().await });
+        }
+    }
 }
 
 impl Admin {
-    /// Admin calls with `timeout` per request.
-    pub fn new(
-        remoting: RemotingClient,
-        namesrv: Arc<NameServerClient>,
-        timeout: Duration,
-    ) -> Self {
-        Admin {
-            remoting,
-            namesrv,
-            timeout,
+    /// Validates `config`; connects on first use.
+    pub fn new(config: AdminConfig) -> Result<Self> {
+        if config.timeout.is_zero() {
+            return Err(ClientError::Config("timeoutMs must be positive".into()));
         }
+        let instance_config = InstanceConfig::new(&config.namesrv_addr)?
+            .with_names(config.instance_name.as_deref(), config.unit_name.as_deref());
+        Ok(Admin {
+            instance_config,
+            timeout: config.timeout,
+            instance: Mutex::new(None),
+            joining: tokio::sync::Mutex::new(()),
+            runtime: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The client id of the instance the admin uses, once a call joined it.
+    pub fn client_id(&self) -> Option<String> {
+        self.lock_instance()
+            .as_ref()
+            .map(|instance| instance.client_id().to_owned())
+    }
+
+    /// The instance, joined on first use (again after `close`).
+    pub async fn instance(&self) -> Result<Arc<ClientInstance>> {
+        if let Some(instance) = self.lock_instance().clone() {
+            return Ok(instance);
+        }
+        let _joining = self.joining.lock().await;
+        if let Some(instance) = self.lock_instance().clone() {
+            return Ok(instance);
+        }
+        let instance = ClientInstance::acquire(self.instance_config.clone()).await?;
+        let _ = self.runtime.set(tokio::runtime::Handle::current());
+        *self.lock_instance() = Some(instance.clone());
+        Ok(instance)
+    }
+
+    fn lock_instance(&self) -> std::sync::MutexGuard<'_, Option<Arc<ClientInstance>>> {
+        self.instance.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn request(&self, addr: &str, command: RemotingCommand) -> Result<RemotingCommand> {
+        self.instance()
+            .await?
+            .remoting()
+            .request(addr, command, self.timeout)
+            .await
     }
 
     /// UPDATE_AND_CREATE_TOPIC on every master the NameServer knows, then waits until the
@@ -66,7 +145,7 @@ impl Admin {
                 options.queue_nums
             )));
         }
-        let masters = self.namesrv.cluster_info().await?.masters();
+        let masters = self.masters().await?;
         if masters.is_empty() {
             return Err(ClientError::BrokerNotAvailable(
                 "the NameServer knows no master broker".into(),
@@ -77,14 +156,12 @@ impl Admin {
         header.order = options.order;
         for (broker_name, addr) in &masters {
             let answer = self
-                .remoting
                 .request(
                     addr,
                     RemotingCommand::request(
                         request::UPDATE_AND_CREATE_TOPIC,
                         header.to_ext_fields(),
                     ),
-                    self.timeout,
                 )
                 .await?;
             if answer.code != response::SUCCESS {
@@ -106,7 +183,66 @@ impl Admin {
 
     /// The topic's route as the NameServer has it now.
     pub async fn topic_route(&self, topic: &str) -> Result<TopicRouteData> {
-        self.namesrv.topic_route(topic).await
+        self.instance().await?.namesrv().topic_route(topic).await
+    }
+
+    /// GET_PRODUCER_CONNECTION_LIST on every master: the producers of `group` each broker
+    /// knows (from their heartbeats). A broker that does not know the group contributes
+    /// nothing.
+    pub async fn producer_connections(&self, group: &str) -> Result<Vec<BrokerProducerConnection>> {
+        validate_group("producerGroup", group)?;
+        let header = GetProducerConnectionListRequestHeader {
+            producer_group: group.to_owned(),
+        };
+        let mut connections = Vec::new();
+        for (broker_name, addr) in self.masters().await? {
+            let answer = self
+                .request(
+                    &addr,
+                    RemotingCommand::request(
+                        request::GET_PRODUCER_CONNECTION_LIST,
+                        header.to_ext_fields(),
+                    ),
+                )
+                .await?;
+            match answer.code {
+                response::SUCCESS => {
+                    let listed = ProducerConnection::decode(&answer.body)?;
+                    connections.extend(listed.connection_set.into_iter().map(|connection| {
+                        BrokerProducerConnection {
+                            broker_name: broker_name.clone(),
+                            connection,
+                        }
+                    }));
+                }
+                // The broker's answer for a group without connections ("... not exist").
+                response::SYSTEM_ERROR => debug!(
+                    "{broker_name} lists no producer of {group}: {}",
+                    answer.remark.unwrap_or_default()
+                ),
+                code => {
+                    return Err(ClientError::BrokerResponse {
+                        message: format!(
+                            "listing producers of {group} on {broker_name} failed: {}",
+                            answer.remark.unwrap_or_default()
+                        ),
+                        code,
+                    })
+                }
+            }
+        }
+        Ok(connections)
+    }
+
+    /// Every master the NameServer knows: (broker name, address).
+    async fn masters(&self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .instance()
+            .await?
+            .namesrv()
+            .cluster_info()
+            .await?
+            .masters())
     }
 
     /// GET_MAX_OFFSET: the offset one past the last message of a queue.
@@ -154,11 +290,9 @@ impl Admin {
         };
         let addr = store_host.to_string();
         let answer = self
-            .remoting
             .request(
                 &addr,
                 RemotingCommand::request(request::VIEW_MESSAGE_BY_ID, header.to_ext_fields()),
-                self.timeout,
             )
             .await?;
         if answer.code != response::SUCCESS {
@@ -173,9 +307,14 @@ impl Admin {
         Ok(decode_message(&answer.body)?)
     }
 
-    /// Closes the admin's connections.
-    pub fn close(&self) {
-        self.remoting.close_all();
+    /// Leaves the client instance; the last member out closes the connections. A later
+    /// call joins again.
+    pub async fn close(&self) {
+        let _joining = self.joining.lock().await;
+        let instance = self.lock_instance().take();
+        if let Some(instance) = instance {
+            instance.release().await;
+        }
     }
 
     async fn offset_query(
@@ -185,15 +324,14 @@ impl Admin {
         code: i32,
         fields: rocketmq_remoting::ExtFields,
     ) -> Result<i64> {
-        let route = self.namesrv.topic_route(topic).await?;
+        let route = self.topic_route(topic).await?;
         let addr = route.master_addr(broker_name).ok_or_else(|| {
             ClientError::BrokerNotAvailable(format!(
                 "no master address for broker {broker_name} in the route of {topic}"
             ))
         })?;
         let answer = self
-            .remoting
-            .request(addr, RemotingCommand::request(code, fields), self.timeout)
+            .request(addr, RemotingCommand::request(code, fields))
             .await?;
         if answer.code != response::SUCCESS {
             return Err(ClientError::BrokerResponse {
@@ -212,7 +350,7 @@ impl Admin {
         // the route shows it within a moment. Poll rather than sleep a fixed time.
         let deadline = Instant::now() + self.timeout.max(Duration::from_secs(10));
         loop {
-            match self.namesrv.topic_route(topic).await {
+            match self.topic_route(topic).await {
                 Ok(route) if route_covers(&route, brokers, queue_nums) => return Ok(()),
                 Ok(_) | Err(ClientError::TopicNotFound { .. }) => {}
                 Err(err) => return Err(err),

@@ -2,13 +2,15 @@
 //!
 //! Layers, bottom up: [`transport`] (how bytes reach a peer), [`connection`] (one
 //! multiplexed connection), [`remoting_client`] (a connection per address), then the
-//! protocol clients built on it: [`namesrv`] and [`route_cache`], [`admin`], [`producer`].
+//! protocol clients built on it: [`namesrv`] and [`route_cache`], then [`instance`] (the
+//! per-client-id core they share: connections, routes, heartbeats), [`admin`], [`producer`].
 //! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer.
 
 pub mod admin;
 pub mod client_ip;
 pub mod connection;
 pub mod error;
+pub mod instance;
 pub mod log_buffer;
 pub mod namesrv;
 pub mod producer;
@@ -17,7 +19,8 @@ pub mod route_cache;
 pub mod transport;
 pub mod validation;
 
-pub use admin::{Admin, CreateTopicOptions};
+pub use admin::{Admin, AdminConfig, BrokerProducerConnection, CreateTopicOptions};
 pub use error::{ClientError, Result};
+pub use instance::{ClientInstance, ConsumerDataProvider, InstanceConfig};
 pub use producer::{OutgoingMessage, Producer, ProducerConfig, SendResult, SendStatus};
 pub use remoting_client::{ConnectionConfig, RemotingClient};

@@ -1,9 +1,12 @@
 //! The producer: validates messages, picks queues round-robin across brokers, sends with
 //! SEND_MESSAGE_V2 and retries on another broker when one fails.
+//!
+//! Connections, routes and heartbeats come from the process's [`ClientInstance`]: the
+//! producer joins it at `start` (registering its group, which the instance's heartbeat then
+//! carries) and leaves it at `shutdown` (UNREGISTER_CLIENT for the group).
 
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -19,15 +22,11 @@ use rocketmq_remoting::message::{
     compress_zlib, encode_batch, encode_properties, sysflag, Message, Properties, UniqIdGenerator,
 };
 use rocketmq_remoting::RemotingCommand;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::client_ip::local_ip_toward;
 use crate::error::{ClientError, Result};
-use crate::namesrv::{parse_namesrv_addrs, NameServerClient};
-use crate::remoting_client::{ConnectionConfig, RemotingClient};
-use crate::route_cache::{RouteCache, DEFAULT_ROUTE_REFRESH};
+use crate::instance::{ClientInstance, InstanceConfig};
+use crate::route_cache::DEFAULT_ROUTE_REFRESH;
 use crate::validation::{
     validate_body, validate_delay_level, validate_group, validate_property, validate_send_topic,
     validate_tag_or_key,
@@ -40,18 +39,23 @@ pub struct ProducerConfig {
     pub namesrv_addr: String,
     /// Producer group name.
     pub group: String,
-    /// Budget for one `send`, all retries included.
+    /// Budget for one `send`: route lookups, every attempt and retry included.
     pub send_timeout: Duration,
     /// Extra attempts after a failed one, each on another broker where possible.
     pub retry_times: u32,
-    /// Bodies larger than this many bytes are zlib-compressed.
+    /// Bodies of this many bytes or more are zlib-compressed (Java's
+    /// `compressMsgBodyOverHowmuch`), unless zlib does not make them smaller.
     pub compress_over: usize,
     /// zlib level, as Java's `rocketmq.message.compressLevel`.
     pub compress_level: u32,
     /// Largest body accepted, before compression.
     pub max_message_size: usize,
-    /// How often cached routes are refreshed.
+    /// How often cached routes are refreshed (an instance setting: the first member's wins).
     pub route_refresh: Duration,
+    /// Java's `instanceName`: part of the client id. Default: the process id.
+    pub instance_name: Option<String>,
+    /// Java's `unitName`: appended to the client id when set.
+    pub unit_name: Option<String>,
 }
 
 impl Default for ProducerConfig {
@@ -65,6 +69,8 @@ impl Default for ProducerConfig {
             compress_level: 5,
             max_message_size: 4 * 1024 * 1024,
             route_refresh: DEFAULT_ROUTE_REFRESH,
+            instance_name: None,
+            unit_name: None,
         }
     }
 }
@@ -140,26 +146,35 @@ struct Prepared {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Created,
+    Starting,
     Running,
     Stopped,
 }
 
+/// Bodies at least this large are compressed on the blocking pool: zlib takes about a
+/// millisecond per 100 KiB, long enough to hold up every other task of a runtime worker.
+const COMPRESS_OFF_WORKER_FROM: usize = 64 * 1024;
+
 /// Sends messages. Cheap to share behind an `Arc`.
 pub struct Producer {
     config: ProducerConfig,
-    remoting: RemotingClient,
-    routes: Arc<RouteCache>,
-    ids: UniqIdGenerator,
+    instance_config: InstanceConfig,
+    /// Set while running.
+    instance: Mutex<Option<Arc<ClientInstance>>>,
+    /// The runtime `start` ran on, for a producer dropped without `shutdown`.
+    runtime: OnceLock<tokio::runtime::Handle>,
+    /// Message ids embed the client IP, which the instance finds at start.
+    ids: OnceLock<UniqIdGenerator>,
     next_queue: AtomicUsize,
     state: Mutex<State>,
-    stop: watch::Sender<bool>,
-    refresher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Producer {
     /// Validates `config`; no connection is made before [`Producer::start`].
     pub fn new(config: ProducerConfig) -> Result<Self> {
-        let addrs = parse_namesrv_addrs(&config.namesrv_addr)?;
+        let mut instance_config = InstanceConfig::new(&config.namesrv_addr)?
+            .with_names(config.instance_name.as_deref(), config.unit_name.as_deref());
+        instance_config.route_refresh = config.route_refresh;
         validate_group("producerGroup", &config.group)?;
         if config.send_timeout.is_zero() {
             return Err(ClientError::Config(
@@ -172,71 +187,89 @@ impl Producer {
                 config.max_message_size
             )));
         }
-        let remoting = RemotingClient::new(ConnectionConfig::default());
-        let namesrv = Arc::new(NameServerClient::new(
-            remoting.clone(),
-            addrs.clone(),
-            config.send_timeout,
-        ));
-        let ip = local_ip_toward(&addrs[0]).unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        let (stop, _) = watch::channel(false);
         Ok(Producer {
-            ids: UniqIdGenerator::new(ip, std::process::id()),
-            routes: Arc::new(RouteCache::new(namesrv)),
-            remoting,
             config,
+            instance_config,
+            instance: Mutex::new(None),
+            runtime: OnceLock::new(),
+            ids: OnceLock::new(),
             next_queue: AtomicUsize::new(0),
             state: Mutex::new(State::Created),
-            stop,
-            refresher: Mutex::new(None),
         })
     }
 
-    /// Starts the background route refresh. Sending is possible afterwards.
-    pub fn start(&self) -> Result<()> {
-        let mut state = self.lock_state();
-        match *state {
-            State::Created => {}
-            State::Running => return Err(ClientError::State("producer is already started".into())),
-            State::Stopped => {
-                return Err(ClientError::State(
-                    "producer was shut down; create a new one".into(),
-                ))
+    /// Joins the process's client instance for this configuration (starting it if needed)
+    /// and registers the producer group in its heartbeat. Sending is possible afterwards.
+    pub async fn start(&self) -> Result<()> {
+        {
+            let mut state = self.lock_state();
+            match *state {
+                State::Created => *state = State::Starting,
+                State::Starting | State::Running => {
+                    return Err(ClientError::State("producer is already started".into()))
+                }
+                State::Stopped => {
+                    return Err(ClientError::State(
+                        "producer was shut down; create a new one".into(),
+                    ))
+                }
             }
         }
-        *state = State::Running;
-        let task = self
-            .routes
-            .spawn_refresh(self.config.route_refresh, self.stop.subscribe());
-        *self.refresher.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        let instance = match ClientInstance::acquire(self.instance_config.clone()).await {
+            Ok(instance) => instance,
+            Err(err) => {
+                *self.lock_state() = State::Created;
+                return Err(err);
+            }
+        };
+        if let Err(err) = instance.register_producer(&self.config.group) {
+            instance.release().await;
+            *self.lock_state() = State::Created;
+            return Err(err);
+        }
+        let _ = self.ids.set(UniqIdGenerator::new(
+            instance.local_ip(),
+            std::process::id(),
+        ));
+        let _ = self.runtime.set(tokio::runtime::Handle::current());
+        *self.lock_instance() = Some(instance);
+        *self.lock_state() = State::Running;
         Ok(())
     }
 
-    /// Stops the refresh task and closes connections. Idempotent.
+    /// Unregisters the group from the brokers and leaves the client instance (the last
+    /// member out closes its connections). Idempotent.
     pub async fn shutdown(&self) {
         *self.lock_state() = State::Stopped;
-        let _ = self.stop.send(true);
-        let task = self
-            .refresher
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(task) = task {
-            let _ = task.await;
+        let instance = self.lock_instance().take();
+        if let Some(instance) = instance {
+            instance.unregister_producer(&self.config.group).await;
+            instance.release().await;
         }
-        self.remoting.close_all();
     }
 
-    /// Sends one message.
+    /// The client id brokers know this producer by (`ip@instanceName[@unitName]`), once
+    /// started.
+    pub fn client_id(&self) -> Option<String> {
+        self.lock_instance()
+            .as_ref()
+            .map(|instance| instance.client_id().to_owned())
+    }
+
+    /// Sends one message within `send_timeout`, route lookups and retries included.
+    ///
+    /// The budget starts once the message is prepared (validated, compressed): it bounds the
+    /// waiting on peers, which can stall, not the local work, which is bounded by the size.
     pub async fn send(&self, message: OutgoingMessage) -> Result<SendResult> {
-        self.ensure_running()?;
-        let prepared = self.prepare(&message)?;
-        self.send_prepared(prepared).await
+        let instance = self.running_instance()?;
+        let prepared = self.prepare(&message).await?;
+        let deadline = Instant::now() + self.config.send_timeout;
+        self.send_prepared(&instance, prepared, deadline).await
     }
 
     /// Sends messages of one topic as one batch (SEND_BATCH_MESSAGE), all to one queue.
     pub async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Result<SendResult> {
-        self.ensure_running()?;
+        let instance = self.running_instance()?;
         let first = messages
             .first()
             .ok_or_else(|| ClientError::Validation("a batch needs at least one message".into()))?;
@@ -255,7 +288,7 @@ impl Producer {
                 ));
             }
             // Batched bodies are never compressed, as in Java.
-            let properties = self.properties_of(message, &self.ids.next_id())?;
+            let properties = self.properties_of(message, &self.ids().next_id())?;
             parts.push(Message {
                 topic: topic.clone(),
                 body: message.body.clone(),
@@ -270,7 +303,7 @@ impl Producer {
             .join(",");
         let body = encode_batch(&parts)?.freeze();
         validate_body(body.len(), self.config.max_message_size)?;
-        self.send_prepared(Prepared {
+        let prepared = Prepared {
             topic,
             body,
             properties: None,
@@ -278,18 +311,36 @@ impl Producer {
             flag: 0,
             batch: true,
             msg_id,
-        })
-        .await
+        };
+        let deadline = Instant::now() + self.config.send_timeout;
+        self.send_prepared(&instance, prepared, deadline).await
     }
 
-    fn ensure_running(&self) -> Result<()> {
+    /// The instance, when the producer is running.
+    fn running_instance(&self) -> Result<Arc<ClientInstance>> {
         match *self.lock_state() {
-            State::Running => Ok(()),
-            State::Created => Err(ClientError::State(
-                "producer is not started; call start() first".into(),
-            )),
-            State::Stopped => Err(ClientError::State("producer has been shut down".into())),
+            State::Running => {}
+            State::Created | State::Starting => {
+                return Err(ClientError::State(
+                    "producer is not started; call start() first".into(),
+                ))
+            }
+            State::Stopped => return Err(ClientError::State("producer has been shut down".into())),
         }
+        self.lock_instance()
+            .clone()
+            .ok_or_else(|| ClientError::State("producer has been shut down".into()))
+    }
+
+    fn ids(&self) -> &UniqIdGenerator {
+        // Set by `start`; the loopback fallback only serves unit tests of message building.
+        self.ids.get_or_init(|| {
+            UniqIdGenerator::new(std::net::IpAddr::from([127, 0, 0, 1]), std::process::id())
+        })
+    }
+
+    fn lock_instance(&self) -> std::sync::MutexGuard<'_, Option<Arc<ClientInstance>>> {
+        self.instance.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -328,20 +379,16 @@ impl Producer {
         Ok(properties)
     }
 
-    fn prepare(&self, message: &OutgoingMessage) -> Result<Prepared> {
-        let msg_id = self.ids.next_id();
+    async fn prepare(&self, message: &OutgoingMessage) -> Result<Prepared> {
+        let msg_id = self.ids().next_id();
         let properties = self.properties_of(message, &msg_id)?;
         let mut sys_flag = 0;
-        let body = if message.body.len() > self.config.compress_over {
-            let compressed = compress_zlib(&message.body, self.config.compress_level)?;
-            if compressed.len() < message.body.len() {
+        let body = match self.compress(&message.body).await? {
+            Some(compressed) => {
                 sys_flag |= sysflag::COMPRESSED | sysflag::COMPRESSION_ZLIB;
-                Bytes::from(compressed)
-            } else {
-                message.body.clone()
+                compressed
             }
-        } else {
-            message.body.clone()
+            None => message.body.clone(),
         };
         let properties = encode_properties(&properties);
         if properties.len() > i16::MAX as usize {
@@ -362,9 +409,44 @@ impl Producer {
         })
     }
 
-    async fn send_prepared(&self, prepared: Prepared) -> Result<SendResult> {
-        let deadline = Instant::now() + self.config.send_timeout;
-        let mut route = self.route(&prepared.topic).await?;
+    /// The compressed body, when `body` is at least `compress_over` bytes (Java's rule)
+    /// and zlib makes it smaller. Java would send a bigger compressed body too; sending the
+    /// plain one then costs the broker and consumers nothing and saves bytes.
+    async fn compress(&self, body: &Bytes) -> Result<Option<Bytes>> {
+        if body.len() < self.config.compress_over {
+            return Ok(None);
+        }
+        let level = self.config.compress_level;
+        let compressed = if body.len() >= COMPRESS_OFF_WORKER_FROM {
+            let body = body.clone();
+            tokio::task::spawn_blocking(move || compress_zlib(&body, level))
+                .await
+                .map_err(|err| ClientError::State(format!("compression task failed: {err}")))??
+        } else {
+            compress_zlib(body, level)?
+        };
+        Ok((compressed.len() < body.len()).then(|| Bytes::from(compressed)))
+    }
+
+    /// The error of a send whose budget ran out.
+    fn budget_spent(&self, topic: &str) -> ClientError {
+        ClientError::Timeout {
+            what: format!("sending to topic {topic}"),
+            timeout_ms: self.config.send_timeout.as_millis() as u64,
+        }
+    }
+
+    async fn send_prepared(
+        &self,
+        instance: &ClientInstance,
+        prepared: Prepared,
+        deadline: Instant,
+    ) -> Result<SendResult> {
+        // A NameServer that stalls must not outlive the budget: the lookup itself goes on
+        // in the route cache for whoever asks next, but this send gives up on time.
+        let mut route = tokio::time::timeout_at(deadline, self.route(instance, &prepared.topic))
+            .await
+            .map_err(|_| self.budget_spent(&prepared.topic))??;
         let attempts = self.config.retry_times + 1;
         let mut last_broker: Option<String> = None;
         let mut last_error: Option<ClientError> = None;
@@ -375,7 +457,7 @@ impl Producer {
             }
             let queue = self.select_queue(&route, &prepared.topic, last_broker.as_deref())?;
             match self
-                .send_to_queue(&route, &queue, &prepared, remaining)
+                .send_to_queue(instance, &route, &queue, &prepared, remaining)
                 .await
             {
                 Ok(result) => return Ok(result),
@@ -387,7 +469,8 @@ impl Producer {
                     last_broker = Some(queue.broker_name.clone());
                     last_error = Some(err);
                     // The route may be stale (broker gone, queues changed).
-                    if let Ok(fresh) = self.routes.refresh(&prepared.topic).await {
+                    let refresh = instance.routes().refresh(&prepared.topic);
+                    if let Ok(Ok(fresh)) = tokio::time::timeout_at(deadline, refresh).await {
                         route = fresh;
                     }
                 }
@@ -396,10 +479,7 @@ impl Producer {
         }
         Err(match last_error {
             Some(err) => into_send_error(err, attempts),
-            None => ClientError::Timeout {
-                what: format!("sending to topic {}", prepared.topic),
-                timeout_ms: self.config.send_timeout.as_millis() as u64,
-            },
+            None => self.budget_spent(&prepared.topic),
         })
     }
 
@@ -408,10 +488,11 @@ impl Producer {
     /// broker with `autoCreateTopicEnable=true`. Brokers without it have no template
     /// route, and the caller gets the topic's own TopicNotFound error. `topic` was
     /// validated along with its message before this is called.
-    async fn route(&self, topic: &str) -> Result<Arc<TopicRouteData>> {
-        match self.routes.get(topic).await {
+    async fn route(&self, instance: &ClientInstance, topic: &str) -> Result<Arc<TopicRouteData>> {
+        let routes = instance.routes();
+        match routes.get(topic).await {
             Err(not_found @ ClientError::TopicNotFound { .. }) => {
-                match self.routes.get(AUTO_CREATE_TOPIC_KEY).await {
+                match routes.get(AUTO_CREATE_TOPIC_KEY).await {
                     Ok(template) => {
                         debug!("topic {topic} has no route yet; sending through {AUTO_CREATE_TOPIC_KEY}");
                         Ok(Arc::new(auto_create_route(&template)))
@@ -450,6 +531,7 @@ impl Producer {
 
     async fn send_to_queue(
         &self,
+        instance: &ClientInstance,
         route: &TopicRouteData,
         queue: &MessageQueue,
         prepared: &Prepared,
@@ -484,7 +566,7 @@ impl Producer {
             SendMessageRequestHeaderV2::from(header).to_ext_fields(),
         )
         .with_body(prepared.body.clone());
-        let answer = self.remoting.request(addr, command, timeout).await?;
+        let answer = instance.remoting().request(addr, command, timeout).await?;
         let status = SendStatus::from_response_code(answer.code).ok_or_else(|| {
             ClientError::BrokerResponse {
                 message: format!(
@@ -507,6 +589,21 @@ impl Producer {
             queue: MessageQueue::new(&prepared.topic, queue.broker_name.clone(), header.queue_id),
             queue_offset: header.queue_offset,
         })
+    }
+}
+
+impl Drop for Producer {
+    /// A producer dropped while running (a JavaScript object collected without
+    /// `shutdown()`) still leaves its instance, so that the instance can close once unused.
+    fn drop(&mut self) {
+        let instance = self.lock_instance().take();
+        if let (Some(instance), Some(runtime)) = (instance, self.runtime.get()) {
+            let group = self.config.group.clone();
+            runtime.spawn(async move {
+                instance.unregister_producer(&group).await;
+                instance.release().await;
+            });
+        }
     }
 }
 
@@ -627,31 +724,57 @@ mod tests {
         assert_eq!(props["color"], "red");
     }
 
-    #[test]
-    fn large_bodies_are_compressed_small_ones_not() {
+    #[tokio::test]
+    async fn bodies_of_the_threshold_or_more_are_compressed() {
         let p = producer();
-        let small = OutgoingMessage {
+        let below = OutgoingMessage {
             topic: "T".into(),
-            body: Bytes::from(vec![b'a'; 4096]),
+            body: Bytes::from(vec![b'a'; 4095]),
             ..Default::default()
         };
-        assert_eq!(p.prepare(&small).unwrap().sys_flag, 0);
-        let large = OutgoingMessage {
-            body: Bytes::from(vec![b'a'; 4097]),
-            ..small
+        assert_eq!(p.prepare(&below).await.unwrap().sys_flag, 0);
+        for size in [4096, COMPRESS_OFF_WORKER_FROM + 1] {
+            let at_least = OutgoingMessage {
+                body: Bytes::from(vec![b'a'; size]),
+                ..below.clone()
+            };
+            let prepared = p.prepare(&at_least).await.unwrap();
+            assert_eq!(
+                prepared.sys_flag,
+                sysflag::COMPRESSED | sysflag::COMPRESSION_ZLIB,
+                "{size} bytes"
+            );
+            assert!(prepared.body.len() < size);
+        }
+    }
+
+    #[tokio::test]
+    async fn bodies_zlib_cannot_shrink_go_plain() {
+        let p = producer();
+        // A xorshift stream: no redundancy for zlib to find.
+        let mut x: u32 = 0x9E37_79B9;
+        let noise: Vec<u8> = (0..8192)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let message = OutgoingMessage {
+            topic: "T".into(),
+            body: Bytes::from(noise.clone()),
+            ..Default::default()
         };
-        let prepared = p.prepare(&large).unwrap();
-        assert_eq!(
-            prepared.sys_flag,
-            sysflag::COMPRESSED | sysflag::COMPRESSION_ZLIB
-        );
-        assert!(prepared.body.len() < 4097);
+        let prepared = p.prepare(&message).await.unwrap();
+        assert_eq!(prepared.sys_flag, 0);
+        assert_eq!(prepared.body, noise);
     }
 
     #[test]
     fn sending_needs_a_started_producer() {
         let p = producer();
-        assert_eq!(p.ensure_running().unwrap_err().code(), "ERR_STATE");
+        assert_eq!(p.running_instance().unwrap_err().code(), "ERR_STATE");
     }
 
     #[test]

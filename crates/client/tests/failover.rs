@@ -24,9 +24,14 @@ async fn name_server(route_json: String, queries: Arc<AtomicUsize>) -> Server {
     .await
 }
 
-/// A broker storing every SEND_MESSAGE_V2 at offset 7 of the queue asked for.
+/// A broker storing every SEND_MESSAGE_V2 at offset 7 of the queue asked for, and accepting
+/// heartbeats.
 async fn accepting_broker(sends: Arc<AtomicUsize>) -> Server {
     serve(move |req| {
+        // The client instance registers the producer group with every broker it learns of.
+        if matches!(req.code, request::HEART_BEAT | request::UNREGISTER_CLIENT) {
+            return RemotingCommand::response(response::SUCCESS, None);
+        }
         assert_eq!(req.code, request::SEND_MESSAGE_V2);
         sends.fetch_add(1, Ordering::SeqCst);
         let mut fields = ExtFields::new();
@@ -71,7 +76,7 @@ async fn send_fails_over_to_the_other_broker_and_a_dead_name_server_is_skipped()
         ..ProducerConfig::default()
     })
     .unwrap();
-    producer.start().unwrap();
+    producer.start().await.unwrap();
     // Round-robin starts at broker "a", which refuses; every send must still land on "b".
     for _ in 0..4 {
         let result = producer.send(message()).await.unwrap();
@@ -99,7 +104,7 @@ async fn with_every_broker_down_the_send_error_is_a_transport_error() {
         ..ProducerConfig::default()
     })
     .unwrap();
-    producer.start().unwrap();
+    producer.start().await.unwrap();
     let err = producer.send(message()).await.unwrap_err();
     assert!(matches!(err, ClientError::Network(_)), "{err:?}");
     producer.shutdown().await;
@@ -117,7 +122,7 @@ async fn a_broker_rejection_is_final_and_carries_the_response_code() {
         ..ProducerConfig::default()
     })
     .unwrap();
-    producer.start().unwrap();
+    producer.start().await.unwrap();
     let err = producer.send(message()).await.unwrap_err();
     match &err {
         ClientError::SendFailed { code, .. } => assert_eq!(*code, Some(response::MESSAGE_ILLEGAL)),

@@ -26,6 +26,7 @@ pub mod request {
     pub const CHECK_CLIENT_CONFIG: i32 = 46;
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
     pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
+    pub const GET_PRODUCER_CONNECTION_LIST: i32 = 204;
     pub const RESET_CONSUMER_CLIENT_OFFSET: i32 = 220;
     pub const GET_CONSUMER_STATUS_FROM_CLIENT: i32 = 221;
     pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;

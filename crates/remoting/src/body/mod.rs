@@ -5,6 +5,7 @@
 //! keyed by objects (reset-offset bodies). [`lenient`] and [`reset_offset`] handle those.
 
 pub mod cluster;
+pub mod connection;
 pub mod consumer;
 pub mod heartbeat;
 pub mod lenient;
@@ -13,6 +14,7 @@ pub mod reset_offset;
 pub mod route;
 
 pub use cluster::ClusterInfo;
+pub use connection::{ClientConnection, ProducerConnection};
 pub use consumer::{
     CheckClientRequestBody, ConsumeMessageDirectlyResult, ConsumeResult, ConsumerListBody,
     LockBatchRequestBody, LockBatchResponseBody, UnlockBatchRequestBody,

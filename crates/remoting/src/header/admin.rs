@@ -50,3 +50,12 @@ impl CreateTopicRequestHeader {
         }
     }
 }
+
+wire_header! {
+    /// GET_PRODUCER_CONNECTION_LIST (204), sent to a broker. The answer's body is a
+    /// [`crate::body::ProducerConnection`]; a group the broker does not know is answered
+    /// SYSTEM_ERROR.
+    pub struct GetProducerConnectionListRequestHeader {
+        pub producer_group: String => "producerGroup",
+    }
+}

@@ -12,7 +12,9 @@ mod offset;
 mod pull;
 mod send;
 
-pub use admin::{CreateTopicRequestHeader, ViewMessageRequestHeader};
+pub use admin::{
+    CreateTopicRequestHeader, GetProducerConnectionListRequestHeader, ViewMessageRequestHeader,
+};
 pub use client::{
     ConsumeMessageDirectlyResultRequestHeader, GetConsumerListByGroupRequestHeader,
     GetConsumerRunningInfoRequestHeader, NotifyConsumerIdsChangedRequestHeader,
