@@ -7,7 +7,7 @@
  * progress line per run, a table of medians per in-flight level, and writes every raw run, the medians
  * and a description of the machine to results-producer.json.
  *
- * Flags: --count 50000 --body-size 100 --inflight 1,256 --rounds 3 --clients ours,ali-ons
+ * Flags: --count 50000 --body-size 100 --inflight 1,256 --rounds 3 --clients ours,ali-ons,engine
  * --warmup 1000 --queues 8 --namesrv 127.0.0.1:9876 (default: $NAMESRV_ADDR or that) --topic NAME
  * (reuse an existing topic) --out bench/results-producer.json --timeout-seconds 600 (per run).
  *
@@ -27,9 +27,26 @@ import type { RunResult } from './clients/measure'
  * ours, whose lib/ it would transpile at load) and would blur the RSS column.
  */
 const BUILD_DIR = join(__dirname, '.build')
-const CLIENT_SCRIPTS: Readonly<Record<string, string>> = {
-  ours: join(BUILD_DIR, 'bench', 'clients', 'ours-producer.js'),
-  'ali-ons': join(BUILD_DIR, 'bench', 'clients', 'ali-ons-producer.js'),
+
+/** The engine's own benchmark binary (`crates/client/examples/bench_producer.rs`), built by {@link buildEngine}. */
+const ENGINE_BINARY = join(__dirname, '..', 'target', 'release', 'examples', 'bench_producer')
+
+/**
+ * Client name to the command of one run (the program and its leading arguments). `engine` is the Rust
+ * core alone, without Node: the same workload on one thread, the ceiling of the design.
+ */
+const CLIENT_COMMANDS: Readonly<Record<string, readonly string[]>> = {
+  ours: [process.execPath, join(BUILD_DIR, 'bench', 'clients', 'ours-producer.js')],
+  'ali-ons': [process.execPath, join(BUILD_DIR, 'bench', 'clients', 'ali-ons-producer.js')],
+  engine: [ENGINE_BINARY],
+}
+
+/** Builds the engine's benchmark binary (release) when the run includes the `engine` client. */
+function buildEngine(): void {
+  execFileSync('cargo', ['build', '--release', '--quiet', '-p', 'rocketmq-client', '--example', 'bench_producer'], {
+    cwd: join(__dirname, '..'),
+    stdio: 'inherit',
+  })
 }
 
 /** Compiles the client scripts (and the index.ts/lib they import) with the root's tsc into bench/.build. */
@@ -59,7 +76,7 @@ function parseOptions(): Options {
       'body-size': { type: 'string', default: '100' },
       inflight: { type: 'string', default: '1,256' },
       rounds: { type: 'string', default: '3' },
-      clients: { type: 'string', default: 'ours,ali-ons' },
+      clients: { type: 'string', default: 'ours,ali-ons,engine' },
       warmup: { type: 'string', default: '1000' },
       queues: { type: 'string', default: '8' },
       namesrv: { type: 'string', default: process.env.NAMESRV_ADDR ?? '127.0.0.1:9876' },
@@ -77,8 +94,8 @@ function parseOptions(): Options {
   }
   const clients = values.clients.split(',').map((name) => name.trim())
   for (const client of clients) {
-    if (CLIENT_SCRIPTS[client] === undefined) {
-      throw new Error(`unknown client ${JSON.stringify(client)}; known: ${Object.keys(CLIENT_SCRIPTS).join(', ')}`)
+    if (CLIENT_COMMANDS[client] === undefined) {
+      throw new Error(`unknown client ${JSON.stringify(client)}; known: ${Object.keys(CLIENT_COMMANDS).join(', ')}`)
     }
   }
   return {
@@ -106,9 +123,9 @@ interface FailedRun {
 
 /** Runs one client script in a fresh process and parses its JSON line. */
 function runChild(client: string, inflight: number, round: number, topic: string, options: Options): Promise<RunResult> {
-  const script = CLIENT_SCRIPTS[client] as string
+  const [program, ...leading] = CLIENT_COMMANDS[client] as readonly string[]
   const args = [
-    script,
+    ...leading,
     '--namesrv',
     options.namesrv,
     '--topic',
@@ -126,7 +143,7 @@ function runChild(client: string, inflight: number, round: number, topic: string
   ]
   return new Promise((resolve, reject) => {
     // stderr is inherited so that client warnings show up live; stdout carries the result line.
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(program as string, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     let stdout = ''
     child.stdout.setEncoding('utf8')
     child.stdout.on('data', (chunk: string) => {
@@ -276,6 +293,9 @@ async function main(): Promise<void> {
   const options = parseOptions()
   const machine = describeMachine()
   compileClients()
+  if (options.clients.includes('engine')) {
+    buildEngine()
+  }
   const startedAt = new Date().toISOString()
   const topic = options.topic ?? (await createTopic(options))
   console.log(

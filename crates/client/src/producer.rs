@@ -5,6 +5,7 @@
 //! producer joins it at `start` (registering its group, which the instance's heartbeat then
 //! carries) and leaves it at `shutdown` (UNREGISTER_CLIENT for the group).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -167,6 +168,15 @@ pub struct Producer {
     ids: OnceLock<UniqIdGenerator>,
     next_queue: AtomicUsize,
     state: Mutex<State>,
+    /// Per topic, the writable queues of the route they were computed from: rebuilt only
+    /// when the route changes, not on every send (the list allocates a queue per entry).
+    publish_queues: Mutex<HashMap<String, PublishQueues>>,
+}
+
+/// The writable queues of one route of a topic, sorted by broker, as sends pick from them.
+struct PublishQueues {
+    route: Arc<TopicRouteData>,
+    queues: Arc<[MessageQueue]>,
 }
 
 impl Producer {
@@ -194,6 +204,7 @@ impl Producer {
             runtime: OnceLock::new(),
             ids: OnceLock::new(),
             next_queue: AtomicUsize::new(0),
+            publish_queues: Mutex::new(HashMap::new()),
             state: Mutex::new(State::Created),
         })
     }
@@ -507,11 +518,11 @@ impl Producer {
     /// Round-robin over all writable queues, skipping the broker that just failed.
     fn select_queue(
         &self,
-        route: &TopicRouteData,
+        route: &Arc<TopicRouteData>,
         topic: &str,
         avoid_broker: Option<&str>,
     ) -> Result<MessageQueue> {
-        let queues = route.producer_queues(topic);
+        let queues = self.queues_of(route, topic);
         if queues.is_empty() {
             return Err(ClientError::BrokerNotAvailable(format!(
                 "topic {topic} has no writable queue on any master broker"
@@ -527,6 +538,26 @@ impl Producer {
             }
         }
         Ok(queues[start % queues.len()].clone())
+    }
+
+    /// The writable queues of `route`, computed once per route of a topic.
+    fn queues_of(&self, route: &Arc<TopicRouteData>, topic: &str) -> Arc<[MessageQueue]> {
+        let mut cache = self
+            .publish_queues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(cached) = cache.get(topic).filter(|c| Arc::ptr_eq(&c.route, route)) {
+            return Arc::clone(&cached.queues);
+        }
+        let queues: Arc<[MessageQueue]> = route.producer_queues(topic).into();
+        cache.insert(
+            topic.to_owned(),
+            PublishQueues {
+                route: Arc::clone(route),
+                queues: Arc::clone(&queues),
+            },
+        );
+        queues
     }
 
     async fn send_to_queue(
@@ -772,6 +803,30 @@ mod tests {
     }
 
     #[test]
+    fn queue_lists_follow_route_changes() {
+        let route = |queues: i32| {
+            Arc::new(
+                TopicRouteData::decode(
+                    format!(
+                        r#"{{"queueDatas":[{{"brokerName":"a","readQueueNums":{queues},"writeQueueNums":{queues},"perm":6}}],
+                            "brokerDatas":[{{"cluster":"c","brokerName":"a","brokerAddrs":{{"0":"127.0.0.1:1"}}}}]}}"#
+                    )
+                    .as_bytes(),
+                )
+                .unwrap(),
+            )
+        };
+        let p = producer();
+        let (two, three) = (route(2), route(3));
+        assert_eq!(p.queues_of(&two, "T").len(), 2);
+        assert!(Arc::ptr_eq(
+            &p.queues_of(&two, "T"),
+            &p.queues_of(&two, "T")
+        ));
+        assert_eq!(p.queues_of(&three, "T").len(), 3);
+    }
+
+    #[test]
     fn sending_needs_a_started_producer() {
         let p = producer();
         assert_eq!(p.running_instance().unwrap_err().code(), "ERR_STATE");
@@ -779,11 +834,11 @@ mod tests {
 
     #[test]
     fn queue_selection_rotates_and_avoids_the_failed_broker() {
-        let route = TopicRouteData::decode(
+        let route = Arc::new(TopicRouteData::decode(
             br#"{"queueDatas":[{"brokerName":"b","readQueueNums":2,"writeQueueNums":2,"perm":6},{"brokerName":"a","readQueueNums":2,"writeQueueNums":2,"perm":6}],
                 "brokerDatas":[{"cluster":"c","brokerName":"a","brokerAddrs":{"0":"127.0.0.1:1"}},{"cluster":"c","brokerName":"b","brokerAddrs":{"0":"127.0.0.1:2"}}]}"#,
         )
-        .unwrap();
+        .unwrap());
         let p = producer();
         let picked: Vec<String> = (0..4)
             .map(|_| {
