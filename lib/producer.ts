@@ -33,7 +33,7 @@ import { SendDispatch } from './send-dispatch'
 export class Producer {
   readonly #native: NativeProducer
   readonly #maxMessageSize: number
-  readonly #dispatch: SendDispatch<SendResult>
+  readonly #dispatch: SendDispatch
 
   /**
    * @param config producer settings; `namesrvAddr` defaults to the `NAMESRV_ADDR` environment variable
@@ -43,7 +43,7 @@ export class Producer {
     const resolved = resolveProducerConfig(config)
     const { NativeProducer: NativeProducerClass } = nativeBinding()
     // The dispatch exists before the native producer, which takes its completion callback.
-    this.#dispatch = new SendDispatch<SendResult>('producer', () => this.#native, fromNativeSendResult)
+    this.#dispatch = new SendDispatch(() => this.#native)
     this.#native = callNativeSync('producer', () => new NativeProducerClass(resolved.native, this.#dispatch.onComplete))
     this.#maxMessageSize = resolved.maxMessageSize
   }

@@ -1,22 +1,44 @@
 /**
  * Batches sends into few wake-ups of the native runtime and settles their promises from batched
- * completions.
+ * outcomes.
  *
  * Each `send()` gets an id and a promise, and its message is staged with the native side at once
  * (which copies the body). Sends made in the same turn of the event loop (for example every
- * continuation woken by one batch of completions) are flushed together at the end of the turn; the
- * native side reports outcomes in batches to {@link SendDispatch.onComplete}.
- * While any send is pending, a timer keeps the event loop alive, as a pending socket request
- * would; it is unreferenced again when the last one settles.
+ * continuation woken by one batch of outcomes) are flushed together at the end of the turn; the
+ * native side reports outcomes in batches to {@link SendDispatch.onComplete}. While any send is
+ * pending, a timer keeps the event loop alive, as a pending socket request would; it is
+ * unreferenced again when the last one settles.
  *
  * @module
  */
-import type { NativeMessage, NativeSendCompletion, NativeSendResult } from './binding'
-import { type ErrorContext, fromNativeError } from './native-errors'
+import type { NativeMessage, NativeSendOutcomes } from './binding'
+import { ProtocolError } from './errors'
+import type { SendResult, SendStatus } from './message'
+import { nativeBinding } from './native'
+import { fromNativeError } from './native-errors'
 
-interface Pending<T> {
-  resolve: (value: T) => void
+/** The calls of a native producer the dispatch uses. */
+export interface NativeSendTarget {
+  /** Takes one message under `id` (positional fields: no property lookups on the native side). */
+  stage(
+    id: number,
+    topic: string,
+    body: Buffer,
+    tags?: string | null,
+    keys?: string[] | null,
+    properties?: Record<string, string> | null,
+    delayLevel?: number | null,
+    flag?: number | null,
+  ): void
+  /** Sends everything staged; throws once the producer has shut down. */
+  flush(): void
+}
+
+interface Pending {
+  resolve: (value: SendResult) => void
   reject: (reason: unknown) => void
+  /** The message's topic, which the result repeats (the native side does not send it back). */
+  topic: string
 }
 
 /** Ids are unsigned 32-bit on the native side. */
@@ -25,28 +47,27 @@ const ID_SPACE = 2 ** 32
 /** The longest delay a Node timer accepts; the timer only has to exist, never to fire. */
 const KEEP_ALIVE_MS = 2 ** 31 - 1
 
-/**
- * One client's send queue and pending table.
- *
- * @typeParam T what a settled send resolves to
- */
-export class SendDispatch<T> {
-  readonly #pending = new Map<number, Pending<T>>()
+let statusNames: readonly string[] | undefined
+
+/** The native side's send statuses, indexed as `NativeSendOutcomes.statuses` is. */
+function sendStatusNames(): readonly string[] {
+  statusNames ??= nativeBinding().sendStatusNames()
+  return statusNames
+}
+
+/** One producer's staged sends and pending table. */
+export class SendDispatch {
+  readonly #pending = new Map<number, Pending>()
   /** Ids staged since the last flush. */
   #staged: number[] = []
   #nextId = 0
   #keepAlive: NodeJS.Timeout | undefined
 
   /**
-   * @param context the client kind, for error classes
-   * @param native the native client: `stage` takes one message under an id, `flush` sends what is staged
-   * @param convert turns a native result into what the promise resolves to (may throw)
+   * @param native the native producer (read when first needed: it is created after the dispatch,
+   *   taking {@link SendDispatch.onComplete} as its callback)
    */
-  constructor(
-    private readonly context: ErrorContext,
-    private readonly native: () => { stage(message: NativeMessage, id: number): void; flush(): void },
-    private readonly convert: (result: NativeSendResult) => T,
-  ) {}
+  constructor(private readonly native: () => NativeSendTarget) {}
 
   /** Number of sends whose outcome has not arrived yet. */
   get pendingCount(): number {
@@ -54,25 +75,34 @@ export class SendDispatch<T> {
   }
 
   /**
-   * Queues `message` for the end of the current turn and returns the promise of its outcome.
+   * Stages `message`, flushes at the end of the current turn, and returns the promise of its outcome.
    *
    * @param message a message already validated and converted for the native layer
    */
-  submit(message: NativeMessage): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+  submit(message: NativeMessage): Promise<SendResult> {
+    return new Promise<SendResult>((resolve, reject) => {
       const id = this.#nextId
       this.#nextId = (id + 1) % ID_SPACE
       try {
-        this.native().stage(message, id)
+        this.native().stage(
+          id,
+          message.topic,
+          message.body,
+          message.tags,
+          message.keys,
+          message.properties,
+          message.delayLevel,
+          message.flag,
+        )
       } catch (error) {
-        reject(fromNativeError(error, this.context))
+        reject(fromNativeError(error, 'producer'))
         return
       }
       if (this.#staged.length === 0) {
         queueMicrotask(this.#flush)
       }
       this.#staged.push(id)
-      this.#pending.set(id, { resolve, reject })
+      this.#pending.set(id, { resolve, reject, topic: message.topic })
       if (this.#pending.size === 1) {
         this.#holdEventLoop()
       }
@@ -80,22 +110,35 @@ export class SendDispatch<T> {
   }
 
   /** Receives outcomes from the native side; bound so it can be handed over as a callback. */
-  readonly onComplete = (completions: NativeSendCompletion[]): void => {
-    for (const completion of completions) {
-      const pending = this.#pending.get(completion.id)
+  readonly onComplete = (outcomes: NativeSendOutcomes): void => {
+    const names = sendStatusNames()
+    const { ids, errors } = outcomes
+    for (let index = 0; index < ids.length; index++) {
+      const id = ids[index] as number
+      const pending = this.#pending.get(id)
       if (pending === undefined) {
         continue
       }
-      this.#pending.delete(completion.id)
-      if (completion.result !== undefined && completion.result !== null) {
-        try {
-          pending.resolve(this.convert(completion.result))
-        } catch (error) {
-          pending.reject(error)
-        }
-      } else {
-        pending.reject(fromNativeError(new Error(completion.error ?? 'ERR_PROTOCOL: send outcome missing'), this.context))
+      this.#pending.delete(id)
+      const error = errors[index]
+      if (error !== undefined && error !== null) {
+        pending.reject(fromNativeError(new Error(error), 'producer'))
+        continue
       }
+      const status = names[outcomes.statuses[index] as number]
+      if (status === undefined) {
+        pending.reject(new ProtocolError(`unknown send status index ${String(outcomes.statuses[index])}`))
+        continue
+      }
+      pending.resolve({
+        status: status as SendStatus,
+        msgId: outcomes.msgIds[index] as string,
+        offsetMsgId: outcomes.offsetMsgIds[index] as string,
+        topic: pending.topic,
+        brokerName: outcomes.brokerNames[index] as string,
+        queueId: outcomes.queueIds[index] as number,
+        queueOffset: outcomes.queueOffsets[index] as number,
+      })
     }
     if (this.#pending.size === 0) {
       this.#keepAlive?.unref()
@@ -109,7 +152,7 @@ export class SendDispatch<T> {
       this.native().flush()
     } catch (error) {
       // Nothing of the batch left: settle all of it with the same error.
-      const typed = fromNativeError(error, this.context)
+      const typed = fromNativeError(error, 'producer')
       for (const id of staged) {
         this.#pending.get(id)?.reject(typed)
         this.#pending.delete(id)
@@ -127,7 +170,7 @@ export class SendDispatch<T> {
     this.#keepAlive.ref()
   }
 
-  /** Stops holding the event loop for good; call after the client has shut down. */
+  /** Stops holding the event loop for good; call after the producer has shut down. */
   dispose(): void {
     if (this.#keepAlive !== undefined) {
       clearInterval(this.#keepAlive)

@@ -16,7 +16,7 @@ use napi::{Status, Unknown};
 
 /// Calls JavaScript with the queued results; weak, so it never keeps the process alive on
 /// its own (the TypeScript side holds the event loop open while calls are pending).
-type Deliver<T> = ThreadsafeFunction<(), Unknown<'static>, Vec<T>, Status, false, true>;
+type Deliver<B> = ThreadsafeFunction<(), Unknown<'static>, B, Status, false, true>;
 
 struct Queue<T> {
     items: Mutex<Vec<T>>,
@@ -33,16 +33,17 @@ impl<T> Queue<T> {
     }
 }
 
-/// Queue of finished calls of one client and the function that delivers them to JavaScript.
-pub struct Completions<T: ToNapiValue + 'static> {
+/// Queue of finished calls of one client and the function that delivers them to JavaScript,
+/// as a batch `B` built from the queued items on the JS thread.
+pub struct Completions<T: 'static, B: ToNapiValue + 'static> {
     queue: Arc<Queue<T>>,
-    deliver: Mutex<Option<Arc<Deliver<T>>>>,
+    deliver: Mutex<Option<Arc<Deliver<B>>>>,
     in_flight: AtomicUsize,
 }
 
-impl<T: ToNapiValue + Send + 'static> Completions<T> {
-    /// Wraps the JavaScript `callback`, which receives arrays of results.
-    pub fn new(callback: Function<'_, Vec<T>, Unknown<'static>>) -> napi::Result<Self> {
+impl<T: Send + 'static, B: From<Vec<T>> + ToNapiValue + 'static> Completions<T, B> {
+    /// Wraps the JavaScript `callback`, which receives batches of results.
+    pub fn new(callback: Function<'_, B, Unknown<'static>>) -> napi::Result<Self> {
         let queue = Arc::new(Queue {
             items: Mutex::new(Vec::new()),
             scheduled: AtomicBool::new(false),
@@ -52,7 +53,7 @@ impl<T: ToNapiValue + Send + 'static> Completions<T> {
             .build_threadsafe_function::<()>()
             .weak::<true>()
             .callee_handled::<false>()
-            .build_callback(move |_| Ok(source.take()))?;
+            .build_callback(move |_| Ok(B::from(source.take())))?;
         Ok(Completions {
             queue,
             deliver: Mutex::new(Some(Arc::new(deliver))),

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
 use napi::{Env, Unknown};
 use napi_derive::napi;
-use rocketmq_client::{ClientError, OutgoingMessage, Producer, ProducerConfig, SendResult};
+use rocketmq_client::{
+    ClientError, OutgoingMessage, Producer, ProducerConfig, SendResult, SendStatus,
+};
 
 use crate::completions::Completions;
 use crate::error::{config_error, to_js_message, IntoNapi};
@@ -81,49 +83,132 @@ impl From<SendResult> for NativeSendResult {
     }
 }
 
-/// The outcome of one staged message, delivered in batches to the completion callback.
-#[napi(object)]
-pub struct NativeSendCompletion {
-    /// The id JavaScript gave the message when staging it.
-    pub id: u32,
-    pub result: Option<NativeSendResult>,
-    /// `"ERR_CODE: reason"`, as rejected promises carry it.
-    pub error: Option<String>,
+/// The outcome of one staged message, under the id JavaScript gave it.
+pub struct SendOutcome {
+    id: u32,
+    outcome: Result<SendResult, ClientError>,
 }
 
-impl NativeSendCompletion {
-    fn new(id: u32, outcome: Result<SendResult, ClientError>) -> Self {
-        match outcome {
-            Ok(result) => NativeSendCompletion {
-                id,
-                result: Some(result.into()),
-                error: None,
-            },
-            Err(err) => NativeSendCompletion {
-                id,
-                result: None,
-                error: Some(to_js_message(&err)),
-            },
+/// The outcomes of a batch of staged messages, column by column: entry `i` of every array
+/// belongs to `ids[i]`. One object per batch rather than one per message: each object built
+/// through Node-API looks its property names up again, which showed in profiles.
+#[napi(object)]
+pub struct NativeSendOutcomes {
+    pub ids: Vec<u32>,
+    /// Index into `sendStatusNames()`; 0 where the send failed.
+    pub statuses: Vec<u32>,
+    /// Client message id (UNIQ_KEY); empty where the send failed.
+    pub msg_ids: Vec<String>,
+    /// Broker message id; empty where the send failed.
+    pub offset_msg_ids: Vec<String>,
+    pub broker_names: Vec<String>,
+    pub queue_ids: Vec<i32>,
+    pub queue_offsets: Vec<i64>,
+    /// `"ERR_CODE: reason"` where the send failed, null where it succeeded.
+    pub errors: Vec<Option<String>>,
+}
+
+impl From<Vec<SendOutcome>> for NativeSendOutcomes {
+    fn from(outcomes: Vec<SendOutcome>) -> Self {
+        let n = outcomes.len();
+        let mut batch = NativeSendOutcomes {
+            ids: Vec::with_capacity(n),
+            statuses: Vec::with_capacity(n),
+            msg_ids: Vec::with_capacity(n),
+            offset_msg_ids: Vec::with_capacity(n),
+            broker_names: Vec::with_capacity(n),
+            queue_ids: Vec::with_capacity(n),
+            queue_offsets: Vec::with_capacity(n),
+            errors: Vec::with_capacity(n),
+        };
+        for SendOutcome { id, outcome } in outcomes {
+            batch.ids.push(id);
+            match outcome {
+                Ok(result) => {
+                    batch.statuses.push(status_index(result.status));
+                    batch.msg_ids.push(result.msg_id);
+                    batch.offset_msg_ids.push(result.offset_msg_id);
+                    batch.broker_names.push(result.queue.broker_name);
+                    batch.queue_ids.push(result.queue.queue_id);
+                    batch.queue_offsets.push(result.queue_offset);
+                    batch.errors.push(None);
+                }
+                Err(err) => {
+                    batch.statuses.push(0);
+                    batch.msg_ids.push(String::new());
+                    batch.offset_msg_ids.push(String::new());
+                    batch.broker_names.push(String::new());
+                    batch.queue_ids.push(0);
+                    batch.queue_offsets.push(0);
+                    batch.errors.push(Some(to_js_message(&err)));
+                }
+            }
         }
+        batch
     }
+}
+
+/// Every send status, in the order `NativeSendOutcomes.statuses` indexes them.
+const SEND_STATUSES: [SendStatus; 4] = [
+    SendStatus::SendOk,
+    SendStatus::FlushDiskTimeout,
+    SendStatus::FlushSlaveTimeout,
+    SendStatus::SlaveNotAvailable,
+];
+
+fn status_index(status: SendStatus) -> u32 {
+    SEND_STATUSES
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or_default() as u32
+}
+
+/// The names of the send statuses, indexed as `NativeSendOutcomes.statuses` is.
+#[napi]
+pub fn send_status_names() -> Vec<String> {
+    SEND_STATUSES
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect()
 }
 
 impl From<NativeMessage> for OutgoingMessage {
     fn from(message: NativeMessage) -> Self {
-        let mut properties: Vec<(String, String)> =
-            message.properties.unwrap_or_default().into_iter().collect();
-        // Stable order makes the encoded properties deterministic.
-        properties.sort();
-        OutgoingMessage {
-            topic: message.topic,
-            // A copy made on the JS thread (see `send`): the user may reuse the Buffer.
-            body: Bytes::copy_from_slice(&message.body),
-            tags: message.tags,
-            keys: message.keys.unwrap_or_default(),
-            properties,
-            delay_level: message.delay_level.unwrap_or(0),
-            flag: message.flag.unwrap_or(0),
-        }
+        outgoing(
+            message.topic,
+            &message.body,
+            message.tags,
+            message.keys,
+            message.properties,
+            message.delay_level,
+            message.flag,
+        )
+    }
+}
+
+/// The engine's message from the JavaScript fields.
+fn outgoing(
+    topic: String,
+    body: &[u8],
+    tags: Option<String>,
+    keys: Option<Vec<String>>,
+    properties: Option<HashMap<String, String>>,
+    delay_level: Option<i32>,
+    flag: Option<i32>,
+) -> OutgoingMessage {
+    let mut properties: Vec<(String, String)> =
+        properties.unwrap_or_default().into_iter().collect();
+    // Stable order makes the encoded properties deterministic.
+    properties.sort();
+    OutgoingMessage {
+        topic,
+        // A copy made on the JS thread: the user may reuse the Buffer.
+        body: Bytes::copy_from_slice(body),
+        tags,
+        keys: keys.unwrap_or_default(),
+        properties,
+        delay_level: delay_level.unwrap_or(0),
+        flag: flag.unwrap_or(0),
     }
 }
 
@@ -131,7 +216,7 @@ impl From<NativeMessage> for OutgoingMessage {
 #[napi]
 pub struct NativeProducer {
     inner: Arc<Producer>,
-    completions: Arc<Completions<NativeSendCompletion>>,
+    completions: Arc<Completions<SendOutcome, NativeSendOutcomes>>,
     /// Messages taken by `stage` and not yet flushed, with their ids.
     staged: Mutex<Vec<(u32, OutgoingMessage)>>,
 }
@@ -143,8 +228,11 @@ impl NativeProducer {
     #[napi(constructor)]
     pub fn new(
         config: NativeProducerConfig,
-        #[napi(ts_arg_type = "(completions: NativeSendCompletion[]) => void")]
-        on_complete: Function<'_, Vec<NativeSendCompletion>, Unknown<'static>>,
+        #[napi(ts_arg_type = "(outcomes: NativeSendOutcomes) => void")] on_complete: Function<
+            '_,
+            NativeSendOutcomes,
+            Unknown<'static>,
+        >,
     ) -> napi::Result<Self> {
         crate::logger::install_default();
         let defaults = ProducerConfig::default();
@@ -206,12 +294,25 @@ impl NativeProducer {
         self.inner.client_id()
     }
 
-    /// Takes `message` for the next [`flush`](Self::flush), under `id`: its outcome reaches
+    /// Takes a message for the next [`flush`](Self::flush), under `id`: its outcome reaches
     /// `onComplete` with that id. The body is copied here, on the JavaScript thread, so a
-    /// caller that reuses its Buffer right after sending cannot change what is sent.
+    /// caller that reuses its Buffer right after sending cannot change what is sent. The
+    /// fields come as arguments rather than as an object: reading an object's properties
+    /// through Node-API costs a name lookup each.
     #[napi]
-    pub fn stage(&self, message: NativeMessage, id: u32) {
-        let message = OutgoingMessage::from(message);
+    #[allow(clippy::too_many_arguments)]
+    pub fn stage(
+        &self,
+        id: u32,
+        topic: String,
+        body: &[u8],
+        tags: Option<String>,
+        keys: Option<Vec<String>>,
+        properties: Option<HashMap<String, String>>,
+        delay_level: Option<i32>,
+        flag: Option<i32>,
+    ) {
+        let message = outgoing(topic, body, tags, keys, properties, delay_level, flag);
         self.staged
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -245,12 +346,15 @@ impl NativeProducer {
                 let completions = Arc::clone(&completions);
                 tokio::spawn(async move {
                     let outcome = producer.send(message).await;
-                    completions.complete(NativeSendCompletion::new(id, outcome));
+                    completions.complete(SendOutcome { id, outcome });
                 });
             }
             // The first message goes out from this task: no extra hop for a lone send.
             let outcome = producer.send(first).await;
-            completions.complete(NativeSendCompletion::new(first_id, outcome));
+            completions.complete(SendOutcome {
+                id: first_id,
+                outcome,
+            });
         });
         Ok(())
     }

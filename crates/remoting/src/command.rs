@@ -8,8 +8,9 @@
 //!
 //! `total` counts everything after itself. The header is either fastjson text
 //! (`SerializeType::Json`) or RocketMQ's binary layout (`SerializeType::RocketMq`).
-//! Requests are written as JSON, which every broker version reads; both kinds are
-//! decoded because 5.x brokers answer in their own configured type.
+//! Requests are written as JSON unless the caller picks the binary layout (the producer
+//! does, for sends); both are read by 4.x and 5.x brokers, and both kinds are decoded
+//! because brokers answer in their own configured type.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use serde::Serialize;
