@@ -1,24 +1,33 @@
 //! The tokio runtime the engine runs on.
 //!
-//! napi-rs would build a multi-thread runtime with one worker per core. On small machines
-//! (the brokers often share them) that costs a thread wake-up per hop between tasks: a send
-//! touches the JS thread, the task that sends, the connection's writer and reader, and each
-//! hop may land on another worker. The worker count is therefore ours to choose; see
-//! `bench/README.md` for the measurements behind the default.
+//! napi-rs would build a multi-thread runtime with one worker per core. A client needs few:
+//! every extra idle worker is another thread tokio wakes to look for work when a task is
+//! spawned or woken, and each wake-up is a context switch that costs more CPU than the send
+//! it serves. Measured with the producer benchmark on 2 cores (bench/README.md): one worker
+//! is cheapest when sends go one at a time, two keep up best with many in flight. The
+//! default is two (one on a single core); `ROCKETMQ_NAPI_WORKER_THREADS` overrides it.
 
 use std::num::NonZeroUsize;
 
 /// Environment variable that overrides the number of runtime worker threads.
 pub const WORKER_THREADS_ENV: &str = "ROCKETMQ_NAPI_WORKER_THREADS";
 
-/// Workers used when the environment does not say otherwise.
-const DEFAULT_WORKER_THREADS: usize = 1;
+/// Most workers used when the environment does not say otherwise. Two let the engine keep
+/// up with many sends in flight while the JS thread converts and settles them; one
+/// costs less CPU per send when sends go one at a time (bench/README.md has both).
+const MAX_DEFAULT_WORKER_THREADS: usize = 2;
 
 fn worker_threads() -> usize {
     std::env::var(WORKER_THREADS_ENV)
         .ok()
         .and_then(|value| value.trim().parse::<NonZeroUsize>().ok())
-        .map_or(DEFAULT_WORKER_THREADS, NonZeroUsize::get)
+        .map_or_else(default_worker_threads, NonZeroUsize::get)
+}
+
+fn default_worker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(MAX_DEFAULT_WORKER_THREADS)
 }
 
 #[napi_derive::module_init]
