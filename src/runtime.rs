@@ -30,8 +30,16 @@ fn default_worker_threads() -> usize {
         .min(MAX_DEFAULT_WORKER_THREADS)
 }
 
+/// The addon registers once per Node environment (worker threads each load it), but napi-rs
+/// keeps the first runtime it is given; build only that one.
+static BUILD_ONCE: std::sync::Once = std::sync::Once::new();
+
 #[napi_derive::module_init]
 fn init() {
+    BUILD_ONCE.call_once(build_runtime);
+}
+
+fn build_runtime() {
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads())
         .thread_name("rocketmq-napi")
