@@ -1,9 +1,8 @@
 /**
- * The Rust runtime's worker count: two by default (one on a single core), ROCKETMQ_NAPI_WORKER_THREADS
- * overrides it, and a value that is not a positive whole number falls back to the default.
+ * The Rust runtime's worker count: one by default, ROCKETMQ_NAPI_WORKER_THREADS overrides it, and a
+ * value that is not a positive whole number falls back to the default.
  */
 import { spawnSync } from 'node:child_process'
-import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 
 import test from 'ava'
@@ -30,14 +29,14 @@ function runtimeThreads(workers: string | undefined): number {
   return threads
 }
 
-const DEFAULT_WORKERS = Math.min(2, availableParallelism())
+const DEFAULT_WORKERS = 1
 
-test('the runtime has two workers by default, at most one per core', (t) => {
+test('the runtime has one worker by default', (t) => {
   t.is(runtimeThreads(undefined), DEFAULT_WORKERS)
 })
 
 test('ROCKETMQ_NAPI_WORKER_THREADS sets the number of runtime workers', (t) => {
-  t.is(runtimeThreads('1'), 1)
+  t.is(runtimeThreads('2'), 2)
   t.is(runtimeThreads('3'), 3)
 })
 

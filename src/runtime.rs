@@ -4,30 +4,23 @@
 //! every extra idle worker is another thread tokio wakes to look for work when a task is
 //! spawned or woken, and each wake-up is a context switch that costs more CPU than the send
 //! it serves. Measured with the producer benchmark on 2 cores (bench/README.md): one worker
-//! is cheapest when sends go one at a time, two keep up best with many in flight. The
-//! default is two (one on a single core); `ROCKETMQ_NAPI_WORKER_THREADS` overrides it.
+//! costs the least CPU per send, with one send in flight or 256; a second one adds about a
+//! tenth to the throughput with many in flight, for a fifth more CPU per send. The default
+//! is one; `ROCKETMQ_NAPI_WORKER_THREADS` overrides it.
 
 use std::num::NonZeroUsize;
 
 /// Environment variable that overrides the number of runtime worker threads.
 pub const WORKER_THREADS_ENV: &str = "ROCKETMQ_NAPI_WORKER_THREADS";
 
-/// Most workers used when the environment does not say otherwise. Two let the engine keep
-/// up with many sends in flight while the JS thread converts and settles them; one
-/// costs less CPU per send when sends go one at a time (bench/README.md has both).
-const MAX_DEFAULT_WORKER_THREADS: usize = 2;
+/// Workers used when the environment does not say otherwise.
+const DEFAULT_WORKER_THREADS: usize = 1;
 
 fn worker_threads() -> usize {
     std::env::var(WORKER_THREADS_ENV)
         .ok()
         .and_then(|value| value.trim().parse::<NonZeroUsize>().ok())
-        .map_or_else(default_worker_threads, NonZeroUsize::get)
-}
-
-fn default_worker_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(MAX_DEFAULT_WORKER_THREADS)
+        .map_or(DEFAULT_WORKER_THREADS, NonZeroUsize::get)
 }
 
 /// The addon registers once per Node environment (worker threads each load it), but napi-rs
