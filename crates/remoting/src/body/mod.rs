@@ -12,6 +12,7 @@ pub mod lenient;
 pub mod queue;
 pub mod reset_offset;
 pub mod route;
+pub mod running_info;
 
 pub use cluster::ClusterInfo;
 pub use connection::{ClientConnection, ProducerConnection};
@@ -26,6 +27,7 @@ pub use heartbeat::{
 pub use queue::MessageQueue;
 pub use reset_offset::ResetOffsetBody;
 pub use route::{BrokerData, QueueData, TopicRouteData};
+pub use running_info::{ConsumeStatus, ConsumerRunningInfo, PopProcessQueueInfo, ProcessQueueInfo};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
