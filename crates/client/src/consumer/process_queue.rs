@@ -372,6 +372,11 @@ impl ProcessQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const _: fn() = || {
+        fn shared_between_tasks<T: Send + Sync>() {}
+        shared_between_tasks::<ProcessQueue>();
+    };
     use rocketmq_remoting::message::Properties;
     use std::net::SocketAddr;
 
@@ -597,6 +602,41 @@ mod tests {
         assert_eq!((queue.message_count(), queue.message_size()), (0, 0));
         assert!(!queue.has_waiting_messages());
         assert_eq!(queue.remove_messages(&[0], NOW), None);
+    }
+
+    #[test]
+    fn one_pull_thread_and_several_consume_threads_end_with_everything_committed() {
+        const TOTAL: i64 = 4_000;
+        let queue = Arc::new(ProcessQueue::new(NOW));
+        let (to_consumers, work) = std::sync::mpsc::channel::<Vec<i64>>();
+        let work = Arc::new(Mutex::new(work));
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let (queue, work) = (Arc::clone(&queue), Arc::clone(&work));
+                std::thread::spawn(move || {
+                    let mut highest_commit = -1;
+                    loop {
+                        let batch = work.lock().unwrap().recv();
+                        let Ok(batch) = batch else {
+                            return highest_commit;
+                        };
+                        for offset in batch {
+                            let committed = queue.remove_messages(&[offset], NOW);
+                            highest_commit = highest_commit.max(committed.unwrap_or(-1));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for start in (0..TOTAL).step_by(32) {
+            let batch: Vec<i64> = (start..(start + 32).min(TOTAL)).collect();
+            queue.put_messages(batch.iter().map(|o| message(*o, 3)));
+            to_consumers.send(batch).unwrap();
+        }
+        drop(to_consumers);
+        let highest = consumers.into_iter().map(|c| c.join().unwrap()).max();
+        assert_eq!(highest, Some(TOTAL));
+        assert_eq!((queue.message_count(), queue.message_size()), (0, 0));
     }
 
     #[test]
