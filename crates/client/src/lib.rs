@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod client_ip;
 pub mod connection;
+pub mod consumer;
 pub mod error;
 pub mod instance;
 pub mod log_buffer;

@@ -1,0 +1,3 @@
+//! The push consumer, one concern per module.
+
+pub mod allocate;
