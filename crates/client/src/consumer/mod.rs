@@ -1,4 +1,6 @@
-//! The push consumer's building blocks: what it holds per message queue, how it shares
-//! queues with the other members of its group.
+//! The push consumer's building blocks, one concern per module: how the queues of a topic
+//! are shared among the members of a group ([`allocate`]), and what is held per message
+//! queue between pulling and consuming ([`process_queue`]).
 
+pub mod allocate;
 pub mod process_queue;
