@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 use rocketmq_remoting::message::{
-    self, decode_message, decode_messages, decode_messages_with, encode_stored, sysflag,
-    DecodeOptions, MessageIter, StoredMessage,
+    self, decode_message, decode_messages, decode_messages_skipping, decode_messages_with,
+    encode_stored, sysflag, DecodeOptions, MessageIter, StoredMessage,
 };
 use rocketmq_remoting::CodecError;
 
@@ -350,4 +350,82 @@ fn many_empty_inner_batches_do_not_exhaust_the_stack() {
     let msgs = decode_messages(&body.freeze()).unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].topic, "TopicTest");
+}
+
+/// Three records in a row, each a copy of the V1 vector with its own queue offset, so a
+/// test can damage the middle one and see which survive.
+fn three_records() -> (Vec<u8>, usize) {
+    let one = vector("v1_ipv4.bin");
+    let mut data = Vec::new();
+    for offset in 0..3i64 {
+        let mut record = one.to_vec();
+        // queueOffset sits at byte 20.
+        record[20..28].copy_from_slice(&(100 + offset).to_be_bytes());
+        data.extend_from_slice(&record);
+    }
+    (data, one.len())
+}
+
+fn offsets(messages: &[message::MessageExt]) -> Vec<i64> {
+    messages.iter().map(|m| m.queue_offset).collect()
+}
+
+#[test]
+fn skipping_decoder_keeps_the_records_around_a_bad_one() {
+    let (mut data, len) = three_records();
+    // Bad magic in the second record: its totalSize still frames it.
+    data[len + 4..len + 8].copy_from_slice(&0x1234_5678_u32.to_be_bytes());
+    let body = Bytes::from(data);
+    let strict = decode_messages(&body);
+    assert_eq!(strict.unwrap_err(), CodecError::BadMagic(0x1234_5678));
+
+    let batch = decode_messages_skipping(&body, &DecodeOptions::default());
+    assert_eq!(offsets(&batch.messages), vec![100, 102]);
+    assert_eq!(batch.skipped.len(), 1);
+    assert_eq!(batch.skipped[0].position, len);
+    assert_eq!(batch.skipped[0].skipped_bytes, len);
+    assert_eq!(batch.skipped[0].error, CodecError::BadMagic(0x1234_5678));
+}
+
+#[test]
+fn skipping_decoder_skips_a_record_whose_fields_overrun_it() {
+    let (mut data, len) = three_records();
+    // A body length past the record's end (bodyLength at byte 84).
+    data[len + 84..len + 88].copy_from_slice(&i32::MAX.to_be_bytes());
+    let batch = decode_messages_skipping(&Bytes::from(data), &DecodeOptions::default());
+    assert_eq!(offsets(&batch.messages), vec![100, 102]);
+    assert!(matches!(
+        batch.skipped[0].error,
+        CodecError::Truncated { what: "body" }
+    ));
+}
+
+#[test]
+fn skipping_decoder_stops_where_no_record_boundary_is_left() {
+    let (mut data, len) = three_records();
+    // An unusable totalSize: nothing says where the third record starts.
+    data[len..len + 4].copy_from_slice(&(-1i32).to_be_bytes());
+    let total = data.len();
+    let batch = decode_messages_skipping(&Bytes::from(data), &DecodeOptions::default());
+    assert_eq!(offsets(&batch.messages), vec![100]);
+    assert_eq!(batch.skipped.len(), 1);
+    assert_eq!(batch.skipped[0].skipped_bytes, total - len);
+
+    // A truncated last record is skipped the same way, after the good ones.
+    let (data, len) = three_records();
+    let cut = Bytes::from(data[..2 * len + 10].to_vec());
+    let batch = decode_messages_skipping(&cut, &DecodeOptions::default());
+    assert_eq!(offsets(&batch.messages), vec![100, 101]);
+    assert_eq!(batch.skipped.len(), 1);
+    assert_eq!(batch.skipped[0].skipped_bytes, 10);
+}
+
+#[test]
+fn skipping_decoder_equals_the_strict_one_on_good_bodies() {
+    for name in ["v1_ipv4.bin", "compressed_batch.bin"] {
+        let body = vector(name);
+        let batch = decode_messages_skipping(&body, &DecodeOptions::default());
+        assert!(batch.skipped.is_empty(), "{name}");
+        assert_eq!(batch.messages, decode_messages(&body).unwrap(), "{name}");
+    }
 }

@@ -406,6 +406,7 @@ mod tests {
             reconsume_times: 0,
             prepared_transaction_offset: 0,
             offset_msg_id: String::new(),
+            broker_name: String::new(),
         })
     }
 

@@ -8,7 +8,10 @@
 //! Choices, where Java's decoder is silent or lax:
 //! * A malformed record makes the whole batch fail with a typed error (Java returns the
 //!   messages before it and drops the rest silently). [`MessageIter`] yields the good
-//!   records first for a caller that wants Java's behaviour.
+//!   records first for a caller that wants Java's behaviour, and
+//!   [`decode_messages_skipping`] goes further for the consumer: it skips a bad record
+//!   whose `totalSize` still frames it and keeps decoding the records after it, so one
+//!   damaged message costs one message, not the rest of the batch.
 //! * Each record is parsed inside its `totalSize`; fields may not overrun it, and bytes
 //!   after the last field are skipped (room for future fields).
 //! * Negative body, topic or properties lengths are errors (Java skips some of them and
@@ -83,6 +86,10 @@ pub struct MessageExt {
     pub prepared_transaction_offset: i64,
     /// Store host + commit-log offset as hex (see [`offset_msg_id`]).
     pub offset_msg_id: String,
+    /// The broker group the message was read from. Not in the record: the decoder leaves
+    /// it empty and the consumer fills it in from the queue it pulled (as Java's
+    /// `MessageExt.brokerName`).
+    pub broker_name: String,
 }
 
 impl MessageExt {
@@ -127,6 +134,82 @@ pub fn decode_messages_with(
     options: &DecodeOptions,
 ) -> Result<Vec<MessageExt>, CodecError> {
     MessageIter::new(body.clone(), options.clone()).collect()
+}
+
+/// A record [`decode_messages_skipping`] could not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRecord {
+    /// Where the record starts in the body.
+    pub position: usize,
+    /// Bytes skipped: the record's `totalSize`, or everything left in the body when the
+    /// `totalSize` itself was unusable (then no later record can be found).
+    pub skipped_bytes: usize,
+    /// Why the record was skipped.
+    pub error: CodecError,
+}
+
+/// What [`decode_messages_skipping`] kept and what it skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodedBatch {
+    /// The good messages, in body order (inner batches split when the options say so).
+    pub messages: Vec<MessageExt>,
+    /// The records that could not be decoded, in body order.
+    pub skipped: Vec<SkippedRecord>,
+}
+
+/// Decodes every message of a pull body it can. A record that fails to decode is
+/// skipped when its `totalSize` frames it (at least a minimal record, within the body)
+/// and decoding goes on with the next record; only an unusable `totalSize` ends the
+/// batch, because nothing then says where the next record starts. An inner batch that
+/// fails to split is skipped whole.
+pub fn decode_messages_skipping(body: &Bytes, options: &DecodeOptions) -> DecodedBatch {
+    let mut batch = DecodedBatch::default();
+    let mut pos = 0usize;
+    while pos < body.len() {
+        let mut reader = Reader::new(body, pos);
+        let message = match decode_record(&mut reader, options) {
+            Ok(message) => message,
+            Err(error) => {
+                let framed = framed_record_len(body, pos);
+                let skipped_bytes = framed.unwrap_or(body.len() - pos);
+                batch.skipped.push(SkippedRecord {
+                    position: pos,
+                    skipped_bytes,
+                    error,
+                });
+                if framed.is_none() {
+                    break;
+                }
+                pos += skipped_bytes;
+                continue;
+            }
+        };
+        let record_len = reader.record_end - pos;
+        if options.unwrap_inner_batch && message.is_inner_batch() {
+            match unwrap_inner_batch(&message) {
+                Ok(inner) => batch.messages.extend(inner),
+                Err(error) => batch.skipped.push(SkippedRecord {
+                    position: pos,
+                    skipped_bytes: record_len,
+                    error,
+                }),
+            }
+        } else {
+            batch.messages.push(message);
+        }
+        pos = reader.record_end;
+    }
+    batch
+}
+
+/// The length of the record at `pos` when its `totalSize` is usable: at least a minimal
+/// record and no longer than what is left of the body.
+fn framed_record_len(body: &Bytes, pos: usize) -> Option<usize> {
+    let bytes = body.get(pos..pos.checked_add(4)?)?;
+    let size = usize::try_from(i32::from_be_bytes(bytes.try_into().ok()?)).ok()?;
+    (MIN_RECORD_SIZE..=body.len() - pos)
+        .contains(&size)
+        .then_some(size)
 }
 
 /// Decodes the single stored message of a CONSUME_MESSAGE_DIRECTLY or
@@ -365,6 +448,7 @@ fn decode_record(
         reconsume_times,
         prepared_transaction_offset,
         offset_msg_id,
+        broker_name: String::new(),
     })
 }
 
@@ -419,6 +503,7 @@ pub fn unwrap_inner_batch(outer: &MessageExt) -> Result<Vec<MessageExt>, CodecEr
             reconsume_times: 0,
             prepared_transaction_offset: 0,
             offset_msg_id: outer.offset_msg_id.clone(),
+            broker_name: outer.broker_name.clone(),
         });
         index += 1;
         pos = end;

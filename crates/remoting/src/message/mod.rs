@@ -14,7 +14,8 @@ pub mod tag;
 pub use batch::encode_batch;
 pub use compression::{compress_zlib, decompress, CompressionType};
 pub use decode::{
-    decode_message, decode_messages, decode_messages_with, DecodeOptions, MessageExt, MessageIter,
+    decode_message, decode_messages, decode_messages_skipping, decode_messages_with, DecodeOptions,
+    DecodedBatch, MessageExt, MessageIter, SkippedRecord,
 };
 pub use ids::{decode_offset_msg_id, offset_msg_id, UniqIdGenerator};
 pub use outgoing::Message;
