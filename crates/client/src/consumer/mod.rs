@@ -4,3 +4,4 @@
 
 pub mod allocate;
 pub mod process_queue;
+pub mod pull;
