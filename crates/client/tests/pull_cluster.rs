@@ -48,6 +48,7 @@ struct Fixture {
     puller: Puller,
     topic: String,
     group: String,
+    instance_name: String,
     /// Per queue, the messages sent to it in offset order.
     sent: BTreeMap<MessageQueue, Vec<Sent>>,
 }
@@ -80,7 +81,7 @@ impl Fixture {
         let producer = Producer::new(ProducerConfig {
             namesrv_addr: namesrv(),
             group: unique("PullITProducer"),
-            instance_name: Some(instance_name),
+            instance_name: Some(instance_name.clone()),
             ..ProducerConfig::default()
         })
         .unwrap();
@@ -113,6 +114,7 @@ impl Fixture {
             puller,
             topic,
             group,
+            instance_name,
             sent,
         }
     }
@@ -166,6 +168,18 @@ impl Fixture {
         let (queue, sent) = self.sent.iter().max_by_key(|(_, sent)| sent.len()).unwrap();
         let end = sent.last().unwrap().offset + 1;
         (queue, sent, end)
+    }
+
+    async fn producer(&self) -> Producer {
+        let producer = Producer::new(ProducerConfig {
+            namesrv_addr: namesrv(),
+            group: unique("PullITProducer"),
+            instance_name: Some(self.instance_name.clone()),
+            ..ProducerConfig::default()
+        })
+        .unwrap();
+        producer.start().await.unwrap();
+        producer
     }
 
     async fn close(self) {
@@ -234,6 +248,48 @@ async fn the_end_of_a_queue_is_no_new_msg() {
     assert_eq!(result.next_begin_offset, end);
     assert_eq!(result.max_offset, end);
     assert!(result.messages.is_empty());
+    fixture.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_held_pull_returns_a_message_sent_while_it_waits() {
+    let fixture = Fixture::new("held", 1).await;
+    let (queue, _, end) = fixture.queue_with_messages();
+    fixture.pull_until(queue, 0, end, "*").await;
+    let producer = fixture.producer().await;
+
+    // The Java push consumer's hold: up to 15 s within a 30 s budget.
+    let mut held = fixture.request(queue, end, "*");
+    held.suspend_timeout = Duration::from_secs(15);
+    held.timeout = Duration::from_secs(30);
+    let send_later = async {
+        // Give the pull time to reach the broker and be held. If the send wins the race
+        // anyway, the pull still finds the message: the test cannot fail for it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Sends spread over the queues; send until one lands on the held one.
+        for i in 0..16 {
+            let result = producer
+                .send(OutgoingMessage {
+                    topic: fixture.topic.clone(),
+                    body: Bytes::from(format!("late {i}")),
+                    tags: Some("A".into()),
+                    ..OutgoingMessage::default()
+                })
+                .await
+                .unwrap();
+            if &result.queue == queue {
+                return format!("late {i}");
+            }
+        }
+        panic!("no send reached {queue}");
+    };
+    let (result, late_body) = tokio::join!(fixture.puller.pull(&held), send_later);
+    let result = result.unwrap();
+    assert_eq!(result.status, PullStatus::Found, "{result:?}");
+    assert_eq!(result.messages[0].queue_offset, end);
+    assert_eq!(&result.messages[0].body[..], late_body.as_bytes());
+    producer.shutdown().await;
     fixture.close().await;
 }
 
