@@ -3,5 +3,6 @@
 //! queue between pulling and consuming ([`process_queue`]).
 
 pub mod allocate;
+pub mod offset_store;
 pub mod process_queue;
 pub mod pull;

@@ -1,0 +1,355 @@
+//! Clustering offsets, kept by the brokers: Java's `RemoteBrokerOffsetStore`.
+//!
+//! Reads go to the broker that hosts the queue (QUERY_CONSUMER_OFFSET, 14); QUERY_NOT_FOUND
+//! (22) is the normal answer for a group that never committed there and reads as `Ok(None)`.
+//! Writes are UPDATE_CONSUMER_OFFSET (15). Java sends those oneway; this store waits for the
+//! answer, because only the answer says whether the offset was kept (a 5.x broker refuses an
+//! unknown group or topic) and the persist metrics would otherwise count socket writes. The
+//! writes of one persist run concurrently, so a slow broker costs one timeout, not one per queue.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use log::{debug, info, warn};
+use rocketmq_remoting::body::MessageQueue;
+use rocketmq_remoting::codes::{request, response};
+use rocketmq_remoting::header::{
+    DecodeHeader, EncodeHeader, OffsetResponseHeader, QueryConsumerOffsetRequestHeader,
+    UpdateConsumerOffsetRequestHeader,
+};
+use rocketmq_remoting::RemotingCommand;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::table::OffsetTable;
+use super::{
+    OffsetStore, OffsetStoreMetrics, OffsetStoreMetricsSnapshot, ReadOffsetType, StoreFuture,
+};
+use crate::error::{ClientError, Result};
+use crate::instance::ClientInstance;
+use crate::remoting_client::RemotingClient;
+
+/// Java's timeout of both offset commands (`1000 * 5`).
+pub const DEFAULT_OFFSET_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Broker id of a master.
+const MASTER_ID: i64 = 0;
+
+/// Finds the address that answers offset commands for a queue's broker. Java's
+/// `findBrokerAddressInAdmin`: the master, else any other member of the broker group; when the
+/// broker is unknown, the queue's topic route is refreshed once and asked again.
+pub trait BrokerAddrLookup: Send + Sync {
+    /// The address for `mq`'s broker, or `None` when no member of it is known.
+    fn broker_addr<'a>(&'a self, mq: &'a MessageQueue) -> StoreFuture<'a, Option<String>>;
+}
+
+/// A plain function of the broker name, for tests and fixed set-ups.
+impl<F> BrokerAddrLookup for F
+where
+    F: Fn(&str) -> Option<String> + Send + Sync,
+{
+    fn broker_addr<'a>(&'a self, mq: &'a MessageQueue) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move { self(&mq.broker_name) })
+    }
+}
+
+/// The shared client instance knows every broker of the routes it caches.
+impl BrokerAddrLookup for ClientInstance {
+    fn broker_addr<'a>(&'a self, mq: &'a MessageQueue) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let pick = |brokers: BTreeMap<String, BTreeMap<i64, String>>| {
+                let members = brokers.get(&mq.broker_name)?;
+                members
+                    .get(&MASTER_ID)
+                    .or_else(|| members.values().next())
+                    .cloned()
+            };
+            if let Some(addr) = pick(self.routes().brokers()) {
+                return Some(addr);
+            }
+            if let Err(err) = self.routes().refresh(&mq.topic).await {
+                debug!("route refresh for the offset of {mq} failed: {err}");
+            }
+            pick(self.routes().brokers())
+        })
+    }
+}
+
+/// Offsets of one consumer group, kept by the brokers.
+pub struct RemoteOffsetStore {
+    group: String,
+    remoting: RemotingClient,
+    brokers: Arc<dyn BrokerAddrLookup>,
+    timeout: Duration,
+    table: OffsetTable,
+    metrics: OffsetStoreMetrics,
+    /// One persist at a time: two overlapping ones (the timer and a dropped queue) could
+    /// otherwise deliver an older offset of a queue after a newer one.
+    persisting: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for RemoteOffsetStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteOffsetStore")
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteOffsetStore {
+    /// A store for `group` that reaches brokers through `remoting` at the addresses `brokers`
+    /// gives.
+    pub fn new(
+        group: impl Into<String>,
+        remoting: RemotingClient,
+        brokers: Arc<dyn BrokerAddrLookup>,
+    ) -> Self {
+        RemoteOffsetStore {
+            group: group.into(),
+            remoting,
+            brokers,
+            timeout: DEFAULT_OFFSET_REQUEST_TIMEOUT,
+            table: OffsetTable::default(),
+            metrics: OffsetStoreMetrics::default(),
+            persisting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// A store for `group` on the connections and routes of a client instance.
+    pub fn for_instance(instance: &Arc<ClientInstance>, group: impl Into<String>) -> Self {
+        let brokers: Arc<dyn BrokerAddrLookup> = instance.clone();
+        Self::new(group, instance.remoting().clone(), brokers)
+    }
+
+    /// Sets the timeout of each offset request (default 5 s, as Java).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The consumer group.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// QUERY_CONSUMER_OFFSET: the broker's offset of `mq`, `None` when it has none.
+    ///
+    /// `setZeroIfNotFound` is left out, as the Java client does: a 5.x broker then answers 0
+    /// rather than QUERY_NOT_FOUND for a group it does not know on a queue whose first message
+    /// is still in memory (protocol.md §2.6).
+    pub async fn query_broker_offset(&self, mq: &MessageQueue) -> Result<Option<i64>> {
+        let addr = self.addr_of(mq).await?;
+        let header = QueryConsumerOffsetRequestHeader {
+            consumer_group: self.group.clone(),
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+            set_zero_if_not_found: None,
+            broker_name: Some(mq.broker_name.clone()),
+        };
+        let command =
+            RemotingCommand::request(request::QUERY_CONSUMER_OFFSET, header.to_ext_fields());
+        let answer = self.remoting.request(&addr, command, self.timeout).await?;
+        match answer.code {
+            response::SUCCESS => Ok(Some(
+                OffsetResponseHeader::from_ext_fields(&answer.ext_fields)?.offset,
+            )),
+            response::QUERY_NOT_FOUND => Ok(None),
+            code => Err(ClientError::BrokerResponse {
+                message: format!(
+                    "query offset of group {} for {mq} at {addr} failed: {}",
+                    self.group,
+                    answer.remark.unwrap_or_default()
+                ),
+                code,
+            }),
+        }
+    }
+
+    /// UPDATE_CONSUMER_OFFSET: stores `offset` for `mq` on its broker and waits for the
+    /// answer. Does not touch the memory table.
+    pub async fn update_broker_offset(&self, mq: &MessageQueue, offset: i64) -> Result<()> {
+        let addr = self.addr_of(mq).await?;
+        send_update(
+            self.remoting.clone(),
+            addr,
+            self.group.clone(),
+            mq.clone(),
+            offset,
+            self.timeout,
+        )
+        .await
+    }
+
+    async fn addr_of(&self, mq: &MessageQueue) -> Result<String> {
+        self.brokers.broker_addr(mq).await.ok_or_else(|| {
+            ClientError::BrokerNotAvailable(format!(
+                "no address known for broker {} of {mq}",
+                mq.broker_name
+            ))
+        })
+    }
+
+    /// Writes `changed` concurrently; returns how many were stored and the last error.
+    async fn write_offsets(
+        &self,
+        changed: Vec<(MessageQueue, i64)>,
+    ) -> (usize, Option<ClientError>) {
+        let mut writes = JoinSet::new();
+        let mut last_error = None;
+        for (mq, offset) in changed {
+            let started = Instant::now();
+            let addr = match self.addr_of(&mq).await {
+                Ok(addr) => addr,
+                Err(err) => {
+                    self.metrics.record_persist(false, started.elapsed());
+                    warn!(
+                        "offset {offset} of group {} for {mq} not persisted: {err}",
+                        self.group
+                    );
+                    last_error = Some(err);
+                    continue;
+                }
+            };
+            let (remoting, group, timeout) =
+                (self.remoting.clone(), self.group.clone(), self.timeout);
+            writes.spawn(async move {
+                let outcome = send_update(remoting, addr, group, mq.clone(), offset, timeout).await;
+                (mq, offset, outcome, started.elapsed())
+            });
+        }
+        let mut written = 0;
+        while let Some(joined) = writes.join_next().await {
+            let Ok((mq, offset, outcome, took)) = joined else {
+                continue; // only a panic or an abort ends a write task without an outcome
+            };
+            self.metrics.record_persist(outcome.is_ok(), took);
+            match outcome {
+                Ok(()) => {
+                    self.table.mark_persisted(&mq, offset);
+                    written += 1;
+                    debug!("persisted offset {offset} of group {} for {mq}", self.group);
+                }
+                Err(err) => {
+                    warn!(
+                        "offset {offset} of group {} for {mq} not persisted: {err}",
+                        self.group
+                    );
+                    last_error = Some(err);
+                }
+            }
+        }
+        (written, last_error)
+    }
+}
+
+async fn send_update(
+    remoting: RemotingClient,
+    addr: String,
+    group: String,
+    mq: MessageQueue,
+    offset: i64,
+    timeout: Duration,
+) -> Result<()> {
+    let header = UpdateConsumerOffsetRequestHeader {
+        consumer_group: group,
+        topic: mq.topic.clone(),
+        queue_id: mq.queue_id,
+        commit_offset: offset,
+        broker_name: Some(mq.broker_name.clone()),
+    };
+    let command = RemotingCommand::request(request::UPDATE_CONSUMER_OFFSET, header.to_ext_fields());
+    let answer = remoting.request(&addr, command, timeout).await?;
+    if answer.code == response::SUCCESS {
+        Ok(())
+    } else {
+        Err(ClientError::BrokerResponse {
+            message: format!(
+                "update offset of {mq} to {offset} at {addr} failed: {}",
+                answer.remark.unwrap_or_default()
+            ),
+            code: answer.code,
+        })
+    }
+}
+
+impl OffsetStore for RemoteOffsetStore {
+    fn load(&self) -> StoreFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn update_offset(&self, mq: &MessageQueue, offset: i64, increase_only: bool) {
+        self.table.update(mq, offset, increase_only);
+    }
+
+    fn read_offset<'a>(
+        &'a self,
+        mq: &'a MessageQueue,
+        kind: ReadOffsetType,
+    ) -> StoreFuture<'a, Result<Option<i64>>> {
+        Box::pin(async move {
+            if kind != ReadOffsetType::ReadFromStore {
+                let held = self.table.get(mq);
+                self.metrics.record_cache_lookup(held.is_some());
+                if held.is_some() || kind == ReadOffsetType::ReadFromMemory {
+                    return Ok(held);
+                }
+            }
+            let read = self.query_broker_offset(mq).await;
+            self.metrics.record_store_read(read.is_ok());
+            if let Ok(Some(offset)) = read {
+                self.table.set_from_store(mq, offset);
+            }
+            read
+        })
+    }
+
+    fn persist_all<'a>(
+        &'a self,
+        mqs: &'a BTreeSet<MessageQueue>,
+    ) -> StoreFuture<'a, Result<usize>> {
+        Box::pin(async move {
+            if mqs.is_empty() {
+                return Ok(0);
+            }
+            let _one_at_a_time = self.persisting.lock().await;
+            for mq in self.table.retain(mqs) {
+                info!(
+                    "group {}: forgot the offset of {mq}, no longer assigned",
+                    self.group
+                );
+            }
+            let (written, last_error) = self.write_offsets(self.table.changed(mqs)).await;
+            match last_error {
+                Some(err) => Err(err),
+                None => Ok(written),
+            }
+        })
+    }
+
+    fn persist<'a>(&'a self, mq: &'a MessageQueue) -> StoreFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let _one_at_a_time = self.persisting.lock().await;
+            let only = BTreeSet::from([mq.clone()]);
+            let (written, last_error) = self.write_offsets(self.table.changed(&only)).await;
+            match last_error {
+                Some(err) => Err(err),
+                None => Ok(written > 0),
+            }
+        })
+    }
+
+    fn remove_offset(&self, mq: &MessageQueue) {
+        if self.table.remove(mq) {
+            info!("group {}: removed the offset of {mq}", self.group);
+        }
+    }
+
+    fn clone_offset_table(&self, topic: Option<&str>) -> BTreeMap<MessageQueue, i64> {
+        self.table.snapshot(topic)
+    }
+
+    fn metrics(&self) -> OffsetStoreMetricsSnapshot {
+        self.metrics.snapshot()
+    }
+}
