@@ -151,9 +151,11 @@ impl OffsetStoreMetrics {
 /// something to divide: "no persist yet" is not a 0 % success rate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OffsetStoreMetricsSnapshot {
-    /// Offsets written to the backing store (one per queue per persist).
+    /// Successful writes to the backing store: one per UPDATE_CONSUMER_OFFSET for the broker
+    /// store, one per file replacement for the local store. Persists with nothing changed
+    /// write nothing and count nothing.
     pub persist_success_count: u64,
-    /// Offset writes that failed (no broker address, error answer, timeout, I/O error).
+    /// Writes that failed (no broker address, an error answer, a timeout, an I/O error).
     pub persist_failure_count: u64,
     /// Time spent in every write attempt, successful or not.
     pub total_persist_latency: Duration,
