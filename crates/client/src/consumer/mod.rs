@@ -6,3 +6,4 @@ pub mod allocate;
 pub mod offset_store;
 pub mod process_queue;
 pub mod pull;
+pub mod rebalance;
