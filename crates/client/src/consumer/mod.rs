@@ -7,3 +7,4 @@ pub mod offset_store;
 pub mod process_queue;
 pub mod pull;
 pub mod rebalance;
+pub mod start_offset;
