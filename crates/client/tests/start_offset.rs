@@ -13,14 +13,15 @@ use common::{serve, Server};
 use rocketmq_client::consumer::offset_store::{
     BrokerAddrLookup, LocalOffsetStore, OffsetStore, ReadOffsetType, RemoteOffsetStore,
 };
-use rocketmq_client::consumer::rebalance::{consumer_ids, retry_topic};
+use rocketmq_client::consumer::rebalance::{consumer_ids, query_consumer_ids, retry_topic};
 use rocketmq_client::consumer::start_offset::{compute_pull_from_where, QueueOffsets};
 use rocketmq_client::{
     Admin, AdminConfig, ClientError, ConnectionConfig, CreateTopicOptions, OutgoingMessage,
     Producer, ProducerConfig, RemotingClient, SendStatus,
 };
 use rocketmq_remoting::body::{
-    ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue, SubscriptionData,
+    ConsumeFromWhere, ConsumeType, ConsumerData, ConsumerListBody, MessageModel, MessageQueue,
+    SubscriptionData,
 };
 use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::header::{
@@ -203,6 +204,46 @@ async fn a_failed_read_or_query_is_an_error_so_the_queue_waits_for_the_next_roun
     // FIRST needs no broker query beyond the stored offset.
     assert_eq!(f.start(TOPIC, BROKEN_QUEUE, FIRST).await.0.unwrap(), 0);
     f.server.finish().await;
+}
+
+#[tokio::test]
+async fn the_consumer_list_is_the_broker_body_and_anything_else_is_an_error() {
+    let server = serve(|req| {
+        assert_eq!(req.code, request::GET_CONSUMER_LIST_BY_GROUP);
+        let group = req.ext_fields.get("consumerGroup").unwrap().as_str();
+        match group {
+            "listed" => RemotingCommand::response(response::SUCCESS, None).with_body(Bytes::from(
+                ConsumerListBody {
+                    consumer_id_list: vec!["10.0.0.2@1".into(), "10.0.0.1@9".into()],
+                }
+                .encode()
+                .unwrap(),
+            )),
+            // Java decodes no body into an exception too.
+            "no-body" => RemotingCommand::response(response::SUCCESS, None),
+            _ => RemotingCommand::response(
+                response::SYSTEM_ERROR,
+                Some(format!("no consumer for this group, {group}")),
+            ),
+        }
+    })
+    .await;
+    let remoting = RemotingClient::new(ConnectionConfig::default());
+    let ask = |group: &'static str| {
+        let (remoting, addr) = (remoting.clone(), server.addr.clone());
+        async move { query_consumer_ids(&remoting, &addr, group, Duration::from_secs(5)).await }
+    };
+    // As listed: sorting is the planner's job.
+    assert_eq!(ask("listed").await.unwrap(), ["10.0.0.2@1", "10.0.0.1@9"]);
+    assert!(matches!(
+        ask("no-body").await,
+        Err(ClientError::BrokerResponse { code: 0, .. })
+    ));
+    assert!(matches!(
+        ask("unknown").await,
+        Err(ClientError::BrokerResponse { code: 1, .. })
+    ));
+    server.finish().await;
 }
 
 // ---- against the real cluster ----
