@@ -14,6 +14,7 @@ pub mod error;
 pub mod instance;
 pub mod log_buffer;
 pub mod namesrv;
+pub mod processor;
 pub mod producer;
 pub mod remoting_client;
 pub mod route_cache;
