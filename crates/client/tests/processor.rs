@@ -13,9 +13,13 @@ use bytes::{Bytes, BytesMut};
 use common::{read_frame, write_frame};
 use rocketmq_client::instance::{ClientInstance, InstanceConfig};
 use rocketmq_client::processor::{ClientProcessor, ConsumerHooks};
+use rocketmq_client::{
+    Admin, AdminConfig, CreateTopicOptions, OutgoingMessage, Producer, ProducerConfig,
+};
 use rocketmq_remoting::body::{
-    ConsumeMessageDirectlyResult, ConsumeResult, ConsumerRunningInfo, MessageQueue,
-    ProcessQueueInfo, ResetOffsetBody,
+    ConsumeFromWhere, ConsumeMessageDirectlyResult, ConsumeResult, ConsumeType, ConsumerData,
+    ConsumerRunningInfo, MessageModel, MessageQueue, ProcessQueueInfo, ResetOffsetBody,
+    SubscriptionData,
 };
 use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::header::{
@@ -390,7 +394,10 @@ async fn oneway_notifications_reach_the_group_and_are_not_answered() {
 
     // No answer went out for any oneway request: the next frame is the answer to this.
     broker.still_answers().await;
-    assert!(broker.events.try_recv().is_err(), "the unknown group reached nobody");
+    assert!(
+        broker.events.try_recv().is_err(),
+        "the unknown group reached nobody"
+    );
     broker.close().await;
 }
 
@@ -471,4 +478,228 @@ async fn installing_twice_keeps_one_processor_per_instance() {
     let other = ClientProcessor::new();
     assert!(!Arc::ptr_eq(&other, &again));
     broker.close().await;
+}
+
+// ---- against the real cluster ----
+
+fn namesrv_addr() -> String {
+    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".to_owned())
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// What `mqadmin consumerStatus` and `mqadmin consumeMessage` do: ask a broker about a
+/// client of a group; the broker forwards the request to the client over the client's
+/// own connection and returns the client's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_broker_forwards_admin_requests_to_our_consumer_and_returns_its_answers() {
+    let admin = Admin::new(AdminConfig {
+        namesrv_addr: namesrv_addr(),
+        timeout: Duration::from_secs(5),
+        instance_name: Some(unique("processor-it")),
+        unit_name: None,
+    })
+    .unwrap();
+    let topic = unique("ProcessorTopic");
+    let group = unique("processor-it-group");
+    let brokers = admin
+        .create_topic(&CreateTopicOptions {
+            topic: topic.clone(),
+            queue_nums: 1,
+            perm: 6,
+            order: false,
+        })
+        .await
+        .unwrap();
+    let instance = admin.instance().await.unwrap();
+    let processor = ClientProcessor::install(&instance);
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let mut info = running_info();
+    info.mq_table.insert(
+        MessageQueue::new(topic.clone(), brokers[0].clone(), 0),
+        ProcessQueueInfo {
+            commit_offset: 3,
+            ..ProcessQueueInfo::default()
+        },
+    );
+    processor
+        .register(
+            &group,
+            Arc::new(FakeConsumer {
+                events: events_tx,
+                info: info.clone(),
+                offsets: BTreeMap::new(),
+            }),
+        )
+        .unwrap();
+
+    // The heartbeat makes the broker know our client in the group.
+    let route = instance.routes().get(&topic).await.unwrap();
+    let consumer_data = {
+        let group = group.clone();
+        let topic = topic.clone();
+        move || ConsumerData {
+            group_name: group.clone(),
+            consume_type: ConsumeType::ConsumePassively,
+            message_model: MessageModel::Clustering,
+            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
+            subscription_data_set: vec![SubscriptionData::tag(topic.clone(), "*", 1)],
+            unit_mode: false,
+        }
+    };
+    instance
+        .register_consumer(&group, Arc::new(consumer_data))
+        .unwrap();
+    assert!(instance.send_heartbeat_to_all_brokers().await >= brokers.len());
+    let master = route.broker_datas[0].broker_addrs[&0].clone();
+
+    let ask_running_info = |client_id: String| {
+        let header = GetConsumerRunningInfoRequestHeader {
+            consumer_group: group.clone(),
+            client_id,
+            jstack_enable: Some(false),
+        };
+        RemotingCommand::request(request::GET_CONSUMER_RUNNING_INFO, header.to_ext_fields())
+    };
+    let answer = instance
+        .remoting()
+        .request(
+            &master,
+            ask_running_info(instance.client_id().to_owned()),
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.code, response::SUCCESS, "{answer:?}");
+    assert_eq!(&answer.body[..], &info.encode().unwrap()[..]);
+
+    // A client the broker does not know in the group: the broker answers by itself.
+    let answer = instance
+        .remoting()
+        .request(
+            &master,
+            ask_running_info("10.9.9.9@nobody".into()),
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.code, response::SYSTEM_ERROR, "{answer:?}");
+    assert_eq!(
+        answer.remark.as_deref(),
+        Some(format!("The Consumer <{group}> <10.9.9.9@nobody> not online").as_str())
+    );
+
+    // A group the broker knows us in but that has no hooks here: our SYSTEM_ERROR comes
+    // back through the broker as we sent it.
+    let silent = unique("processor-it-silent");
+    let silent_data = {
+        let silent = silent.clone();
+        move || ConsumerData {
+            group_name: silent.clone(),
+            consume_type: ConsumeType::ConsumePassively,
+            message_model: MessageModel::Clustering,
+            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
+            subscription_data_set: Vec::new(),
+            unit_mode: false,
+        }
+    };
+    instance
+        .register_consumer(&silent, Arc::new(silent_data))
+        .unwrap();
+    assert!(instance.send_heartbeat_to_all_brokers().await >= brokers.len());
+    let header = GetConsumerRunningInfoRequestHeader {
+        consumer_group: silent.clone(),
+        client_id: instance.client_id().to_owned(),
+        jstack_enable: None,
+    };
+    let answer = instance
+        .remoting()
+        .request(
+            &master,
+            RemotingCommand::request(request::GET_CONSUMER_RUNNING_INFO, header.to_ext_fields()),
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.code, response::SYSTEM_ERROR, "{answer:?}");
+    assert_eq!(
+        answer.remark.as_deref(),
+        Some(format!("The Consumer Group <{silent}> not exist in this consumer").as_str())
+    );
+    instance.unregister_consumer(&silent).await;
+
+    // mqadmin consumeMessage: the broker reads the message by its offset id and hands it
+    // to our consumer.
+    let producer = Producer::new(ProducerConfig {
+        namesrv_addr: namesrv_addr(),
+        group: unique("ProcessorITProducer"),
+        instance_name: Some(unique("processor-it-producer")),
+        ..ProducerConfig::default()
+    })
+    .unwrap();
+    producer.start().await.unwrap();
+    let sent = producer
+        .send(OutgoingMessage {
+            topic: topic.clone(),
+            body: Bytes::from_static(b"direct"),
+            ..OutgoingMessage::default()
+        })
+        .await
+        .unwrap();
+    producer.shutdown().await;
+    let broker_addr = route
+        .broker_datas
+        .iter()
+        .find(|b| b.broker_name == sent.queue.broker_name)
+        .unwrap()
+        .broker_addrs[&0]
+        .clone();
+    let header = ConsumeMessageDirectlyResultRequestHeader {
+        consumer_group: group.clone(),
+        client_id: Some(instance.client_id().to_owned()),
+        msg_id: Some(sent.offset_msg_id.clone()),
+        broker_name: None,
+        topic: Some(topic.clone()),
+        topic_sys_flag: None,
+        group_sys_flag: None,
+    };
+    let answer = instance
+        .remoting()
+        .request(
+            &broker_addr,
+            RemotingCommand::request(request::CONSUME_MESSAGE_DIRECTLY, header.to_ext_fields()),
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.code, response::SUCCESS, "{answer:?}");
+    let result = ConsumeMessageDirectlyResult::decode(&answer.body).unwrap();
+    assert_eq!(result.remark.as_deref(), Some("consumed direct"));
+    // The broker also told us, oneway, that the group's members changed (our heartbeat
+    // joined it); wait for both, in whatever order they came.
+    let (mut consumed, mut rebalanced) = (None, false);
+    while consumed.is_none() || !rebalanced {
+        match tokio::time::timeout(PATIENCE, events.recv()).await.unwrap() {
+            Some(Event::Consumed(message)) => consumed = Some(message),
+            Some(Event::Rebalance) => rebalanced = true,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let message = consumed.unwrap();
+    assert_eq!(message.topic, topic);
+    assert_eq!(&message.body[..], b"direct");
+    assert_eq!(message.offset_msg_id, sent.offset_msg_id);
+    // The broker names itself in the forwarded header.
+    assert_eq!(message.broker_name, sent.queue.broker_name);
+
+    instance.unregister_consumer(&group).await;
+    processor.unregister(&group);
+    admin.close().await;
 }
