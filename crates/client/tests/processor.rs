@@ -482,6 +482,10 @@ async fn installing_twice_keeps_one_processor_per_instance() {
 
 // ---- against the real cluster ----
 
+/// Java's `RequestCode.INVOKE_BROKER_TO_RESET_OFFSET` (what mqadmin resetOffsetByTime
+/// sends to each broker); only this test uses it.
+const INVOKE_BROKER_TO_RESET_OFFSET: i32 = 222;
+
 fn namesrv_addr() -> String {
     std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".to_owned())
 }
@@ -698,6 +702,34 @@ async fn a_broker_forwards_admin_requests_to_our_consumer_and_returns_its_answer
     assert_eq!(message.offset_msg_id, sent.offset_msg_id);
     // The broker names itself in the forwarded header.
     assert_eq!(message.broker_name, sent.queue.broker_name);
+
+    // mqadmin resetOffsetByTime (INVOKE_BROKER_TO_RESET_OFFSET, queueId -1 = all queues,
+    // as mqadmin sends it): a 5.3.3 broker resets the group's offsets itself and answers
+    // with the new table; no RESET_CONSUMER_CLIENT_OFFSET is needed from our side.
+    let reset = ResetOffsetRequestHeader {
+        group: group.clone(),
+        topic: topic.clone(),
+        timestamp: 0,
+        is_force: true,
+        queue_id: Some(-1),
+        offset: None,
+    };
+    let answer = instance
+        .remoting()
+        .request(
+            &master,
+            RemotingCommand::request(INVOKE_BROKER_TO_RESET_OFFSET, reset.to_ext_fields()),
+            PATIENCE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.code, response::SUCCESS, "{answer:?}");
+    let table = ResetOffsetBody::decode(&answer.body).unwrap().offset_table;
+    let master_name = route.broker_datas[0].broker_name.clone();
+    assert_eq!(
+        table,
+        BTreeMap::from([(MessageQueue::new(topic.clone(), master_name, 0), 0)])
+    );
 
     instance.unregister_consumer(&group).await;
     processor.unregister(&group);
