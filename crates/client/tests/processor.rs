@@ -41,7 +41,7 @@ const GROUP: &str = "processor-group";
 enum Event {
     Rebalance,
     Reset(String, BTreeMap<MessageQueue, i64>),
-    Consumed(MessageExt),
+    Consumed(Box<MessageExt>),
 }
 
 /// A consumer that reports every call and answers from fixed data.
@@ -62,7 +62,7 @@ impl ConsumerHooks for FakeConsumer {
 
     fn consume_message_directly(&self, message: MessageExt) -> ConsumeMessageDirectlyResult {
         let remark = format!("consumed {}", String::from_utf8_lossy(&message.body));
-        let _ = self.events.send(Event::Consumed(message));
+        let _ = self.events.send(Event::Consumed(Box::new(message)));
         ConsumeMessageDirectlyResult {
             order: false,
             auto_commit: true,
