@@ -64,12 +64,15 @@ pub trait ConsumerHooks: Send + Sync + 'static {
     /// The group's state for `mqadmin consumerStatus` and the dashboard.
     fn running_info(&self) -> ConsumerRunningInfo;
 
-    /// Consumes `message` with the listener (`mqadmin consumeMessage`) and says how it went.
-    /// `message.broker_name` is the broker the request names, when it names one.
+    /// Consumes `message` with the listener (`mqadmin consumeMessage`) and says how it went,
+    /// as Java's consume services do: a listener that throws is `CR_THROW_EXCEPTION` with the
+    /// error as remark, not a panic. `message.broker_name` is the broker the request names
+    /// (a 5.3.3 broker always adds its own name when it forwards the request).
     fn consume_message_directly(&self, message: MessageExt) -> ConsumeMessageDirectlyResult;
 
     /// Moves the group's consumption of `topic` to `offsets` (RESET_CONSUMER_CLIENT_OFFSET,
-    /// sent by 4.x brokers for `mqadmin resetOffsetByTime`). Should hand the table to the
+    /// sent by 4.x brokers for `mqadmin resetOffsetByTime`; a 5.3.3 broker resets on its
+    /// side instead, see docs/verified-facts.md). Should hand the table to the
     /// consumer's tasks and return.
     fn reset_offset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>);
 
