@@ -3,7 +3,9 @@
 //! Layers, bottom up: [`transport`] (how bytes reach a peer), [`connection`] (one
 //! multiplexed connection), [`remoting_client`] (a connection per address), then the
 //! protocol clients built on it: [`namesrv`] and [`route_cache`], then [`instance`] (the
-//! per-client-id core they share: connections, routes, heartbeats), [`admin`], [`producer`].
+//! per-client-id core they share: connections, routes, heartbeats), [`admin`], [`producer`],
+//! the push consumer's building blocks in [`consumer`], and [`processor`] (the requests
+//! brokers send to clients, routed to the consumer group they name).
 //! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer.
 
 pub mod admin;
@@ -14,6 +16,7 @@ pub mod error;
 pub mod instance;
 pub mod log_buffer;
 pub mod namesrv;
+pub mod processor;
 pub mod producer;
 pub mod remoting_client;
 pub mod route_cache;
