@@ -110,7 +110,7 @@ impl SendStatus {
         }
     }
 
-    fn from_response_code(code: i32) -> Option<Self> {
+    pub(crate) fn from_response_code(code: i32) -> Option<Self> {
         match code {
             response::SUCCESS => Some(SendStatus::SendOk),
             response::FLUSH_DISK_TIMEOUT => Some(SendStatus::FlushDiskTimeout),

@@ -7,4 +7,5 @@ pub mod offset_store;
 pub mod process_queue;
 pub mod pull;
 pub mod rebalance;
+pub mod send_back;
 pub mod start_offset;
