@@ -219,6 +219,9 @@ pub fn retry_copy_header(
     queue_id: i32,
 ) -> SendMessageRequestHeader {
     let mut properties = msg.properties.clone();
+    // Java sets ORIGIN_MESSAGE_ID before copying the properties over the new message, which
+    // drops it unless the message already had one; the intent (and the broker's own copies)
+    // is that every retry names its origin, so it is set here in all cases.
     let origin = msg
         .property(keys::ORIGIN_MESSAGE_ID)
         .unwrap_or(msg.msg_id())
