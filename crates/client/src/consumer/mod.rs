@@ -6,5 +6,6 @@ pub mod allocate;
 pub mod offset_store;
 pub mod process_queue;
 pub mod pull;
+pub mod push;
 pub mod rebalance;
 pub mod start_offset;
