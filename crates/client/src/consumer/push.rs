@@ -37,6 +37,7 @@ use rocketmq_remoting::body::{
     ConsumeFromWhere, ConsumeMessageDirectlyResult, ConsumeResult, ConsumeType, ConsumerData,
     ConsumerRunningInfo, MessageModel, MessageQueue, SubscriptionData,
 };
+use rocketmq_remoting::message::properties::keys;
 use rocketmq_remoting::message::MessageExt;
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
@@ -239,6 +240,17 @@ fn flow_control(config: &PushConsumerConfig, pq: &ProcessQueue) -> Option<&'stat
     } else {
         None
     }
+}
+
+/// A message pulled from the group's retry topic carries the topic it was first sent to;
+/// the listener sees that one, as Java's `resetRetryAndNamespace` does.
+fn restore_retry_topic(group: &str, mut message: MessageExt) -> MessageExt {
+    if message.topic == rebalance::retry_topic(group) {
+        if let Some(original) = message.property(keys::RETRY_TOPIC) {
+            message.topic = original.to_owned();
+        }
+    }
+    message
 }
 
 fn now_ms() -> i64 {
@@ -524,10 +536,12 @@ impl Engine {
     async fn rebalance_loop(self: Arc<Self>) {
         let mut stop = self.stop.subscribe();
         let mut route_changes = self.instance.routes().subscribe();
-        let mut wait = Duration::ZERO;
+        // A deadline rather than a sleep per wait: a route change of another topic must not
+        // push the periodic round back.
+        let mut next_round = tokio::time::Instant::now();
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep_until(next_round) => {}
                 _ = self.rebalance_now.notified() => {}
                 change = route_changes.recv() => match change {
                     Ok(change) if self.subscriptions.contains_key(&change.topic) => {}
@@ -545,11 +559,12 @@ impl Engine {
                 return;
             }
             let balanced = Arc::clone(&self).rebalance().await;
-            wait = if balanced {
-                self.config.rebalance_interval
-            } else {
-                UNBALANCED_RETRY
-            };
+            next_round = tokio::time::Instant::now()
+                + if balanced {
+                    self.config.rebalance_interval
+                } else {
+                    UNBALANCED_RETRY
+                };
         }
     }
 
@@ -738,8 +753,12 @@ impl Engine {
                 Ok(result) => match result.status {
                     PullStatus::Found if !result.messages.is_empty() => {
                         next_offset = result.next_begin_offset;
-                        let messages: Vec<Arc<MessageExt>> =
-                            result.messages.into_iter().map(Arc::new).collect();
+                        let group = self.group();
+                        let messages: Vec<Arc<MessageExt>> = result
+                            .messages
+                            .into_iter()
+                            .map(|m| Arc::new(restore_retry_topic(group, m)))
+                            .collect();
                         pq.put_messages(messages.iter().cloned());
                         for batch in messages.chunks(self.config.consume_message_batch_max_size) {
                             tokio::spawn(Arc::clone(&self).consume(
@@ -909,10 +928,12 @@ impl ConsumerHooks for Hooks {
                 let future = engine.listener.consume(vec![Arc::new(message)], context);
                 // Called on a blocking-pool thread (see the processor's docs), where
                 // blocking on the runtime is allowed; the task catches a panicking future.
-                let handle = tokio::runtime::Handle::current();
-                handle
-                    .block_on(tokio::spawn(future))
-                    .map_err(|err| err.to_string())
+                match tokio::runtime::Handle::try_current() {
+                    Ok(handle) => handle
+                        .block_on(handle.spawn(future))
+                        .map_err(|err| err.to_string()),
+                    Err(err) => Err(err.to_string()),
+                }
             }
         };
         let (consume_result, remark) = match outcome {
@@ -1064,6 +1085,20 @@ mod tests {
         let pq = ProcessQueue::new(0);
         pq.put_messages([message(0, 1), message(11, 1)]);
         assert_eq!(flow_control(&c, &pq), Some("offset span"));
+    }
+
+    #[test]
+    fn a_retried_message_shows_its_original_topic() {
+        let mut retried = MessageExt::clone(&message(3, 1));
+        retried.topic = "%RETRY%G".into();
+        retried
+            .properties
+            .insert(keys::RETRY_TOPIC.to_owned(), "Orders".to_owned());
+        assert_eq!(restore_retry_topic("G", retried.clone()).topic, "Orders");
+        // Another group's retry topic is a topic like any other.
+        assert_eq!(restore_retry_topic("H", retried).topic, "%RETRY%G");
+        let plain = MessageExt::clone(&message(4, 1));
+        assert_eq!(restore_retry_topic("G", plain).topic, "T");
     }
 
     #[test]
