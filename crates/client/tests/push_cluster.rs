@@ -409,3 +409,60 @@ async fn a_batch_the_listener_fails_comes_again_and_nothing_is_lost() {
     }
     fx.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_listener_that_panics_gets_the_message_again() {
+    const COUNT: usize = 20;
+    let fx = Fixture::new("panic").await;
+    fx.send(bodies("panic", COUNT, "A")).await;
+    let log: Log = Arc::default();
+    let recorded = Arc::clone(&log);
+    let listener = move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
+        for m in &messages {
+            let body = String::from_utf8_lossy(&m.body).into_owned();
+            let index: usize = body.rsplit('-').next().unwrap().parse().unwrap();
+            recorded.lock().unwrap().push(Delivery {
+                consumer: "c",
+                queue: context.queue.clone(),
+                offset: m.queue_offset,
+                body,
+                tag: None,
+                reconsume_times: m.reconsume_times,
+            });
+            if index.is_multiple_of(4) && m.reconsume_times == 0 {
+                panic!("the listener fails on its first sight of message {index}");
+            }
+        }
+        async { ConsumeConcurrentlyStatus::ConsumeSuccess }
+    };
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        Arc::new(listener),
+    );
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    let panicked = (0..COUNT).filter(|i| i.is_multiple_of(4)).count();
+    let done = |log: &Log| {
+        let log = log.lock().unwrap();
+        log.iter()
+            .filter(|d| d.reconsume_times > 0)
+            .map(|d| d.offset)
+            .count()
+            >= panicked
+            && log
+                .iter()
+                .map(|d| d.body.clone())
+                .collect::<BTreeSet<_>>()
+                .len()
+                == COUNT
+    };
+    let all = wait_until(|| done(&log)).await;
+    consumer.shutdown().await;
+    assert!(all, "{:?}", log.lock().unwrap());
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
