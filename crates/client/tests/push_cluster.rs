@@ -448,8 +448,9 @@ async fn a_listener_that_panics_gets_the_message_again() {
         let log = log.lock().unwrap();
         log.iter()
             .filter(|d| d.reconsume_times > 0)
-            .map(|d| d.offset)
-            .count()
+            .map(|d| (d.queue.clone(), d.offset))
+            .collect::<BTreeSet<_>>()
+            .len()
             >= panicked
             && log
                 .iter()
