@@ -443,7 +443,8 @@ impl PushConsumer {
                 engine.group()
             );
         }
-        for (_, pq) in std::mem::take(&mut *lock(&engine.queues)) {
+        let released = std::mem::take(&mut *lock(&engine.queues));
+        for pq in released.values() {
             pq.set_dropped(true);
         }
         ClientProcessor::install(&engine.instance).unregister(engine.group());
