@@ -236,6 +236,31 @@ fn delivery_counts(log: &Log) -> BTreeMap<(MessageQueue, i64), usize> {
     counts
 }
 
+/// Waits until `a` and `b` hold disjoint, non-empty shares of `all` that cover it, at most
+/// [`WAIT`]; returns their shares as last seen.
+async fn wait_for_split(
+    a: &PushConsumer,
+    b: &PushConsumer,
+    all: &BTreeSet<MessageQueue>,
+) -> (BTreeSet<MessageQueue>, BTreeSet<MessageQueue>) {
+    let deadline = Instant::now() + WAIT;
+    let of_topic = |q: BTreeSet<MessageQueue>| -> BTreeSet<MessageQueue> {
+        q.into_iter().filter(|mq| all.contains(mq)).collect()
+    };
+    loop {
+        let qa = of_topic(a.assigned_queues().await);
+        let qb = of_topic(b.assigned_queues().await);
+        let split = !qa.is_empty()
+            && !qb.is_empty()
+            && qa.is_disjoint(&qb)
+            && qa.union(&qb).cloned().collect::<BTreeSet<_>>() == *all;
+        if split || Instant::now() > deadline {
+            return (qa, qb);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs the local cluster; npm test runs it"]
 async fn every_message_is_consumed_once_and_offsets_reach_the_max() {
@@ -299,23 +324,9 @@ async fn two_members_share_the_queues_and_each_message_is_consumed_once() {
         c.start().await.unwrap();
     }
 
-    // Both hold a disjoint share covering the topic once the broker told `a` of `b`.
-    let deadline = Instant::now() + WAIT;
-    let topic_queues = |q: BTreeSet<MessageQueue>| -> BTreeSet<MessageQueue> {
-        q.into_iter().filter(|mq| mq.topic == fx.topic).collect()
-    };
-    let (qa, qb) = loop {
-        let qa = topic_queues(a.assigned_queues().await);
-        let qb = topic_queues(b.assigned_queues().await);
-        let split = !qa.is_empty()
-            && !qb.is_empty()
-            && qa.is_disjoint(&qb)
-            && qa.union(&qb).cloned().collect::<BTreeSet<_>>() == all_queues;
-        if split || Instant::now() > deadline {
-            break (qa, qb);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // Both hold a disjoint share covering the topic once the broker told `a` of `b`;
+    // sending only then keeps a queue from being pulled by both while they settle.
+    let (qa, qb) = wait_for_split(&a, &b, &all_queues).await;
     assert!(!qa.is_empty() && !qb.is_empty(), "a: {qa:?}, b: {qb:?}");
     assert!(qa.is_disjoint(&qb));
     assert_eq!(qa.union(&qb).cloned().collect::<BTreeSet<_>>(), all_queues);
@@ -462,6 +473,77 @@ async fn a_listener_that_panics_gets_the_message_again() {
     let all = wait_until(|| done(&log)).await;
     consumer.shutdown().await;
     assert!(all, "{:?}", log.lock().unwrap());
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
+
+/// Waits until `consumer` holds exactly `expected` of `topic`'s queues, at most [`WAIT`].
+async fn wait_for_queues(
+    consumer: &PushConsumer,
+    topic: &str,
+    expected: &BTreeSet<MessageQueue>,
+) -> BTreeSet<MessageQueue> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let held: BTreeSet<MessageQueue> = consumer
+            .assigned_queues()
+            .await
+            .into_iter()
+            .filter(|mq| mq.topic == topic)
+            .collect();
+        if &held == expected || Instant::now() > deadline {
+            return held;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_member_leaving_hands_its_queues_over_at_its_committed_offsets() {
+    const EACH: usize = 200;
+    let fx = Fixture::new("handover").await;
+    let all_queues = fx.all_queues().await;
+    let log: Log = Arc::default();
+    let ok = |_: &Delivery| ConsumeConcurrentlyStatus::ConsumeSuccess;
+    let a = fx.consumer(
+        "a",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("a", Arc::clone(&log), ok),
+    );
+    let b = fx.consumer(
+        "b",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("b", Arc::clone(&log), ok),
+    );
+    for c in [&a, &b] {
+        c.subscribe(&fx.topic, "*").unwrap();
+        c.start().await.unwrap();
+    }
+    let (qa, qb) = wait_for_split(&a, &b, &all_queues).await;
+    assert!(!qa.is_empty() && !qb.is_empty(), "a: {qa:?}, b: {qb:?}");
+    fx.send(bodies("first", EACH, "A")).await;
+    assert!(wait_until(|| distinct(&log, |_| true) >= EACH).await);
+    let a_consumed = distinct(&log, |d| d.consumer == "a");
+
+    // `a` leaves: it commits what it consumed, the broker tells `b`, and `b` takes every
+    // queue from where `a` stopped.
+    a.shutdown().await;
+    let held = wait_for_queues(&b, &fx.topic, &all_queues).await;
+    assert_eq!(held, all_queues);
+    fx.send(bodies("second", EACH, "A")).await;
+    let all = wait_until(|| distinct(&log, |_| true) >= 2 * EACH).await;
+    b.shutdown().await;
+    assert!(all, "consumed {} of {}", distinct(&log, |_| true), 2 * EACH);
+    assert!(a_consumed > 0, "a consumed nothing before leaving");
+    let counts = delivery_counts(&log);
+    assert_eq!(counts.len(), 2 * EACH);
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "a message consumed by the leaver came again"
+    );
     for (mq, (committed, max)) in fx.offsets().await {
         assert_eq!(committed, Some(max), "offset of {mq}");
     }
