@@ -44,7 +44,7 @@ use tokio::task::JoinHandle;
 
 use super::allocate::{AllocateAveragely, AllocateStrategy};
 use super::offset_store::remote::RemoteOffsetStore;
-use super::offset_store::{OffsetStore, ReadOffsetType};
+use super::offset_store::OffsetStore;
 use super::process_queue::ProcessQueue;
 use super::pull::{PullRequest, PullStatus, Puller};
 use super::rebalance::{self, HeldQueue, RebalanceInput};
@@ -437,7 +437,7 @@ impl PushConsumer {
             );
         }
         let held: BTreeSet<MessageQueue> = lock(&engine.queues).keys().cloned().collect();
-        if let Err(err) = engine.store.persist_all(&held).await {
+        if let Err(err) = engine.persist_held(&held).await {
             warn!(
                 "consumer {}: persisting offsets at shutdown: {err}",
                 engine.group()
@@ -684,13 +684,32 @@ impl Engine {
         balanced
     }
 
+    /// Persists the offsets of `held` (and forgets the others). A 5.3.3 broker creates a
+    /// group's offset map of a topic on the first commit without a lock, so two first
+    /// commits of one topic arriving together can lose one while both are answered SUCCESS
+    /// (seen on the local cluster: an acknowledged offset read back as not found). So one
+    /// queue per broker and topic is written alone first; the store's concurrent writes of
+    /// the rest then land in an existing map.
+    async fn persist_held(&self, held: &BTreeSet<MessageQueue>) -> Result<usize> {
+        let offsets = self.store.clone_offset_table(None);
+        let mut seen = BTreeSet::new();
+        for mq in held.iter().filter(|mq| offsets.contains_key(*mq)) {
+            if seen.insert((mq.broker_name.as_str(), mq.topic.as_str())) {
+                if let Err(err) = self.store.persist(mq).await {
+                    warn!("consumer {}: persisting {mq}: {err}", self.group());
+                }
+            }
+        }
+        self.store.persist_all(held).await
+    }
+
     async fn persist_loop(self: Arc<Self>) {
         while self
             .pause(self.config.persist_consumer_offset_interval)
             .await
         {
             let held: BTreeSet<MessageQueue> = lock(&self.queues).keys().cloned().collect();
-            if let Err(err) = self.store.persist_all(&held).await {
+            if let Err(err) = self.persist_held(&held).await {
                 warn!("consumer {}: persisting offsets: {err}", self.group());
             }
         }
@@ -722,16 +741,8 @@ impl Engine {
             let mut request =
                 PullRequest::new(self.group(), mq.clone(), next_offset, subscription.clone());
             request.max_msg_nums = self.config.pull_batch_size;
-            if let Ok(Some(commit)) = self
-                .store
-                .read_offset(&mq, ReadOffsetType::ReadFromMemory)
-                .await
-            {
-                if commit > 0 {
-                    request.flags.commit_offset = true;
-                    request.commit_offset = commit;
-                }
-            }
+            // No commit offset on the pull (Java sends one): a broker write racing the
+            // store's first write of the topic could lose it (see `persist_held`).
             let result = tokio::select! {
                 result = self.puller.pull(&request) => result,
                 _ = stop.changed() => return,
