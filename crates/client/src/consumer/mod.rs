@@ -6,6 +6,7 @@ pub mod allocate;
 pub mod offset_store;
 pub mod process_queue;
 pub mod pull;
+pub mod push;
 pub mod rebalance;
 pub mod send_back;
 pub mod start_offset;

@@ -1,0 +1,551 @@
+//! The push consumer against the real local cluster (NameServer `$NAMESRV_ADDR`, default
+//! 127.0.0.1:9876, two masters): every message sent is consumed exactly once and the
+//! offsets left on the brokers are the queues' max offsets; two members of one group share
+//! the queues; a TAG subscription gets only its tag; a batch the listener fails comes again.
+//! Each test has its own topic, group and client instance names (tests run on separate
+//! runtimes, and an instance's connections live on the runtime that opened them). Waits are
+//! bounded by [`WAIT`], a limit rather than a timing assumption.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use rocketmq_client::consumer::offset_store::remote::RemoteOffsetStore;
+use rocketmq_client::consumer::push::{
+    ConsumeConcurrentlyStatus, ConsumeContext, MessageListenerConcurrently, PushConsumer,
+    PushConsumerConfig,
+};
+use rocketmq_client::{
+    Admin, AdminConfig, CreateTopicOptions, OutgoingMessage, Producer, ProducerConfig, SendStatus,
+};
+use rocketmq_remoting::body::{ConsumeFromWhere, MessageQueue};
+use rocketmq_remoting::message::properties::keys;
+use rocketmq_remoting::message::MessageExt;
+
+/// Longest a test waits for its messages.
+const WAIT: Duration = Duration::from_secs(90);
+/// Queues per master: 16 queues on the two-master cluster.
+const QUEUES_PER_BROKER: i32 = 8;
+
+fn namesrv() -> String {
+    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".into())
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// One delivery seen by a listener.
+#[derive(Debug, Clone)]
+struct Delivery {
+    consumer: &'static str,
+    queue: MessageQueue,
+    offset: i64,
+    body: String,
+    tag: Option<String>,
+    reconsume_times: i32,
+}
+
+type Log = Arc<Mutex<Vec<Delivery>>>;
+
+/// A listener that records every delivery and answers what `verdict` says of it.
+fn recording_listener(
+    consumer: &'static str,
+    log: Log,
+    verdict: impl Fn(&Delivery) -> ConsumeConcurrentlyStatus + Send + Sync + 'static,
+) -> Arc<dyn MessageListenerConcurrently> {
+    Arc::new(
+        move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
+            let mut status = ConsumeConcurrentlyStatus::ConsumeSuccess;
+            for m in &messages {
+                assert_eq!(context.queue.queue_id, m.queue_id);
+                let delivery = Delivery {
+                    consumer,
+                    queue: context.queue.clone(),
+                    offset: m.queue_offset,
+                    body: String::from_utf8_lossy(&m.body).into_owned(),
+                    tag: m.property(keys::TAGS).map(str::to_owned),
+                    reconsume_times: m.reconsume_times,
+                };
+                if verdict(&delivery) == ConsumeConcurrentlyStatus::ReconsumeLater {
+                    status = ConsumeConcurrentlyStatus::ReconsumeLater;
+                }
+                log.lock().unwrap().push(delivery);
+            }
+            async move { status }
+        },
+    )
+}
+
+struct Fixture {
+    admin: Admin,
+    producer: Arc<Producer>,
+    topic: String,
+    group: String,
+    name: String,
+}
+
+impl Fixture {
+    async fn new(name: &str) -> Fixture {
+        let topic = unique(&format!("PushIT_{name}"));
+        let instance = unique(&format!("{name}_admin"));
+        let admin = Admin::new(AdminConfig {
+            namesrv_addr: namesrv(),
+            timeout: Duration::from_secs(5),
+            instance_name: Some(instance.clone()),
+            unit_name: None,
+        })
+        .unwrap();
+        admin
+            .create_topic(&CreateTopicOptions {
+                topic: topic.clone(),
+                queue_nums: QUEUES_PER_BROKER,
+                perm: 6,
+                order: false,
+            })
+            .await
+            .unwrap();
+        let producer = Producer::new(ProducerConfig {
+            namesrv_addr: namesrv(),
+            group: unique("PushITProducer"),
+            instance_name: Some(instance),
+            ..ProducerConfig::default()
+        })
+        .unwrap();
+        producer.start().await.unwrap();
+        Fixture {
+            admin,
+            producer: Arc::new(producer),
+            topic,
+            group: unique(&format!("PushITGroup_{name}")),
+            name: name.to_owned(),
+        }
+    }
+
+    /// Sends `bodies` with their tags, a few at a time, and waits for every answer.
+    async fn send(&self, messages: Vec<(String, &'static str)>) {
+        for chunk in messages.chunks(32) {
+            let sends: Vec<_> = chunk
+                .iter()
+                .map(|(body, tag)| {
+                    let producer = Arc::clone(&self.producer);
+                    let message = OutgoingMessage {
+                        topic: self.topic.clone(),
+                        body: Bytes::from(body.clone()),
+                        tags: Some((*tag).to_owned()),
+                        ..OutgoingMessage::default()
+                    };
+                    tokio::spawn(async move { producer.send(message).await })
+                })
+                .collect();
+            for send in sends {
+                assert_eq!(send.await.unwrap().unwrap().status, SendStatus::SendOk);
+            }
+        }
+    }
+
+    fn consumer(
+        &self,
+        instance: &str,
+        from: ConsumeFromWhere,
+        listener: Arc<dyn MessageListenerConcurrently>,
+    ) -> PushConsumer {
+        PushConsumer::new(
+            PushConsumerConfig {
+                group: self.group.clone(),
+                namesrv_addr: namesrv(),
+                instance_name: Some(unique(&format!("{}_{instance}", self.name))),
+                consume_from_where: from,
+                ..PushConsumerConfig::default()
+            },
+            listener,
+        )
+        .unwrap()
+    }
+
+    async fn all_queues(&self) -> BTreeSet<MessageQueue> {
+        self.admin
+            .topic_route(&self.topic)
+            .await
+            .unwrap()
+            .consumer_queues(&self.topic)
+            .into_iter()
+            .collect()
+    }
+
+    /// Per queue: (the group's offset on the broker, the queue's max offset).
+    async fn offsets(&self) -> BTreeMap<MessageQueue, (Option<i64>, i64)> {
+        let store =
+            RemoteOffsetStore::for_instance(&self.admin.instance().await.unwrap(), &self.group);
+        let mut out = BTreeMap::new();
+        for mq in self.all_queues().await {
+            let committed = store.query_broker_offset(&mq).await.unwrap();
+            let max = self
+                .admin
+                .max_offset(&self.topic, &mq.broker_name, mq.queue_id)
+                .await
+                .unwrap();
+            out.insert(mq, (committed, max));
+        }
+        out
+    }
+
+    async fn close(self) {
+        self.producer.shutdown().await;
+        self.admin.close().await;
+    }
+}
+
+/// Waits until `done` holds, at most [`WAIT`]; says whether it did.
+async fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done()
+}
+
+fn distinct(log: &Log, pred: impl Fn(&Delivery) -> bool) -> usize {
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|d| pred(d))
+        .map(|d| (d.queue.clone(), d.offset))
+        .collect::<BTreeSet<_>>()
+        .len()
+}
+
+fn bodies(prefix: &str, count: usize, tag: &'static str) -> Vec<(String, &'static str)> {
+    (0..count).map(|i| (format!("{prefix}-{i}"), tag)).collect()
+}
+
+/// Each (queue, offset) of `log` with how many times it was delivered.
+fn delivery_counts(log: &Log) -> BTreeMap<(MessageQueue, i64), usize> {
+    let mut counts = BTreeMap::new();
+    for d in log.lock().unwrap().iter() {
+        *counts.entry((d.queue.clone(), d.offset)).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Waits until `a` and `b` hold disjoint, non-empty shares of `all` that cover it, at most
+/// [`WAIT`]; returns their shares as last seen.
+async fn wait_for_split(
+    a: &PushConsumer,
+    b: &PushConsumer,
+    all: &BTreeSet<MessageQueue>,
+) -> (BTreeSet<MessageQueue>, BTreeSet<MessageQueue>) {
+    let deadline = Instant::now() + WAIT;
+    let of_topic = |q: BTreeSet<MessageQueue>| -> BTreeSet<MessageQueue> {
+        q.into_iter().filter(|mq| all.contains(mq)).collect()
+    };
+    loop {
+        let qa = of_topic(a.assigned_queues().await);
+        let qb = of_topic(b.assigned_queues().await);
+        let split = !qa.is_empty()
+            && !qb.is_empty()
+            && qa.is_disjoint(&qb)
+            && qa.union(&qb).cloned().collect::<BTreeSet<_>>() == *all;
+        if split || Instant::now() > deadline {
+            return (qa, qb);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn every_message_is_consumed_once_and_offsets_reach_the_max() {
+    const COUNT: usize = 2000;
+    let fx = Fixture::new("once").await;
+    fx.send(bodies("once", COUNT, "A")).await;
+
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    let all = wait_until(|| distinct(&log, |_| true) >= COUNT).await;
+    consumer.shutdown().await;
+    assert!(all, "consumed {} of {COUNT}", distinct(&log, |_| true));
+
+    let counts = delivery_counts(&log);
+    assert_eq!(counts.len(), COUNT);
+    assert!(counts.values().all(|n| *n == 1), "a message came twice");
+    let sent: BTreeSet<String> = bodies("once", COUNT, "A")
+        .into_iter()
+        .map(|b| b.0)
+        .collect();
+    let got: BTreeSet<String> = log.lock().unwrap().iter().map(|d| d.body.clone()).collect();
+    assert_eq!(sent, got);
+
+    let offsets = fx.offsets().await;
+    assert_eq!(offsets.len(), 2 * QUEUES_PER_BROKER as usize);
+    for (mq, (committed, max)) in offsets {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn two_members_share_the_queues_and_each_message_is_consumed_once() {
+    const COUNT: usize = 400;
+    let fx = Fixture::new("share").await;
+    let all_queues = fx.all_queues().await;
+    assert_eq!(all_queues.len(), 16);
+    let log: Log = Arc::default();
+    let ok = |_: &Delivery| ConsumeConcurrentlyStatus::ConsumeSuccess;
+    let a = fx.consumer(
+        "a",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("a", Arc::clone(&log), ok),
+    );
+    let b = fx.consumer(
+        "b",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("b", Arc::clone(&log), ok),
+    );
+    for c in [&a, &b] {
+        c.subscribe(&fx.topic, "*").unwrap();
+        c.start().await.unwrap();
+    }
+
+    // Both hold a disjoint share covering the topic once the broker told `a` of `b`;
+    // sending only then keeps a queue from being pulled by both while they settle.
+    let (qa, qb) = wait_for_split(&a, &b, &all_queues).await;
+    assert!(!qa.is_empty() && !qb.is_empty(), "a: {qa:?}, b: {qb:?}");
+    assert!(qa.is_disjoint(&qb));
+    assert_eq!(qa.union(&qb).cloned().collect::<BTreeSet<_>>(), all_queues);
+
+    fx.send(bodies("share", COUNT, "A")).await;
+    let all = wait_until(|| distinct(&log, |_| true) >= COUNT).await;
+    a.shutdown().await;
+    b.shutdown().await;
+    assert!(all, "consumed {} of {COUNT}", distinct(&log, |_| true));
+    let counts = delivery_counts(&log);
+    assert_eq!(counts.len(), COUNT);
+    assert!(counts.values().all(|n| *n == 1), "a message came twice");
+    let log: Vec<Delivery> = log.lock().unwrap().clone();
+    for (name, held) in [("a", &qa), ("b", &qb)] {
+        let mine: Vec<&Delivery> = log.iter().filter(|d| d.consumer == name).collect();
+        assert!(!mine.is_empty(), "{name} consumed nothing");
+        assert!(mine.iter().all(|d| held.contains(&d.queue)));
+    }
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_tag_subscription_gets_only_its_tag() {
+    const EACH: usize = 64;
+    let fx = Fixture::new("tag").await;
+    // Every B is stored before every A of its queue, so getting all the A's means the
+    // consumer went past all the B's.
+    fx.send(bodies("tag-b", EACH, "B")).await;
+    fx.send(bodies("tag-a", EACH, "A")).await;
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer.subscribe(&fx.topic, "A || C").unwrap();
+    consumer.start().await.unwrap();
+    let all = wait_until(|| distinct(&log, |_| true) >= EACH).await;
+    consumer.shutdown().await;
+    assert!(all, "consumed {} of {EACH}", distinct(&log, |_| true));
+    let log: Vec<Delivery> = log.lock().unwrap().clone();
+    assert!(log.iter().all(|d| d.tag.as_deref() == Some("A")));
+    let got: BTreeSet<&str> = log.iter().map(|d| d.body.as_str()).collect();
+    assert_eq!(got.len(), EACH);
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_batch_the_listener_fails_comes_again_and_nothing_is_lost() {
+    const COUNT: usize = 40;
+    let fx = Fixture::new("later").await;
+    fx.send(bodies("later", COUNT, "A")).await;
+    let log: Log = Arc::default();
+    // Every third message fails its first delivery.
+    let fails_first = |d: &Delivery| {
+        let index: usize = d.body.rsplit('-').next().unwrap().parse().unwrap();
+        index.is_multiple_of(3)
+    };
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), move |d| {
+            if fails_first(d) && d.reconsume_times == 0 {
+                ConsumeConcurrentlyStatus::ReconsumeLater
+            } else {
+                ConsumeConcurrentlyStatus::ConsumeSuccess
+            }
+        }),
+    );
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    let retried = (0..COUNT).filter(|i| i.is_multiple_of(3)).count();
+    let all =
+        wait_until(|| distinct(&log, |d| !fails_first(d) || d.reconsume_times > 0) >= COUNT).await;
+    consumer.shutdown().await;
+    assert!(all, "{} of {COUNT} succeeded", distinct(&log, |_| true));
+
+    let log: Vec<Delivery> = log.lock().unwrap().clone();
+    let again: Vec<&Delivery> = log.iter().filter(|d| d.reconsume_times > 0).collect();
+    assert_eq!(again.len(), retried, "{again:?}");
+    assert!(again.iter().all(|d| fails_first(d)));
+    let got: BTreeSet<&str> = log.iter().map(|d| d.body.as_str()).collect();
+    assert_eq!(got.len(), COUNT);
+    // Nothing skipped: every queue's commit reached its end.
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_listener_that_panics_gets_the_message_again() {
+    const COUNT: usize = 20;
+    let fx = Fixture::new("panic").await;
+    fx.send(bodies("panic", COUNT, "A")).await;
+    let log: Log = Arc::default();
+    let recorded = Arc::clone(&log);
+    let listener = move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
+        for m in &messages {
+            let body = String::from_utf8_lossy(&m.body).into_owned();
+            let index: usize = body.rsplit('-').next().unwrap().parse().unwrap();
+            recorded.lock().unwrap().push(Delivery {
+                consumer: "c",
+                queue: context.queue.clone(),
+                offset: m.queue_offset,
+                body,
+                tag: None,
+                reconsume_times: m.reconsume_times,
+            });
+            if index.is_multiple_of(4) && m.reconsume_times == 0 {
+                panic!("the listener fails on its first sight of message {index}");
+            }
+        }
+        async { ConsumeConcurrentlyStatus::ConsumeSuccess }
+    };
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        Arc::new(listener),
+    );
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    let panicked = (0..COUNT).filter(|i| i.is_multiple_of(4)).count();
+    let done = |log: &Log| {
+        let log = log.lock().unwrap();
+        log.iter()
+            .filter(|d| d.reconsume_times > 0)
+            .map(|d| (d.queue.clone(), d.offset))
+            .collect::<BTreeSet<_>>()
+            .len()
+            >= panicked
+            && log
+                .iter()
+                .map(|d| d.body.clone())
+                .collect::<BTreeSet<_>>()
+                .len()
+                == COUNT
+    };
+    let all = wait_until(|| done(&log)).await;
+    consumer.shutdown().await;
+    assert!(all, "{:?}", log.lock().unwrap());
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
+
+/// Waits until `consumer` holds exactly `expected` of `topic`'s queues, at most [`WAIT`].
+async fn wait_for_queues(
+    consumer: &PushConsumer,
+    topic: &str,
+    expected: &BTreeSet<MessageQueue>,
+) -> BTreeSet<MessageQueue> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let held: BTreeSet<MessageQueue> = consumer
+            .assigned_queues()
+            .await
+            .into_iter()
+            .filter(|mq| mq.topic == topic)
+            .collect();
+        if &held == expected || Instant::now() > deadline {
+            return held;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_member_leaving_hands_its_queues_over_at_its_committed_offsets() {
+    const EACH: usize = 200;
+    let fx = Fixture::new("handover").await;
+    let all_queues = fx.all_queues().await;
+    let log: Log = Arc::default();
+    let ok = |_: &Delivery| ConsumeConcurrentlyStatus::ConsumeSuccess;
+    let a = fx.consumer(
+        "a",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("a", Arc::clone(&log), ok),
+    );
+    let b = fx.consumer(
+        "b",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("b", Arc::clone(&log), ok),
+    );
+    for c in [&a, &b] {
+        c.subscribe(&fx.topic, "*").unwrap();
+        c.start().await.unwrap();
+    }
+    let (qa, qb) = wait_for_split(&a, &b, &all_queues).await;
+    assert!(!qa.is_empty() && !qb.is_empty(), "a: {qa:?}, b: {qb:?}");
+    fx.send(bodies("first", EACH, "A")).await;
+    assert!(wait_until(|| distinct(&log, |_| true) >= EACH).await);
+    let a_consumed = distinct(&log, |d| d.consumer == "a");
+
+    // `a` leaves: it commits what it consumed, the broker tells `b`, and `b` takes every
+    // queue from where `a` stopped.
+    a.shutdown().await;
+    let held = wait_for_queues(&b, &fx.topic, &all_queues).await;
+    assert_eq!(held, all_queues);
+    fx.send(bodies("second", EACH, "A")).await;
+    let all = wait_until(|| distinct(&log, |_| true) >= 2 * EACH).await;
+    b.shutdown().await;
+    assert!(all, "consumed {} of {}", distinct(&log, |_| true), 2 * EACH);
+    assert!(a_consumed > 0, "a consumed nothing before leaving");
+    let counts = delivery_counts(&log);
+    assert_eq!(counts.len(), 2 * EACH);
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "a message consumed by the leaver came again"
+    );
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
