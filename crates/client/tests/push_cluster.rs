@@ -412,6 +412,11 @@ async fn a_batch_the_listener_fails_comes_again_and_nothing_is_lost() {
     let again: Vec<&Delivery> = log.iter().filter(|d| d.reconsume_times > 0).collect();
     assert_eq!(again.len(), retried, "{again:?}");
     assert!(again.iter().all(|d| fails_first(d)));
+    // Sent back to the broker, they came again through the group's retry topic.
+    assert!(
+        again.iter().all(|d| d.queue.topic.starts_with("%RETRY%")),
+        "{again:?}"
+    );
     let got: BTreeSet<&str> = log.iter().map(|d| d.body.as_str()).collect();
     assert_eq!(got.len(), COUNT);
     // Nothing skipped: every queue's commit reached its end.

@@ -17,10 +17,12 @@
 //! Never lose a message: a batch leaves its [`ProcessQueue`] only when the listener said
 //! [`ConsumeConcurrentlyStatus::ConsumeSuccess`], and the committed offset is the smallest
 //! offset still held, so a failed or slow batch holds the queue's commit back. A batch the
-//! listener failed (ReconsumeLater, a panic) is consumed again locally after
-//! [`CONSUME_LATER_DELAY`] with its `reconsume_times` raised, as Java's `consumeLater`
-//! fallback does when it cannot send the message back; sending failed messages back to the
-//! broker's retry topic is not done yet. Messages are delivered at least once: a queue that
+//! listener failed (ReconsumeLater, a panic) is sent back to the broker
+//! ([`send_back`]), which delivers it again through `%RETRY%<group>` after a delay, or
+//! moves it to `%DLQ%<group>` past `max_reconsume_times`; a message that cannot be sent
+//! back is consumed again locally after [`CONSUME_LATER_DELAY`] with its
+//! `reconsume_times` raised, as Java's `consumeLater` fallback does. Messages are
+//! delivered at least once: a queue that
 //! moves to another member may deliver its uncommitted messages there again.
 //!
 //! Only CLUSTERING is supported for now (offsets on the brokers, [`RemoteOffsetStore`]).
@@ -48,6 +50,7 @@ use super::offset_store::OffsetStore;
 use super::process_queue::ProcessQueue;
 use super::pull::{PullRequest, PullStatus, Puller};
 use super::rebalance::{self, HeldQueue, RebalanceInput};
+use super::send_back::{send_back, DEFAULT_MAX_RECONSUME_TIMES};
 use super::start_offset::{self, QueueOffsets};
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
@@ -142,6 +145,9 @@ pub struct PushConsumerConfig {
     pub rebalance_interval: Duration,
     /// Pause between two pulls of a queue.
     pub pull_interval: Duration,
+    /// Deliveries of a message before the broker moves it to `%DLQ%<group>` instead of
+    /// the retry topic. Java's default for concurrent consumers: 16.
+    pub max_reconsume_times: i32,
 }
 
 impl Default for PushConsumerConfig {
@@ -164,6 +170,7 @@ impl Default for PushConsumerConfig {
             persist_consumer_offset_interval: Duration::from_secs(5),
             rebalance_interval: Duration::from_secs(20),
             pull_interval: Duration::ZERO,
+            max_reconsume_times: DEFAULT_MAX_RECONSUME_TIMES,
         }
     }
 }
@@ -842,10 +849,42 @@ impl Engine {
                     return;
                 }
                 ConsumeConcurrentlyStatus::ReconsumeLater => {
+                    // As Java: each failed message goes back to the broker, which
+                    // delivers it again through the group's retry topic after a delay (or
+                    // moves it to the DLQ past `max_reconsume_times`); those leave the
+                    // process queue. What cannot be sent back stays in it, holding the
+                    // commit, and is consumed again here later.
+                    let mut sent_back = Vec::new();
+                    let mut kept = Vec::new();
+                    for message in messages {
+                        match send_back(
+                            &self.instance,
+                            self.group(),
+                            &message,
+                            0,
+                            self.config.max_reconsume_times,
+                        )
+                        .await
+                        {
+                            Ok(_) => sent_back.push(message.queue_offset),
+                            Err(err) => {
+                                warn!(
+                                    "consumer {}: sending {mq}@{} back failed, consuming it again later: {err}",
+                                    self.group(),
+                                    message.queue_offset
+                                );
+                                kept.push(message);
+                            }
+                        }
+                    }
+                    if let Some(commit) = pq.remove_messages(&sent_back, now_ms()) {
+                        self.store.update_offset(&mq, commit, true);
+                    }
                     drop(permit);
-                    // The messages stay in the process queue, so the commit stops before
-                    // them until they succeed.
-                    messages = messages
+                    if kept.is_empty() {
+                        return;
+                    }
+                    messages = kept
                         .into_iter()
                         .map(|m| {
                             let mut again = MessageExt::clone(&m);
