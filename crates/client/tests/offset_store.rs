@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{cluster_admin, create_topic, unique};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,9 +13,7 @@ use common::{refused_addr, serve, Server};
 use rocketmq_client::consumer::offset_store::{
     BrokerAddrLookup, OffsetStore, ReadOffsetType, RemoteOffsetStore,
 };
-use rocketmq_client::{
-    Admin, AdminConfig, ClientError, ConnectionConfig, CreateTopicOptions, RemotingClient,
-};
+use rocketmq_client::{ClientError, ConnectionConfig, RemotingClient};
 use rocketmq_remoting::body::{
     ConsumeFromWhere, ConsumeType, ConsumerData, MessageModel, MessageQueue,
 };
@@ -306,39 +306,13 @@ async fn an_unknown_or_unreachable_broker_fails_the_persist_without_losing_the_o
 
 // ---- against the real cluster ----
 
-fn namesrv_addr() -> String {
-    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".to_owned())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
 #[tokio::test]
 #[ignore = "needs the local cluster; npm test runs it"]
 async fn the_broker_keeps_a_persisted_offset_for_a_fresh_store() {
-    let admin = Admin::new(AdminConfig {
-        namesrv_addr: namesrv_addr(),
-        timeout: Duration::from_secs(5),
-        instance_name: Some(unique("offsets-admin")),
-        unit_name: None,
-    })
-    .unwrap();
+    let admin = cluster_admin(&unique("offsets-admin"));
     let topic = unique("OffsetStoreTopic");
     let group = unique("offset-store-group");
-    let brokers = admin
-        .create_topic(&CreateTopicOptions {
-            topic: topic.clone(),
-            queue_nums: 2,
-            perm: 6,
-            order: false,
-        })
-        .await
-        .unwrap();
+    let brokers = create_topic(&admin, &topic, 2).await;
     let instance = admin.instance().await.unwrap();
     let assigned: BTreeSet<MessageQueue> = brokers
         .iter()

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{cluster_admin, create_topic, started_producer, unique};
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,9 +15,7 @@ use bytes::{Bytes, BytesMut};
 use common::{read_frame, write_frame};
 use rocketmq_client::instance::{ClientInstance, InstanceConfig};
 use rocketmq_client::processor::{ClientProcessor, ConsumerHooks};
-use rocketmq_client::{
-    Admin, AdminConfig, CreateTopicOptions, OutgoingMessage, Producer, ProducerConfig,
-};
+use rocketmq_client::OutgoingMessage;
 use rocketmq_remoting::body::{
     ConsumeFromWhere, ConsumeMessageDirectlyResult, ConsumeResult, ConsumeType, ConsumerData,
     ConsumerRunningInfo, MessageModel, MessageQueue, ProcessQueueInfo, ResetOffsetBody,
@@ -486,42 +486,16 @@ async fn installing_twice_keeps_one_processor_per_instance() {
 /// sends to each broker); only this test uses it.
 const INVOKE_BROKER_TO_RESET_OFFSET: i32 = 222;
 
-fn namesrv_addr() -> String {
-    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".to_owned())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
 /// What `mqadmin consumerStatus` and `mqadmin consumeMessage` do: ask a broker about a
 /// client of a group; the broker forwards the request to the client over the client's
 /// own connection and returns the client's answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local cluster; npm test runs it"]
 async fn a_broker_forwards_admin_requests_to_our_consumer_and_returns_its_answers() {
-    let admin = Admin::new(AdminConfig {
-        namesrv_addr: namesrv_addr(),
-        timeout: Duration::from_secs(5),
-        instance_name: Some(unique("processor-it")),
-        unit_name: None,
-    })
-    .unwrap();
+    let admin = cluster_admin(&unique("processor-it"));
     let topic = unique("ProcessorTopic");
     let group = unique("processor-it-group");
-    let brokers = admin
-        .create_topic(&CreateTopicOptions {
-            topic: topic.clone(),
-            queue_nums: 1,
-            perm: 6,
-            order: false,
-        })
-        .await
-        .unwrap();
+    let brokers = create_topic(&admin, &topic, 1).await;
     let instance = admin.instance().await.unwrap();
     let processor = ClientProcessor::install(&instance);
     let (events_tx, mut events) = mpsc::unbounded_channel();
@@ -641,14 +615,7 @@ async fn a_broker_forwards_admin_requests_to_our_consumer_and_returns_its_answer
 
     // mqadmin consumeMessage: the broker reads the message by its offset id and hands it
     // to our consumer.
-    let producer = Producer::new(ProducerConfig {
-        namesrv_addr: namesrv_addr(),
-        group: unique("ProcessorITProducer"),
-        instance_name: Some(unique("processor-it-producer")),
-        ..ProducerConfig::default()
-    })
-    .unwrap();
-    producer.start().await.unwrap();
+    let producer = started_producer(&unique("processor-it-producer"), "ProcessorITProducer").await;
     let sent = producer
         .send(OutgoingMessage {
             topic: topic.clone(),

@@ -5,14 +5,16 @@
 //! group. The pulls carry their subscription (the SUBSCRIPTION flag), so no heartbeat is
 //! needed: the broker creates the group's subscription from the request.
 
+mod common;
+
+use common::{cluster_admin, create_topic, started_producer, unique};
+
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rocketmq_client::consumer::pull::{PullRequest, PullResult, PullStatus, Puller};
-use rocketmq_client::{
-    Admin, AdminConfig, CreateTopicOptions, OutgoingMessage, Producer, ProducerConfig, SendStatus,
-};
+use rocketmq_client::{Admin, OutgoingMessage, Producer, SendStatus};
 use rocketmq_remoting::body::{MessageQueue, SubscriptionData};
 use rocketmq_remoting::message::properties::keys;
 use rocketmq_remoting::message::MessageExt;
@@ -20,18 +22,6 @@ use rocketmq_remoting::message::MessageExt;
 /// How many pulls a test may spend reading a queue to its end: a bound, not a timing
 /// assumption (each pull waits on the broker for what was sent).
 const MAX_PULLS: usize = 40;
-
-fn namesrv() -> String {
-    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".into())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
 
 /// What one sent message should look like when pulled.
 #[derive(Debug, Clone)]
@@ -61,31 +51,10 @@ impl Fixture {
         // instance's connections live on the runtime that opened them, so tests sharing
         // one would cut each other's connections when the first of them ends.
         let instance_name = unique(name);
-        let admin = Admin::new(AdminConfig {
-            namesrv_addr: namesrv(),
-            timeout: Duration::from_secs(5),
-            instance_name: Some(instance_name.clone()),
-            unit_name: None,
-        })
-        .unwrap();
-        admin
-            .create_topic(&CreateTopicOptions {
-                topic: topic.clone(),
-                queue_nums: 1,
-                perm: 6,
-                order: false,
-            })
-            .await
-            .unwrap();
+        let admin = cluster_admin(&instance_name);
+        create_topic(&admin, &topic, 1).await;
 
-        let producer = Producer::new(ProducerConfig {
-            namesrv_addr: namesrv(),
-            group: unique("PullITProducer"),
-            instance_name: Some(instance_name.clone()),
-            ..ProducerConfig::default()
-        })
-        .unwrap();
-        producer.start().await.unwrap();
+        let producer = started_producer(&instance_name, "PullITProducer").await;
         let mut sent: BTreeMap<MessageQueue, Vec<Sent>> = BTreeMap::new();
         for i in 0..count {
             let tag = if (i / 2) % 2 == 0 { "A" } else { "B" };
@@ -171,14 +140,7 @@ impl Fixture {
     }
 
     async fn producer(&self) -> Producer {
-        let producer = Producer::new(ProducerConfig {
-            namesrv_addr: namesrv(),
-            group: unique("PullITProducer"),
-            instance_name: Some(self.instance_name.clone()),
-            ..ProducerConfig::default()
-        })
-        .unwrap();
-        producer.start().await.unwrap();
+        let producer = started_producer(&self.instance_name, "PullITProducer").await;
         producer
     }
 

@@ -6,9 +6,13 @@
 //! runtimes, and an instance's connections live on the runtime that opened them). Waits are
 //! bounded by [`WAIT`], a limit rather than a timing assumption.
 
+mod common;
+
+use common::{cluster_admin, create_topic, namesrv, started_producer, unique};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rocketmq_client::consumer::offset_store::remote::RemoteOffsetStore;
@@ -16,9 +20,7 @@ use rocketmq_client::consumer::push::{
     ConsumeConcurrentlyStatus, ConsumeContext, MessageListenerConcurrently, PushConsumer,
     PushConsumerConfig,
 };
-use rocketmq_client::{
-    Admin, AdminConfig, CreateTopicOptions, OutgoingMessage, Producer, ProducerConfig, SendStatus,
-};
+use rocketmq_client::{Admin, OutgoingMessage, Producer, SendStatus};
 use rocketmq_remoting::body::{ConsumeFromWhere, MessageQueue};
 use rocketmq_remoting::message::properties::keys;
 use rocketmq_remoting::message::MessageExt;
@@ -27,18 +29,6 @@ use rocketmq_remoting::message::MessageExt;
 const WAIT: Duration = Duration::from_secs(90);
 /// Queues per master: 16 queues on the two-master cluster.
 const QUEUES_PER_BROKER: i32 = 8;
-
-fn namesrv() -> String {
-    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".into())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
 
 /// One delivery seen by a listener.
 #[derive(Debug, Clone)]
@@ -94,30 +84,9 @@ impl Fixture {
     async fn new(name: &str) -> Fixture {
         let topic = unique(&format!("PushIT_{name}"));
         let instance = unique(&format!("{name}_admin"));
-        let admin = Admin::new(AdminConfig {
-            namesrv_addr: namesrv(),
-            timeout: Duration::from_secs(5),
-            instance_name: Some(instance.clone()),
-            unit_name: None,
-        })
-        .unwrap();
-        admin
-            .create_topic(&CreateTopicOptions {
-                topic: topic.clone(),
-                queue_nums: QUEUES_PER_BROKER,
-                perm: 6,
-                order: false,
-            })
-            .await
-            .unwrap();
-        let producer = Producer::new(ProducerConfig {
-            namesrv_addr: namesrv(),
-            group: unique("PushITProducer"),
-            instance_name: Some(instance),
-            ..ProducerConfig::default()
-        })
-        .unwrap();
-        producer.start().await.unwrap();
+        let admin = cluster_admin(&instance);
+        create_topic(&admin, &topic, QUEUES_PER_BROKER).await;
+        let producer = started_producer(&instance, "PushITProducer").await;
         Fixture {
             admin,
             producer: Arc::new(producer),

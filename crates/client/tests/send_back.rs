@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::{cluster_admin, create_topic, started_producer, unique};
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,8 +21,8 @@ use rocketmq_client::consumer::send_back::{
     dlq_topic, restore_retry_message, send_back, send_back_via, SendBackPath, INNER_PRODUCER_GROUP,
 };
 use rocketmq_client::{
-    Admin, AdminConfig, ClientError, ClientInstance, ConnectionConfig, CreateTopicOptions,
-    OutgoingMessage, Producer, ProducerConfig, RemotingClient, SendStatus,
+    Admin, ClientError, ClientInstance, ConnectionConfig, OutgoingMessage, RemotingClient,
+    SendStatus,
 };
 use rocketmq_remoting::body::{MessageQueue, SubscriptionData};
 use rocketmq_remoting::codes::{request, response};
@@ -203,18 +205,6 @@ async fn when_both_ways_fail_the_caller_gets_the_error() {
 /// held by the broker, so this bounds the test, it does not time the broker.
 const MAX_WAITS: usize = 30;
 
-fn namesrv() -> String {
-    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".into())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
-
 fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -238,30 +228,9 @@ impl Fixture {
         let topic = unique(&format!("SendBackIT_{name}"));
         let group = unique(&format!("SendBackITGroup_{name}"));
         let instance_name = unique(name);
-        let admin = Admin::new(AdminConfig {
-            namesrv_addr: namesrv(),
-            timeout: Duration::from_secs(5),
-            instance_name: Some(instance_name.clone()),
-            unit_name: None,
-        })
-        .unwrap();
-        admin
-            .create_topic(&CreateTopicOptions {
-                topic: topic.clone(),
-                queue_nums: 1,
-                perm: 6,
-                order: false,
-            })
-            .await
-            .unwrap();
-        let producer = Producer::new(ProducerConfig {
-            namesrv_addr: namesrv(),
-            group: unique("SendBackITProducer"),
-            instance_name: Some(instance_name),
-            ..ProducerConfig::default()
-        })
-        .unwrap();
-        producer.start().await.unwrap();
+        let admin = cluster_admin(&instance_name);
+        create_topic(&admin, &topic, 1).await;
+        let producer = started_producer(&instance_name, "SendBackITProducer").await;
         let body = format!("{name} body");
         let sent = producer
             .send(OutgoingMessage {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{cluster_admin, create_topic, started_producer, unique};
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,8 +18,7 @@ use rocketmq_client::consumer::offset_store::{
 use rocketmq_client::consumer::rebalance::{consumer_ids, query_consumer_ids, retry_topic};
 use rocketmq_client::consumer::start_offset::{compute_pull_from_where, QueueOffsets};
 use rocketmq_client::{
-    Admin, AdminConfig, ClientError, ConnectionConfig, CreateTopicOptions, OutgoingMessage,
-    Producer, ProducerConfig, RemotingClient, SendStatus,
+    Admin, ClientError, ConnectionConfig, OutgoingMessage, RemotingClient, SendStatus,
 };
 use rocketmq_remoting::body::{
     ConsumeFromWhere, ConsumeType, ConsumerData, ConsumerListBody, MessageModel, MessageQueue,
@@ -248,18 +249,6 @@ async fn the_consumer_list_is_the_broker_body_and_anything_else_is_an_error() {
 
 // ---- against the real cluster ----
 
-fn namesrv_addr() -> String {
-    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".to_owned())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -280,31 +269,10 @@ struct ClusterTopic {
 impl ClusterTopic {
     async fn new(name: &str, messages: usize) -> Self {
         let instance_name = unique(name);
-        let admin = Admin::new(AdminConfig {
-            namesrv_addr: namesrv_addr(),
-            timeout: Duration::from_secs(5),
-            instance_name: Some(instance_name.clone()),
-            unit_name: None,
-        })
-        .unwrap();
+        let admin = cluster_admin(&instance_name);
         let topic = unique("StartOffsetTopic");
-        let brokers = admin
-            .create_topic(&CreateTopicOptions {
-                topic: topic.clone(),
-                queue_nums: 1,
-                perm: 6,
-                order: false,
-            })
-            .await
-            .unwrap();
-        let producer = Producer::new(ProducerConfig {
-            namesrv_addr: namesrv_addr(),
-            group: unique("StartOffsetProducer"),
-            instance_name: Some(instance_name.clone()),
-            ..ProducerConfig::default()
-        })
-        .unwrap();
-        producer.start().await.unwrap();
+        let brokers = create_topic(&admin, &topic, 1).await;
+        let producer = started_producer(&instance_name, "StartOffsetProducer").await;
         let mut sent: BTreeSet<MessageQueue> = BTreeSet::new();
         for i in 0..messages {
             let result = producer

@@ -158,3 +158,68 @@ pub async fn refused_addr() -> String {
     drop(probe);
     addr
 }
+
+// The local cluster, for the tests marked `#[ignore = "needs the local cluster; ..."]`.
+
+/// The local cluster's NameServer: `$NAMESRV_ADDR`, else 127.0.0.1:9876.
+pub fn namesrv() -> String {
+    std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".into())
+}
+
+/// `prefix` made unique to this process and moment: topics, groups and instance names of
+/// one test never meet another's.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// An admin on client instance `instance_name`. Each test names its own instance: each
+/// `#[tokio::test]` has its own runtime, an instance's connections live on the runtime
+/// that opened them, and tests sharing one would cut each other's connections.
+pub fn cluster_admin(instance_name: &str) -> rocketmq_client::Admin {
+    rocketmq_client::Admin::new(rocketmq_client::admin::AdminConfig {
+        namesrv_addr: namesrv(),
+        timeout: Duration::from_secs(5),
+        instance_name: Some(instance_name.to_owned()),
+        unit_name: None,
+    })
+    .unwrap()
+}
+
+/// Creates `topic` with `queue_nums` read/write queues on every master; returns the
+/// brokers' names.
+pub async fn create_topic(
+    admin: &rocketmq_client::Admin,
+    topic: &str,
+    queue_nums: i32,
+) -> Vec<String> {
+    admin
+        .create_topic(&rocketmq_client::CreateTopicOptions {
+            topic: topic.to_owned(),
+            queue_nums,
+            perm: 6,
+            order: false,
+        })
+        .await
+        .unwrap()
+}
+
+/// A started producer of a fresh group named after `group_prefix`, on client instance
+/// `instance_name`.
+pub async fn started_producer(
+    instance_name: &str,
+    group_prefix: &str,
+) -> rocketmq_client::Producer {
+    let producer = rocketmq_client::Producer::new(rocketmq_client::ProducerConfig {
+        namesrv_addr: namesrv(),
+        group: unique(group_prefix),
+        instance_name: Some(instance_name.to_owned()),
+        ..rocketmq_client::ProducerConfig::default()
+    })
+    .unwrap();
+    producer.start().await.unwrap();
+    producer
+}
