@@ -192,12 +192,8 @@ impl OffsetStore for LocalOffsetStore {
         kind: ReadOffsetType,
     ) -> StoreFuture<'a, Result<Option<i64>>> {
         Box::pin(async move {
-            if kind != ReadOffsetType::ReadFromStore {
-                let held = self.table.get(mq);
-                self.metrics.record_cache_lookup(held.is_some());
-                if held.is_some() || kind == ReadOffsetType::ReadFromMemory {
-                    return Ok(held);
-                }
+            if let Some(answer) = self.table.read_memory_first(mq, kind, &self.metrics) {
+                return Ok(answer);
             }
             let stored = self.read_file().await?.into_table().get(mq).copied();
             if let Some(offset) = stored {

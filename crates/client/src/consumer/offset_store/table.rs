@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use rocketmq_remoting::body::MessageQueue;
 
+use super::{OffsetStoreMetrics, ReadOffsetType};
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     offset: i64,
@@ -19,6 +21,23 @@ pub(crate) struct OffsetTable {
 }
 
 impl OffsetTable {
+    /// The memory half of a read of `kind`, shared by both stores: `Some(answer)` when
+    /// memory answers (it holds the queue, or only memory may be read), `None` when the
+    /// backing store must be asked. Counts the cache lookup in `metrics`.
+    pub(crate) fn read_memory_first(
+        &self,
+        mq: &MessageQueue,
+        kind: ReadOffsetType,
+        metrics: &OffsetStoreMetrics,
+    ) -> Option<Option<i64>> {
+        if kind == ReadOffsetType::ReadFromStore {
+            return None;
+        }
+        let held = self.get(mq);
+        metrics.record_cache_lookup(held.is_some());
+        (held.is_some() || kind == ReadOffsetType::ReadFromMemory).then_some(held)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<MessageQueue, Entry>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
