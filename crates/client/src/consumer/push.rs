@@ -85,10 +85,31 @@ pub struct ConsumeContext {
     pub queue: MessageQueue,
 }
 
+/// The listener's verdict on a batch with what Java's `ConsumeConcurrentlyContext` lets it
+/// set: the delay level of a message sent back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumeOutcome {
+    /// Success or retry.
+    pub status: ConsumeConcurrentlyStatus,
+    /// Delay level of the messages sent back on ReconsumeLater (Java's
+    /// `delayLevelWhenNextConsume`): 0 lets the broker choose (3 + reconsume times),
+    /// below 0 sends them straight to `%DLQ%<group>`, above 0 is that level.
+    pub delay_level: i32,
+}
+
+impl From<ConsumeConcurrentlyStatus> for ConsumeOutcome {
+    fn from(status: ConsumeConcurrentlyStatus) -> Self {
+        ConsumeOutcome {
+            status,
+            delay_level: 0,
+        }
+    }
+}
+
 /// The future a listener returns. `Send + 'static` so the engine can run it on its own task
 /// (a panic in it is then caught and counts as [`ConsumeConcurrentlyStatus::ReconsumeLater`]),
 /// and so a binding can complete it from another thread (a JS callback).
-pub type ConsumeFuture = Pin<Box<dyn Future<Output = ConsumeConcurrentlyStatus> + Send + 'static>>;
+pub type ConsumeFuture = Pin<Box<dyn Future<Output = ConsumeOutcome> + Send + 'static>>;
 
 /// Consumes messages concurrently: up to `consume_thread_num` calls run at once, each with
 /// at most `consume_message_batch_max_size` messages of one queue.
@@ -100,10 +121,12 @@ pub trait MessageListenerConcurrently: Send + Sync + 'static {
 impl<F, Fut> MessageListenerConcurrently for F
 where
     F: Fn(Vec<Arc<MessageExt>>, ConsumeContext) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ConsumeConcurrentlyStatus> + Send + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: Into<ConsumeOutcome>,
 {
     fn consume(&self, messages: Vec<Arc<MessageExt>>, context: ConsumeContext) -> ConsumeFuture {
-        Box::pin(self(messages, context))
+        let future = self(messages, context);
+        Box::pin(async move { future.await.into() })
     }
 }
 
@@ -832,12 +855,12 @@ impl Engine {
             if pq.is_dropped() || self.stopped() {
                 return;
             }
-            let status = self.call_listener(&mq, messages.clone()).await;
+            let outcome = self.call_listener(&mq, messages.clone()).await;
             if pq.is_dropped() {
                 // Another member owns the queue now; it delivers what was not committed.
                 return;
             }
-            match status {
+            match outcome.status {
                 ConsumeConcurrentlyStatus::ConsumeSuccess => {
                     let offsets: Vec<i64> = messages.iter().map(|m| m.queue_offset).collect();
                     if let Some(commit) = pq.remove_messages(&offsets, now_ms()) {
@@ -861,7 +884,7 @@ impl Engine {
                             &self.instance,
                             self.group(),
                             &message,
-                            0,
+                            outcome.delay_level,
                             self.config.max_reconsume_times,
                         )
                         .await
@@ -905,7 +928,7 @@ impl Engine {
         &self,
         mq: &MessageQueue,
         messages: Vec<Arc<MessageExt>>,
-    ) -> ConsumeConcurrentlyStatus {
+    ) -> ConsumeOutcome {
         let listener = Arc::clone(&self.listener);
         let context = ConsumeContext { queue: mq.clone() };
         // Its own task, so a panic (in `consume` or in its future) is a JoinError here.
@@ -916,7 +939,7 @@ impl Engine {
                     "consumer {}: the listener failed on {mq}, consuming again later: {err}",
                     self.group()
                 );
-                ConsumeConcurrentlyStatus::ReconsumeLater
+                ConsumeConcurrentlyStatus::ReconsumeLater.into()
             }
         }
     }
@@ -989,8 +1012,14 @@ impl ConsumerHooks for Hooks {
             }
         };
         let (consume_result, remark) = match outcome {
-            Ok(ConsumeConcurrentlyStatus::ConsumeSuccess) => (ConsumeResult::CrSuccess, None),
-            Ok(ConsumeConcurrentlyStatus::ReconsumeLater) => (ConsumeResult::CrLater, None),
+            Ok(ConsumeOutcome {
+                status: ConsumeConcurrentlyStatus::ConsumeSuccess,
+                ..
+            }) => (ConsumeResult::CrSuccess, None),
+            Ok(ConsumeOutcome {
+                status: ConsumeConcurrentlyStatus::ReconsumeLater,
+                ..
+            }) => (ConsumeResult::CrLater, None),
             Err(err) => (ConsumeResult::CrThrowException, Some(err)),
         };
         ConsumeMessageDirectlyResult {
