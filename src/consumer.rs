@@ -138,6 +138,9 @@ fn millis(ms: Option<u32>, default: Duration) -> Duration {
     ms.map_or(default, |ms| Duration::from_millis(ms.into()))
 }
 
+// `..d` although every field is set today: a setting the engine gains takes its default
+// until the binding exposes it.
+#[allow(clippy::needless_update)]
 fn engine_config(config: &NativeConsumerConfig) -> napi::Result<PushConsumerConfig> {
     let d = PushConsumerConfig::default();
     Ok(PushConsumerConfig {
