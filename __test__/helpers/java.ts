@@ -109,11 +109,15 @@ async function compile(): Promise<string> {
   }
   // Compile beside the target and rename into place, so a reader never sees half a directory.
   const staging = mkdtempSync(`${target}.staging-`)
+  const javac = jdkTool('javac')
   const result = await runProcess(
-    jdkTool('javac'),
+    javac,
     ['-nowarn', '-encoding', 'UTF-8', '-cp', `${ROCKETMQ_LIB}/*`, '-d', staging, ...sources.map((name) => join(FIXTURES_DIR, name))],
     { timeoutMs: 120_000 },
-  )
+  ).catch((error: unknown) => {
+    rmSync(staging, { recursive: true, force: true })
+    throw new Error(`cannot run ${javac} (${String(error)}): the Java interop specs need a JDK 17, not only a JRE`)
+  })
   if (result.status !== 0) {
     rmSync(staging, { recursive: true, force: true })
     throw new Error(`javac failed (${describeExit(result)}):\n${result.stderr}${result.stdout}`)
