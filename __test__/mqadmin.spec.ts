@@ -109,6 +109,24 @@ test('mqadmin consumerConnection, consumerProgress and consumerStatus show our c
   )
 })
 
+test('mqadmin consumerStatus of the whole group reads and compares our running info without error', async (t) => {
+  // Without -i, mqadmin fetches every member's running info and compares them (subscriptions, start time,
+  // process queues): what an operator runs first. It reports a failure on stderr and still exits 0.
+  t.timeout(180_000)
+  const topic = await createTestTopic(admin, 'mqadmin_group_status')
+  const { consumer } = await recordingConsumer(t, topic, { consumerGroup: uniqueName('mqadmin_group_status') })
+  const clientId = consumer.clientId ?? ''
+  const status = await mqadmin('consumerStatus', ['-g', consumer.config.consumerGroup])
+  t.deepEqual(
+    parseTable(status.stdout, ['Index', 'ClientId', 'Version', 'ConsumerRunningInfoFile']).map((row) => row.ClientId),
+    [clientId],
+    describe(status),
+  )
+  t.notRegex(status.stderr, /command failed|Exception/, describe(status))
+  t.regex(status.stdout, /Same subscription in the same group of consumer/, describe(status))
+  t.regex(status.stdout, /Rebalance OK/, describe(status))
+})
+
 /** How often each body was delivered. */
 function countsOf(deliveries: readonly Delivery[]): Map<string, number> {
   const counts = new Map<string, number>()

@@ -163,7 +163,9 @@ interface RunOptions {
 
 function runProcess(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    // In the scratch home: some mqadmin commands write files relative to the working directory
+    // (consumerStatus -g writes <timestamp>/<clientId>), which must not land in the checkout.
+    const child = spawn(command, args, { cwd: javaScratchHome(), stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     let timedOut = false
@@ -322,6 +324,7 @@ export class JavaProcess {
     const classes = await compileJavaFixtures()
     const defines = Object.entries(systemProperties).map(([name, value]) => `-D${name}=${value}`)
     const child = spawn(jdkTool('java'), [...jvmFlags(), ...defines, '-cp', `${classes}:${ROCKETMQ_LIB}/*`, mainClass, ...args], {
+      cwd: javaScratchHome(),
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     return new JavaProcess(child)
