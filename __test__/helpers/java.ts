@@ -143,7 +143,9 @@ export interface RunResult {
   signal: NodeJS.Signals | null
   /** Whether it was killed because it ran past its timeout. */
   timedOut: boolean
+  /** Everything it printed on stdout. */
   stdout: string
+  /** Everything it printed on stderr. */
   stderr: string
 }
 
@@ -154,7 +156,8 @@ function describeExit(result: RunResult): string {
   return result.signal ? `signal ${result.signal}` : `exit status ${String(result.status)}`
 }
 
-interface RunOptions {
+/** How to run a process to completion. */
+export interface RunOptions {
   /** Written to stdin, which is then closed. */
   stdin?: string
   /** The process is killed (SIGKILL, by pid) after this long: a guard against a hang, not a performance bound. */
