@@ -521,6 +521,9 @@ struct Engine {
     rebalance_now: Notify,
     consume_timestamp_ms: i64,
     stop: watch::Sender<bool>,
+    /// When the consumer started, ms since the epoch: `mqadmin consumerStatus -g` compares
+    /// the members' running infos and fails on a member without it.
+    started_ms: i64,
 }
 
 impl Engine {
@@ -545,6 +548,7 @@ impl Engine {
             rebalance_now: Notify::new(),
             consume_timestamp_ms,
             stop: watch::channel(false).0,
+            started_ms: now_ms(),
             config,
         }
     }
@@ -967,6 +971,9 @@ impl Engine {
                 self.config.consume_thread_num.to_string(),
             ),
             (props::NAMESERVER_ADDR, self.config.namesrv_addr.clone()),
+            (props::CONSUMER_START_TIMESTAMP, self.started_ms.to_string()),
+            // The protocol version this client speaks (`CLIENT_VERSION`), named as Java names it.
+            (props::CLIENT_VERSION, "V4_9_7".to_owned()),
         ];
         for (key, value) in properties {
             info.properties.insert(key.to_owned(), value);
