@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rocketmq_client::consumer::offset_store::remote::RemoteOffsetStore;
 use rocketmq_client::consumer::push::{
-    ConsumeConcurrentlyStatus, ConsumeContext, MessageListenerConcurrently, PushConsumer,
-    PushConsumerConfig,
+    ConsumeConcurrentlyStatus, ConsumeContext, ExpressionType, MessageListenerConcurrently,
+    PushConsumer, PushConsumerConfig,
 };
-use rocketmq_client::{Admin, OutgoingMessage, Producer, SendStatus};
+use rocketmq_client::{Admin, ClientError, OutgoingMessage, Producer, SendStatus};
 use rocketmq_remoting::body::{ConsumeFromWhere, MessageQueue};
 use rocketmq_remoting::message::properties::keys;
 use rocketmq_remoting::message::MessageExt;
@@ -42,6 +42,9 @@ struct Delivery {
 }
 
 type Log = Arc<Mutex<Vec<Delivery>>>;
+
+/// A message to send: body, tag and user properties.
+type Outgoing = (String, &'static str, Vec<(String, String)>);
 
 /// A listener that records every delivery and answers what `verdict` says of it.
 fn recording_listener(
@@ -98,15 +101,26 @@ impl Fixture {
 
     /// Sends `bodies` with their tags, a few at a time, and waits for every answer.
     async fn send(&self, messages: Vec<(String, &'static str)>) {
+        let messages = messages
+            .into_iter()
+            .map(|(body, tag)| (body, tag, Vec::new()))
+            .collect();
+        self.send_with_properties(messages).await;
+    }
+
+    /// Sends bodies with their tags and user properties, a few at a time, and waits for
+    /// every answer.
+    async fn send_with_properties(&self, messages: Vec<Outgoing>) {
         for chunk in messages.chunks(32) {
             let sends: Vec<_> = chunk
                 .iter()
-                .map(|(body, tag)| {
+                .map(|(body, tag, properties)| {
                     let producer = Arc::clone(&self.producer);
                     let message = OutgoingMessage {
                         topic: self.topic.clone(),
                         body: Bytes::from(body.clone()),
                         tags: Some((*tag).to_owned()),
+                        properties: properties.clone(),
                         ..OutgoingMessage::default()
                     };
                     tokio::spawn(async move { producer.send(message).await })
@@ -521,5 +535,86 @@ async fn a_member_leaving_hands_its_queues_over_at_its_committed_offsets() {
     for (mq, (committed, max)) in fx.offsets().await {
         assert_eq!(committed, Some(max), "offset of {mq}");
     }
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_sql92_subscription_gets_exactly_the_matching_messages() {
+    const COUNT: usize = 60;
+    let fx = Fixture::new("sql").await;
+    // Property `a` runs 0..9 over and over; `a > 5` matches 6, 7, 8 and 9.
+    let messages = (0..COUNT)
+        .map(|i| {
+            let a = (i % 10).to_string();
+            (format!("sql-{i}"), "A", vec![("a".to_owned(), a)])
+        })
+        .collect();
+    fx.send_with_properties(messages).await;
+    let matching: BTreeSet<String> = (0..COUNT)
+        .filter(|i| i % 10 > 5)
+        .map(|i| format!("sql-{i}"))
+        .collect();
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer
+        .subscribe_with(&fx.topic, ExpressionType::Sql92, "a > 5")
+        .unwrap();
+    consumer.start().await.unwrap();
+    let all = wait_until(|| distinct(&log, |_| true) >= matching.len()).await;
+    // Every queue's offset reaching its max (persisted every 5 s) proves the consumer went
+    // past every non-matching message rather than not reaching them yet.
+    let mut passed_all = false;
+    let deadline = Instant::now() + WAIT;
+    while all && !passed_all && Instant::now() < deadline {
+        passed_all = fx
+            .offsets()
+            .await
+            .values()
+            .all(|(committed, max)| *committed == Some(*max));
+        if !passed_all {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    consumer.shutdown().await;
+    assert!(
+        all,
+        "consumed {} of {}",
+        distinct(&log, |_| true),
+        matching.len()
+    );
+    assert!(passed_all, "{:?}", fx.offsets().await);
+    let got: BTreeSet<String> = log.lock().unwrap().iter().map(|d| d.body.clone()).collect();
+    assert_eq!(got, matching);
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_sql92_expression_the_brokers_cannot_compile_fails_start() {
+    let fx = Fixture::new("badsql").await;
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer
+        .subscribe_with(&fx.topic, ExpressionType::Sql92, "a >")
+        .unwrap();
+    let err = consumer.start().await.unwrap_err();
+    assert!(matches!(err, ClientError::InvalidSelector(_)), "{err:?}");
+    assert_eq!(err.code(), "ERR_INVALID_SELECTOR");
+    assert!(err.to_string().contains("a >"), "{err}");
+    // Not started: nothing to shut down, and no client id.
+    assert_eq!(consumer.client_id().await, None);
     fx.close().await;
 }

@@ -8,5 +8,6 @@ pub mod process_queue;
 pub mod pull;
 pub mod push;
 pub mod rebalance;
+pub mod selector;
 pub mod send_back;
 pub mod start_offset;

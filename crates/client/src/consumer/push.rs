@@ -50,6 +50,8 @@ use super::offset_store::OffsetStore;
 use super::process_queue::ProcessQueue;
 use super::pull::{PullRequest, PullStatus, Puller};
 use super::rebalance::{self, HeldQueue, RebalanceInput};
+use super::selector;
+pub use super::selector::ExpressionType;
 use super::send_back::{send_back, DEFAULT_MAX_RECONSUME_TIMES};
 use super::start_offset::{self, QueueOffsets};
 use crate::error::{ClientError, Result};
@@ -338,16 +340,28 @@ impl PushConsumer {
     ///
     /// [`start`]: PushConsumer::start
     pub fn subscribe(&self, topic: &str, expression: &str) -> Result<()> {
+        self.subscribe_with(topic, ExpressionType::Tag, expression)
+    }
+
+    /// Subscribes to `topic` with an expression of `expression_type`: TAG as
+    /// [`subscribe`](PushConsumer::subscribe), or SQL92 (`a > 5 AND TAGS = 'x'`, evaluated by
+    /// the brokers, which [`start`](PushConsumer::start) asks first). Before `start` only; a
+    /// second call for the same topic replaces the first. An empty SQL92 expression is
+    /// [`ClientError::InvalidSelector`].
+    pub fn subscribe_with(
+        &self,
+        topic: &str,
+        expression_type: ExpressionType,
+        expression: &str,
+    ) -> Result<()> {
         validate_topic(topic)?;
         if self.running.try_lock().map(|r| r.is_some()).unwrap_or(true) {
             return Err(ClientError::State(
                 "subscribe before start: the consumer is running".into(),
             ));
         }
-        lock(&self.subscriptions).insert(
-            topic.to_owned(),
-            SubscriptionData::tag(topic, expression, now_ms()),
-        );
+        let data = selector::subscription_data(topic, expression_type, expression, now_ms())?;
+        lock(&self.subscriptions).insert(topic.to_owned(), data);
         Ok(())
     }
 
@@ -376,6 +390,24 @@ impl PushConsumer {
             self.config.unit_name.as_deref(),
         );
         let instance = ClientInstance::acquire(instance_config).await?;
+        // As Java's start: load the routes, and have the brokers check the SQL92
+        // expressions before telling them who we are, so a bad one fails here.
+        for topic in subscriptions.keys() {
+            // The broker makes the retry topic only when the group's first message is sent
+            // back; no route for it is the normal case at start.
+            if let Err(err) = instance.routes().get(topic).await {
+                if !rebalance::is_retry_topic(topic) {
+                    warn!(
+                        "consumer {}: no route for {topic} yet: {err}",
+                        self.config.group
+                    );
+                }
+            }
+        }
+        if let Err(err) = self.check_selectors(&instance, &subscriptions).await {
+            instance.release().await;
+            return Err(err);
+        }
         let engine = Arc::new(Engine::new(
             self.config.clone(),
             Arc::clone(&self.listener),
@@ -413,21 +445,8 @@ impl PushConsumer {
             return Err(err);
         }
 
-        // As Java's start: load the routes, tell the brokers who we are, then rebalance at
-        // once, so the first round already finds this client in the group.
-        for topic in engine.subscriptions.keys() {
-            // The broker makes the retry topic only when the group's first message is sent
-            // back; no route for it is the normal case at start.
-            if let Err(err) = instance.routes().get(topic).await {
-                if rebalance::is_retry_topic(topic) {
-                    continue;
-                }
-                warn!(
-                    "consumer {}: no route for {topic} yet: {err}",
-                    engine.group()
-                );
-            }
-        }
+        // Tell the brokers who we are, then rebalance at once, so the first round already
+        // finds this client in the group.
         instance.send_heartbeat_to_all_brokers().await;
 
         let tasks = vec![
@@ -440,6 +459,29 @@ impl PushConsumer {
             instance.client_id()
         );
         *running = Some(Running { engine, tasks });
+        Ok(())
+    }
+
+    /// CHECK_CLIENT_CONFIG of each SQL92 subscription to the masters of its topic.
+    async fn check_selectors(
+        &self,
+        instance: &ClientInstance,
+        subscriptions: &BTreeMap<String, SubscriptionData>,
+    ) -> Result<()> {
+        for (topic, subscription) in subscriptions {
+            if !selector::needs_broker_check(subscription) {
+                continue;
+            }
+            let route = instance.routes().get(topic).await?;
+            selector::check_sql92_subscription(
+                instance.remoting(),
+                &route,
+                instance.client_id(),
+                &self.config.group,
+                subscription,
+            )
+            .await?;
+        }
         Ok(())
     }
 
