@@ -13,3 +13,4 @@ pub mod rebalance;
 pub mod selector;
 pub mod send_back;
 pub mod start_offset;
+pub mod stats;
