@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{debug, info, warn};
 use rocketmq_remoting::body::running_info::props;
@@ -67,7 +67,7 @@ pub use super::selector::ExpressionType;
 use super::send_back::{send_back, DEFAULT_MAX_RECONSUME_TIMES};
 use super::start_offset::{self, QueueOffsets};
 pub use super::stats::{ConsumerStats, OffsetStoreMetrics};
-use super::stats::{Counters, Event};
+use super::stats::{Counters, Event, TopicStatus};
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
 use crate::processor::{ClientProcessor, ConsumerHooks};
@@ -633,6 +633,9 @@ struct Engine {
     /// Per subscribed topic, the per-queue flow-control limits its pull loops read.
     limits: BTreeMap<String, Arc<QueueLimits>>,
     counters: Arc<Counters>,
+    /// Per subscribed topic, the pull and consume figures of the running info's
+    /// `statusTable`.
+    status: BTreeMap<String, TopicStatus>,
     /// Offset resets a broker asked for (topic, offsets), applied by the next rebalance.
     resets: Mutex<Vec<(String, BTreeMap<MessageQueue, i64>)>>,
     /// Where a queue dropped by a reset starts when rebalance adds it again, even if
@@ -660,6 +663,10 @@ impl Engine {
             .keys()
             .map(|topic| (topic.clone(), Arc::new(QueueLimits::new(&thresholds))))
             .collect();
+        let status = subscriptions
+            .keys()
+            .map(|topic| (topic.clone(), TopicStatus::new(Instant::now())))
+            .collect();
         let consume_timestamp_ms = config
             .consume_timestamp_ms
             .unwrap_or_else(|| start_offset::default_consume_timestamp_ms(now_ms()));
@@ -674,6 +681,7 @@ impl Engine {
             queues: Mutex::new(BTreeMap::new()),
             limits,
             counters,
+            status,
             resets: Mutex::new(Vec::new()),
             reset_to: Mutex::new(BTreeMap::new()),
             rebalance_now: Notify::new(),
@@ -1029,10 +1037,14 @@ impl Engine {
             // No commit offset on the pull (Java sends one): a broker write racing the
             // store's first write of the topic could lose it (see `persist_held`).
             self.counters.add(Event::Pull, 1);
+            let pull_started = Instant::now();
             let result = tokio::select! {
                 result = self.puller.pull(&request) => result,
                 _ = stop.changed() => return,
             };
+            if let (Some(status), Ok(result)) = (self.status.get(&mq.topic), &result) {
+                status.pulled(pull_started.elapsed(), result.messages.len());
+            }
             if pq.is_dropped() {
                 return;
             }
@@ -1125,8 +1137,16 @@ impl Engine {
             let Some(pass) = slot.enter() else {
                 return;
             };
+            let call_started = Instant::now();
             let outcome = self.call_listener(&mq, messages.clone()).await;
             let count = messages.len() as u64;
+            if let Some(status) = self.status.get(&mq.topic) {
+                let (ok, failed) = match outcome.status {
+                    ConsumeConcurrentlyStatus::ConsumeSuccess => (messages.len(), 0),
+                    ConsumeConcurrentlyStatus::ReconsumeLater => (0, messages.len()),
+                };
+                status.consumed(call_started.elapsed(), ok, failed);
+            }
             match outcome.status {
                 ConsumeConcurrentlyStatus::ConsumeSuccess => {
                     self.counters.add(Event::ConsumedOk, count);
@@ -1259,6 +1279,10 @@ impl Engine {
         ];
         for (key, value) in properties {
             info.properties.insert(key.to_owned(), value);
+        }
+        let now = Instant::now();
+        for (topic, status) in &self.status {
+            info.status_table.insert(topic.clone(), status.status(now));
         }
         info
     }
