@@ -303,9 +303,7 @@ impl PushConsumerConfig {
         }
         Ok(())
     }
-}
 
-impl PushConsumerConfig {
     /// The flow-control thresholds of this configuration.
     fn thresholds(&self) -> Thresholds {
         Thresholds {
@@ -349,9 +347,10 @@ pub struct PushConsumer {
     running: tokio::sync::Mutex<Option<Running>>,
     /// Event counts over the consumer's life, shared with each engine it starts.
     counters: Arc<Counters>,
-    /// The last engine started, for [`PushConsumer::stats`] without awaiting `running`
-    /// (kept after shutdown, when it holds no queue, for its store's metrics).
-    last_engine: Mutex<Option<Arc<Engine>>>,
+    /// The running engine, for [`PushConsumer::stats`] without awaiting `running`.
+    live_engine: Mutex<Option<Arc<Engine>>>,
+    /// The offset store's metrics as the last shutdown left them.
+    store_metrics_at_shutdown: Mutex<OffsetStoreMetrics>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -382,7 +381,8 @@ impl PushConsumer {
             subscriptions: Mutex::new(BTreeMap::new()),
             running: tokio::sync::Mutex::new(None),
             counters: Arc::default(),
-            last_engine: Mutex::new(None),
+            live_engine: Mutex::new(None),
+            store_metrics_at_shutdown: Mutex::new(OffsetStoreMetrics::default()),
         })
     }
 
@@ -510,7 +510,7 @@ impl PushConsumer {
             engine.group(),
             instance.client_id()
         );
-        *lock(&self.last_engine) = Some(Arc::clone(&engine));
+        *lock(&self.live_engine) = Some(Arc::clone(&engine));
         *running = Some(Running { engine, tasks });
         Ok(())
     }
@@ -577,6 +577,8 @@ impl PushConsumer {
         for slot in released.values() {
             slot.pq().set_dropped(true);
         }
+        *lock(&self.store_metrics_at_shutdown) = engine.store.metrics().into();
+        *lock(&self.live_engine) = None;
         ClientProcessor::install(&engine.instance).unregister(engine.group());
         engine.instance.unregister_consumer(engine.group()).await;
         engine.instance.release().await;
@@ -594,10 +596,11 @@ impl PushConsumer {
 
     /// The consumer's counters now: what it holds (zero when not started), what its
     /// listener and pulls did since it was created, and its offset store's metrics (of the
-    /// last start). Cheap: no I/O, one short lock per held queue.
+    /// current or last start). Cheap: no I/O, one short lock per held queue.
     pub fn stats(&self) -> ConsumerStats {
         let mut stats = self.counters.stats();
-        if let Some(engine) = lock(&self.last_engine).clone() {
+        stats.offset_store = *lock(&self.store_metrics_at_shutdown);
+        if let Some(engine) = lock(&self.live_engine).clone() {
             for slot in lock(&engine.queues).values() {
                 let held = slot.pq().message_count();
                 stats.messages_held += held;
