@@ -845,3 +845,62 @@ async fn a_reset_offset_from_a_broker_moves_consumption_back() {
     }
     fx.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_server_side_reset_by_time_moves_consumption_back() {
+    const COUNT: usize = 80;
+    let fx = Fixture::new("srvreset").await;
+    fx.send(bodies("srvreset", COUNT, "A")).await;
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    assert!(wait_until(|| distinct(&log, |_| true) >= COUNT).await);
+
+    // What `mqadmin resetOffsetByTime` sends: a 5.3.3 broker keeps the reset on its side
+    // and answers the consumer's next pull of each queue with OFFSET_MOVED.
+    let admin_instance = fx.admin.instance().await.unwrap();
+    let route = fx.admin.topic_route(&fx.topic).await.unwrap();
+    for broker in &route.broker_datas {
+        let header = ResetOffsetRequestHeader {
+            group: fx.group.clone(),
+            topic: fx.topic.clone(),
+            timestamp: 0,
+            is_force: true,
+            queue_id: Some(-1),
+            offset: None,
+        };
+        let command = RemotingCommand::request(
+            request::INVOKE_BROKER_TO_RESET_OFFSET,
+            header.to_ext_fields(),
+        );
+        let answer = admin_instance
+            .remoting()
+            .request(
+                broker.master_addr().unwrap(),
+                command,
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.code, 0, "{answer:?}");
+    }
+
+    let twice = wait_until(|| delivery_counts(&log).values().all(|n| *n >= 2)).await;
+    consumer.shutdown().await;
+    let counts = delivery_counts(&log);
+    assert!(twice, "{counts:?}");
+    assert_eq!(counts.len(), COUNT);
+    assert!(counts.values().all(|n| *n == 2), "{counts:?}");
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}

@@ -960,7 +960,14 @@ impl Engine {
         }
     }
 
-    /// Applies the offset resets brokers asked for, as Java's `resetOffset` does: each held
+    /// Queues a reset of `offsets` (queues of `topic`) for the rebalance task.
+    fn request_reset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>) {
+        lock(&self.resets).push((topic.to_owned(), offsets));
+        self.rebalance_now.notify_one();
+    }
+
+    /// Applies the offset resets brokers asked for (RESET_CONSUMER_CLIENT_OFFSET, or a pull
+    /// answered OFFSET_MOVED), as Java's `resetOffset` does: each held
     /// queue of the topic that the table names is dropped (its listener calls waited for,
     /// bounded), its offset set to the table's and persisted, and it is removed; the
     /// rebalance round that follows adds it again, starting at that offset. True when a
@@ -1095,17 +1102,21 @@ impl Engine {
                             }
                         }
                         PullStatus::OffsetIllegal => {
+                            // As Java: the queue is dropped, its offset set to the broker's
+                            // and persisted, and rebalance adds it again from there (a 5.x
+                            // broker answers so after a server-side reset). Dropping it
+                            // also keeps in-flight verdicts of the old offsets from
+                            // committing past the new one.
                             warn!(
                                 "consumer {}: offset {next_offset} of {mq} is illegal, moving to {}",
                                 self.group(),
                                 result.next_begin_offset
                             );
-                            next_offset = result.next_begin_offset;
-                            if slot.commit(|| self.store.update_offset(&mq, next_offset, false)) {
-                                if let Err(err) = self.store.persist(&mq).await {
-                                    warn!("consumer {}: persisting {mq}: {err}", self.group());
-                                }
-                            }
+                            self.request_reset(
+                                &mq.topic,
+                                BTreeMap::from([(mq.clone(), result.next_begin_offset)]),
+                            );
+                            return;
                         }
                     }
                 }
@@ -1356,8 +1367,7 @@ impl ConsumerHooks for Hooks {
         // Only signals: the rebalance task applies it (see `Engine::apply_resets`), so a
         // reset never races a rebalance round over the same queues.
         if let Some(engine) = self.engine.upgrade() {
-            lock(&engine.resets).push((topic.to_owned(), offsets));
-            engine.rebalance_now.notify_one();
+            engine.request_reset(topic, offsets);
         }
     }
 
