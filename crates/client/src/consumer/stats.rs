@@ -3,7 +3,7 @@
 //! "slow listener bounds memory" promise is checked by reading `messages_held` and
 //! `bytes_held` against the pull thresholds.
 //!
-//! The event counts are relaxed atomics bumped on the hot paths ([`Counters`]); the held
+//! The event counts are relaxed atomics bumped on the hot paths (`Counters`); the held
 //! amounts are summed over the process queues when asked, which costs one short lock per
 //! held queue and nothing in between.
 
