@@ -332,3 +332,27 @@ test('a slow listener over a 100,000-message backlog: what the consumer holds st
   t.true(stats.flowControlPauses > 0, 'flow control never engaged')
   t.true(maxPerQueue > 0)
 })
+
+test('at most consumeThreadNum listener calls run at once, however many the engine hands over', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_threads')
+  const producer = await startedProducer(t)
+  await produce(producer, 200, (i) => ({ topic, body: `threads-${i}` }))
+  let running = 0
+  let most = 0
+  let queuedSeen = 0
+  const { consumer, deliveries } = await recordingConsumer(t, topic, { ...FROM_FIRST, consumeThreadNum: 3 }, {
+    verdict: async () => {
+      running += 1
+      most = Math.max(most, running)
+      await sleep(10)
+      running -= 1
+      return ConsumeResult.SUCCESS
+    },
+  })
+  while (deliveries.length < 200 && (await waitFor(() => deliveries.length >= 200, 100)) === false) {
+    queuedSeen = Math.max(queuedSeen, consumer.stats().listenerCallsQueued)
+  }
+  t.true(await waitFor(() => deliveries.length >= 200), `delivered ${deliveries.length} of 200`)
+  t.is(most, 3)
+  t.true(queuedSeen > 0, 'no call ever waited for a slot')
+})

@@ -2,6 +2,13 @@
  * Runs the user's listener for the tasks the native consumer hands over, and hands the verdicts back in
  * bulk: every verdict reached in one turn of the event loop goes back in one native call.
  *
+ * This is the consumer's executor, as Java's consume thread pool is: the engine hands over every batch it
+ * pulled (the flow-control thresholds bound them), the tasks wait here in order, and at most
+ * `consumeThreadNum` listener calls run at once. A call that has not answered `consumeTimeout` after it
+ * began counts as RECONSUME_LATER and its late answer is ignored (Java's expired-message sweep). Handing
+ * everything over at once is what makes a crossing carry hundreds of tasks instead of the twenty that
+ * would be in flight otherwise.
+ *
  * @module
  */
 import type { NativeConsumer, NativeConsumeTasks } from './binding'
@@ -18,8 +25,23 @@ import {
 const SETTLE_SUCCESS = 0
 const SETTLE_LATER = 1
 
-/** Called when a listener call fails (throws, rejects, or answers something a concurrent listener cannot). */
+/** Called when a listener call fails (throws, rejects, times out, or answers something a concurrent listener cannot). */
 export type ListenerErrorHandler = (error: MessageConsumeError, task: Readonly<ConsumeTask>) => void
+
+/** Limits of the dispatch. */
+export interface DispatchLimits {
+  /** Listener calls running at once at most. */
+  concurrency: number
+  /** Milliseconds a call may run before it counts as failed. */
+  timeoutMs: number
+}
+
+/** A call that returned a promise and has not settled yet. */
+interface PendingCall {
+  task: ConsumeTask
+  context: ConsumeConcurrentlyContext
+  startedAt: number
+}
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
@@ -30,22 +52,32 @@ export class ConsumeDispatch {
   readonly #group: string
   readonly #listener: ConcurrentListener
   readonly #onError: ListenerErrorHandler
+  readonly #limits: DispatchLimits
   #native: NativeConsumer | undefined
+  /** Tasks waiting for a free slot, oldest first, from `#head` on. */
+  #queue: ConsumeTask[] = []
+  #head = 0
+  #running = 0
+  /** Async calls in flight by task id; a call missing here when it settles was timed out. */
+  readonly #pending = new Map<number, PendingCall>()
+  #sweep: NodeJS.Timeout | undefined
+  #stopping = false
   #ids: number[] = []
   #statuses: number[] = []
   #delays: number[] = []
   #flushScheduled = false
-  #running = 0
 
   /**
    * @param group the consumer group, shown to the listener
    * @param listener the user's listener
    * @param onError told of every failed listener call
+   * @param limits concurrency and timeout of listener calls
    */
-  constructor(group: string, listener: ConcurrentListener, onError: ListenerErrorHandler) {
+  constructor(group: string, listener: ConcurrentListener, onError: ListenerErrorHandler, limits: DispatchLimits) {
     this.#group = group
     this.#listener = listener
     this.#onError = onError
+    this.#limits = limits
   }
 
   /** Connects the native consumer the verdicts go to (it is built after this dispatch, which it calls). */
@@ -53,15 +85,60 @@ export class ConsumeDispatch {
     this.#native = native
   }
 
-  /** Listener calls started and not yet answered. */
+  /** Listener calls running now. */
   get running(): number {
     return this.#running
   }
 
+  /** Tasks handed over and not begun yet. */
+  get queued(): number {
+    return this.#queue.length - this.#head
+  }
+
+  /**
+   * Begins no more listener calls: the tasks waiting, and those handed over from now on, are answered
+   * RECONSUME_LATER without running, which a stopping engine takes as "not consumed" (left uncommitted, for
+   * the group's next owner of the queue). Calls already running finish.
+   */
+  stop(): void {
+    this.#stopping = true
+    this.#pump()
+  }
+
+  /** Stops the timeout sweep; call once the native consumer has shut down. */
+  dispose(): void {
+    clearInterval(this.#sweep)
+    this.#sweep = undefined
+  }
+
   /** The native consumer's task callback. An arrow property so it can be passed as is. */
   readonly onTasks = (batch: NativeConsumeTasks): void => {
-    for (const task of tasksFromNative(batch)) {
-      this.#run(task)
+    const tasks = tasksFromNative(batch)
+    if (this.#head === this.#queue.length) {
+      this.#queue = tasks
+      this.#head = 0
+    } else {
+      for (const task of tasks) {
+        this.#queue.push(task)
+      }
+    }
+    this.#pump()
+  }
+
+  /** Begins waiting tasks while slots are free (all of them, unanswered, when stopping). */
+  #pump(): void {
+    while (this.#head < this.#queue.length && (this.#stopping || this.#running < this.#limits.concurrency)) {
+      const task = this.#queue[this.#head] as ConsumeTask
+      this.#head += 1
+      if (this.#stopping) {
+        this.#push(task.id, SETTLE_LATER, 0)
+      } else {
+        this.#run(task)
+      }
+    }
+    if (this.#head === this.#queue.length && this.#head > 0) {
+      this.#queue = []
+      this.#head = 0
     }
   }
 
@@ -83,9 +160,21 @@ export class ConsumeDispatch {
       return
     }
     if (isPromiseLike(verdict)) {
+      this.#pending.set(task.id, { task, context, startedAt: Date.now() })
+      this.#startSweep()
       verdict.then(
-        (value) => this.#answer(task, context, value),
-        (error: unknown) => this.#fail(task, context, error),
+        (value) => {
+          if (this.#pending.delete(task.id)) {
+            this.#answer(task, context, value)
+            this.#pump()
+          }
+        },
+        (error: unknown) => {
+          if (this.#pending.delete(task.id)) {
+            this.#fail(task, context, error)
+            this.#pump()
+          }
+        },
       )
     } else {
       this.#answer(task, context, verdict)
@@ -125,8 +214,40 @@ export class ConsumeDispatch {
     }
   }
 
+  /** Checks the async calls in flight for ones past the timeout, a few times per timeout. */
+  #startSweep(): void {
+    if (this.#sweep !== undefined) {
+      return
+    }
+    const period = Math.min(60_000, Math.max(50, Math.floor(this.#limits.timeoutMs / 4)))
+    this.#sweep = setInterval(() => this.#expire(), period)
+    // The consumer keeps the process alive while it runs; this timer must not after it stopped.
+    this.#sweep.unref()
+  }
+
+  #expire(): void {
+    const now = Date.now()
+    for (const [id, call] of this.#pending) {
+      if (now - call.startedAt >= this.#limits.timeoutMs) {
+        this.#pending.delete(id)
+        this.#fail(
+          call.task,
+          call.context,
+          new MessageConsumeError(
+            `listener call on ${call.task.messages.length} message(s) of ${call.task.queue.topic}@${call.task.queue.brokerName}:${call.task.queue.queueId} ran past consumeTimeout (${this.#limits.timeoutMs} ms); its messages are sent back and its late answer ignored`,
+          ),
+        )
+      }
+    }
+    this.#pump()
+  }
+
   #settle(id: number, status: number, delayLevel: number): void {
     this.#running -= 1
+    this.#push(id, status, delayLevel)
+  }
+
+  #push(id: number, status: number, delayLevel: number): void {
     this.#ids.push(id)
     this.#statuses.push(status)
     this.#delays.push(Number.isInteger(delayLevel) ? delayLevel : 0)

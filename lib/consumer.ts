@@ -65,6 +65,8 @@ export interface ConsumerStats {
   pullErrors: number
   /** Listener calls running now in JavaScript. */
   listenerCallsRunning: number
+  /** Listener calls handed over and waiting for one of the `consumeThreadNum` slots. */
+  listenerCallsQueued: number
   /** The offset store's metrics. */
   offsetStore: OffsetStoreMetrics
 }
@@ -161,7 +163,10 @@ export class Consumer {
       throw new ConfigError('onListenerError must be a function')
     }
     this.#subscriptions = options.subscriptionManager
-    this.#dispatch = new ConsumeDispatch(this.config.consumerGroup, listener, options.onListenerError ?? rateLimitedWarning())
+    this.#dispatch = new ConsumeDispatch(this.config.consumerGroup, listener, options.onListenerError ?? rateLimitedWarning(), {
+      concurrency: this.config.consumeThreadNum,
+      timeoutMs: Math.round(this.config.consumeTimeout * 60_000),
+    })
     const { NativeConsumer: NativeConsumerClass } = nativeBinding()
     const native = toNativeConsumerConfig(this.config)
     this.#native = callNativeSync('consumer', () => new NativeConsumerClass(native, this.#dispatch.onTasks))
@@ -199,7 +204,7 @@ export class Consumer {
   }
 
   /**
-   * Leaves the group: stops pulling, waits (up to 10 s) for the listener calls in flight, commits the offsets
+   * Leaves the group: stops pulling and beginning listener calls, waits (up to 10 s) for the calls running, commits the offsets
    * of what was consumed, unregisters from the brokers. Messages not yet consumed are delivered again, to this
    * group's next member. Does nothing when not started.
    */
@@ -212,8 +217,13 @@ export class Consumer {
     }
     this.#state = 'stopping'
     try {
+      // Pulls and new calls stop at once; the tasks JavaScript has not begun are answered unconsumed (left
+      // uncommitted for the group), the calls running finish while the engine waits for them.
+      this.#native.beginShutdown()
+      this.#dispatch.stop()
       await callNative('consumer', () => this.#native.shutdown())
     } finally {
+      this.#dispatch.dispose()
       clearInterval(this.#keepAlive)
       this.#keepAlive = undefined
       this.#state = 'stopped'
@@ -257,6 +267,7 @@ export class Consumer {
       pulls: s.pulls,
       pullErrors: s.pullErrors,
       listenerCallsRunning: this.#dispatch.running,
+      listenerCallsQueued: this.#dispatch.queued,
       offsetStore: {
         persistCount: s.offsetPersistCount,
         persistFailures: s.offsetPersistFailures,

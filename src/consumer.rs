@@ -184,6 +184,9 @@ fn engine_config(config: &NativeConsumerConfig) -> napi::Result<PushConsumerConf
         rebalance_interval: millis(config.rebalance_interval_ms, d.rebalance_interval),
         pull_interval: millis(config.pull_interval_ms, d.pull_interval),
         max_reconsume_times: config.max_reconsume_times.unwrap_or(d.max_reconsume_times),
+        // JavaScript runs `consumeThreadNum` calls at once and times them out itself
+        // (lib/consume-dispatch.ts), so a crossing carries every batch that is ready.
+        listener_limits_calls: true,
         ..d
     })
 }
@@ -498,6 +501,13 @@ impl NativeConsumer {
     #[napi]
     pub async fn start(&self) -> napi::Result<()> {
         self.inner.start().await.into_napi()
+    }
+
+    /// Stops pulls and new listener calls at once; verdicts of failure from now on leave
+    /// their messages uncommitted (the calls JavaScript never began are answered so).
+    #[napi]
+    pub fn begin_shutdown(&self) {
+        self.inner.begin_shutdown();
     }
 
     /// Leaves the group: stops pulling, waits for the listener calls in flight (whose

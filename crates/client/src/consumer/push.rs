@@ -192,6 +192,13 @@ pub struct PushConsumerConfig {
     /// Java's `consumeTimeout`: a listener call running longer counts as ReconsumeLater
     /// (its messages are sent back) and its late verdict is ignored.
     pub consume_timeout: Duration,
+    /// The listener itself runs at most `consume_thread_num` calls at once and times each
+    /// out `consume_timeout` after it began, queueing the others as Java's consume
+    /// executor queues its requests: a listener in another runtime does, such as the
+    /// Node.js binding's, where the calls handed over in one crossing are what it costs.
+    /// The engine then hands it every batch that is ready (the flow-control thresholds
+    /// bound them) and sets no timer of its own. Default false.
+    pub listener_limits_calls: bool,
     /// How often consumed offsets are written to the brokers.
     pub persist_consumer_offset_interval: Duration,
     /// How often the queues are shared out again besides the broker's notifications.
@@ -223,6 +230,7 @@ impl Default for PushConsumerConfig {
             consume_thread_num: 20,
             consume_message_batch_max_size: 1,
             consume_timeout: DEFAULT_CONSUME_TIMEOUT,
+            listener_limits_calls: false,
             persist_consumer_offset_interval: Duration::from_secs(5),
             rebalance_interval: Duration::from_secs(20),
             pull_interval: Duration::ZERO,
@@ -231,7 +239,21 @@ impl Default for PushConsumerConfig {
     }
 }
 
+/// Listener calls handed over at most when the listener queues them itself
+/// ([`PushConsumerConfig::listener_limits_calls`]); the flow-control thresholds keep the
+/// real number far lower.
+const CALLS_HANDED_TO_A_QUEUEING_LISTENER: usize = 1 << 20;
+
 impl PushConsumerConfig {
+    /// Listener calls the engine hands over before their verdicts came back.
+    fn calls_in_flight(&self) -> usize {
+        if self.listener_limits_calls {
+            CALLS_HANDED_TO_A_QUEUEING_LISTENER
+        } else {
+            self.consume_thread_num
+        }
+    }
+
     /// Checks what Java's `checkConfig` checks, and refuses what this engine cannot do yet.
     pub fn validate(&self) -> Result<()> {
         validate_group("consumer", &self.group)?;
@@ -539,6 +561,18 @@ impl PushConsumer {
         Ok(())
     }
 
+    /// The first step of [`shutdown`](Self::shutdown), taken at once: pulls, rebalances and
+    /// new listener calls stop; verdicts of failure from now on leave their messages
+    /// uncommitted instead of sending them back. Does nothing when not started (or while
+    /// `start` or `shutdown` holds the consumer).
+    pub fn begin_shutdown(&self) {
+        if let Ok(running) = self.running.try_lock() {
+            if let Some(running) = running.as_ref() {
+                let _ = running.engine.stop.send(true);
+            }
+        }
+    }
+
     /// Leaves the group: stops rebalancing and pulling, waits up to
     /// [`SHUTDOWN_CONSUME_WAIT`] for listener calls in flight, persists the offsets, then
     /// unregisters and releases the client instance. Does nothing when not started.
@@ -553,7 +587,7 @@ impl PushConsumer {
         }
         // Every permit back means no listener call is in flight; batches still waiting
         // see the stop and leave their messages uncommitted.
-        let permits = u32::try_from(engine.config.consume_thread_num).unwrap_or(u32::MAX);
+        let permits = u32::try_from(engine.config.calls_in_flight()).unwrap_or(u32::MAX);
         if tokio::time::timeout(
             SHUTDOWN_CONSUME_WAIT,
             engine.consume_permits.acquire_many(permits),
@@ -678,7 +712,7 @@ impl Engine {
             store: RemoteOffsetStore::for_instance(&instance, config.group.clone()),
             puller: Puller::for_instance(&instance),
             offsets: QueueOffsets::for_instance(&instance),
-            consume_permits: Semaphore::new(config.consume_thread_num),
+            consume_permits: Semaphore::new(config.calls_in_flight()),
             listener,
             instance,
             subscriptions,
@@ -1177,6 +1211,12 @@ impl Engine {
                 }
                 ConsumeConcurrentlyStatus::ReconsumeLater => {
                     self.counters.add(Event::ConsumedFailed, count);
+                    if self.stopped() {
+                        // Shutting down (a queueing listener answers the calls it never
+                        // began so): left uncommitted, the group's next owner of the
+                        // queue gets them; sent back, they would come twice.
+                        return;
+                    }
                     if slot.is_closed() {
                         // Dropped while the listener ran: the new start point delivers
                         // these again; sending them back too would duplicate them.
@@ -1276,7 +1316,12 @@ impl Engine {
                 return ConsumeConcurrentlyStatus::ReconsumeLater.into();
             }
         };
-        match tokio::time::timeout(self.config.consume_timeout, CatchUnwind(call)).await {
+        let outcome = if self.config.listener_limits_calls {
+            Ok(CatchUnwind(call).await)
+        } else {
+            tokio::time::timeout(self.config.consume_timeout, CatchUnwind(call)).await
+        };
+        match outcome {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(())) => {
                 warn!(
