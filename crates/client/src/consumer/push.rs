@@ -1121,10 +1121,19 @@ impl Engine {
                             pq.put_messages(messages.iter().cloned());
                             for batch in messages.chunks(self.config.consume_message_batch_max_size)
                             {
+                                // A queueing listener gets the batches here, in queue order:
+                                // handed over from the tasks below, they would reach it in
+                                // the order the runtime first polls them, and a late first
+                                // batch would hold the queue's commit back for seconds.
+                                let handed = self
+                                    .config
+                                    .listener_limits_calls
+                                    .then(|| self.hand_over(&mq, batch.to_vec()));
                                 tokio::spawn(Arc::clone(&self).consume(
                                     mq.clone(),
                                     Arc::clone(&slot),
                                     batch.to_vec(),
+                                    handed,
                                 ));
                             }
                         }
@@ -1172,6 +1181,8 @@ impl Engine {
         mq: MessageQueue,
         slot: Arc<QueueSlot>,
         mut messages: Vec<Arc<MessageExt>>,
+        // The first call, already handed to a queueing listener by the pull loop.
+        mut handed: Option<Option<ConsumeFuture>>,
     ) {
         let pq = Arc::clone(slot.pq());
         loop {
@@ -1187,7 +1198,10 @@ impl Engine {
                 return;
             };
             let call_started = Instant::now();
-            let outcome = self.call_listener(&mq, messages.clone()).await;
+            let outcome = match handed.take() {
+                Some(call) => self.verdict(&mq, call).await,
+                None => self.call_listener(&mq, messages.clone()).await,
+            };
             let count = messages.len() as u64;
             if let Some(status) = self.status.get(&mq.topic) {
                 let (ok, failed) = match outcome.status {
@@ -1300,21 +1314,35 @@ impl Engine {
         mq: &MessageQueue,
         messages: Vec<Arc<MessageExt>>,
     ) -> ConsumeOutcome {
+        let call = self.hand_over(mq, messages);
+        self.verdict(mq, call).await
+    }
+
+    /// Gives the listener a batch; None when the listener panicked at once. Panics are
+    /// caught here and in [`verdict`](Self::verdict) rather than by running the call as a
+    /// task of its own: a task per listener call was a tenth of the engine's time per
+    /// message.
+    fn hand_over(
+        &self,
+        mq: &MessageQueue,
+        messages: Vec<Arc<MessageExt>>,
+    ) -> Option<ConsumeFuture> {
         let context = ConsumeContext { queue: mq.clone() };
-        // Caught here rather than by running the call as a task of its own: a task per
-        // listener call was a tenth of the engine's time per message. Past the timeout the
-        // call's future is dropped, which cancels it.
-        let call = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
             self.listener.consume(messages, context)
-        })) {
-            Ok(future) => future,
-            Err(_) => {
-                warn!(
-                    "consumer {}: the listener panicked on {mq}, consuming again later",
-                    self.group()
-                );
-                return ConsumeConcurrentlyStatus::ReconsumeLater.into();
-            }
+        }))
+        .ok()
+    }
+
+    /// Waits for a call [`hand_over`](Self::hand_over) began. Past the timeout the call's
+    /// future is dropped, which cancels it.
+    async fn verdict(&self, mq: &MessageQueue, call: Option<ConsumeFuture>) -> ConsumeOutcome {
+        let Some(call) = call else {
+            warn!(
+                "consumer {}: the listener panicked on {mq}, consuming again later",
+                self.group()
+            );
+            return ConsumeConcurrentlyStatus::ReconsumeLater.into();
         };
         let outcome = if self.config.listener_limits_calls {
             Ok(CatchUnwind(call).await)
