@@ -3,9 +3,8 @@
 //!
 //! The engine calls its listener once per batch of a queue, up to `consumeThreadNum` at a
 //! time. Each call becomes a task queued here; one threadsafe-function call hands
-//! JavaScript every task queued by the time it runs (see [`Completions`]), in columns
-//! rather than one object per message (each property set through Node-API costs a name
-//! lookup). JavaScript runs the listener for each task and hands the verdicts back in bulk
+//! JavaScript every task queued by the time it runs (see [`Completions`]), packed into one
+//! Buffer rather than one object per message (see [`NativeConsumeTasks`]). JavaScript runs the listener for each task and hands the verdicts back in bulk
 //! through [`NativeConsumer::settle`], which completes the engine's waiting futures.
 
 use std::collections::HashMap;
@@ -13,9 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{
-    BigInt64Array, Buffer, Float64Array, Function, Int32Array, Uint32Array,
-};
+use napi::bindgen_prelude::{Buffer, Function, Int32Array, Uint32Array};
 use napi::Unknown;
 use napi_derive::napi;
 use rocketmq_client::consumer::allocate::{
@@ -27,7 +24,6 @@ use rocketmq_client::consumer::push::{
     MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
 };
 use rocketmq_remoting::body::{ConsumeFromWhere, MessageModel, MessageQueue};
-use rocketmq_remoting::message::properties::encode_properties;
 use rocketmq_remoting::message::MessageExt;
 use tokio::sync::oneshot;
 
@@ -188,37 +184,33 @@ pub struct ConsumeTask {
     messages: Vec<Arc<MessageExt>>,
 }
 
-/// Listener tasks for JavaScript, column by column. Task `t` owns messages
-/// `taskMessageEnds[t-1] .. taskMessageEnds[t]` (from 0 for the first); strings that repeat
-/// (topics, broker names, hosts) are indexes into `strings`; message `m`'s body is
-/// `bodies[bodyEnds[m-1] .. bodyEnds[m]]`.
+/// Bytes of the batch header: task count, message count (u32 each).
+const HEADER_BYTES: usize = 8;
+/// Bytes per task: id, message count, topic and broker name (string indexes), queue id.
+const TASK_BYTES: usize = 20;
+/// Bytes per message record; the field offsets are in `lib/consumed-message.ts`.
+const RECORD_BYTES: usize = 80;
+
+/// Listener tasks for JavaScript, packed into one Buffer so that a crossing costs a handful
+/// of Node-API calls whatever its size (each typed array or string made through Node-API
+/// is a call, and an external buffer a finalizer). Little-endian layout:
+///
+/// - header: task count u32, message count u32;
+/// - per task (`TASK_BYTES`): id u32, message count u32, topic u32, broker name u32,
+///   queue id i32 — the queue its messages were pulled from;
+/// - per message (`RECORD_BYTES`): topic u32 (the original topic of a retried message),
+///   broker name u32, queue id i32, reconsume times i32, flag i32, born host u32, store
+///   host u32, data start u32, body length u32, properties length u32, offset-msg-id
+///   length u32, unused u32, queue offset i64, commit-log offset i64, born timestamp f64,
+///   store timestamp f64;
+/// - data: per message its body, its properties in the wire form (`name\u0001value\u0002`)
+///   and its offset msg id, back to back.
+///
+/// Strings that repeat (topics, broker names, hosts) are indexes into `strings`.
 #[napi(object)]
 pub struct NativeConsumeTasks {
-    pub task_ids: Uint32Array,
-    pub task_message_ends: Uint32Array,
-    /// The queue each task's messages were pulled from: indexes into `strings`, and ids.
-    pub task_topics: Uint32Array,
-    pub task_broker_names: Uint32Array,
-    pub task_queue_ids: Int32Array,
+    pub packed: Buffer,
     pub strings: Vec<String>,
-    /// Topic shown to the listener (the original topic of a retried message).
-    pub topics: Uint32Array,
-    pub broker_names: Uint32Array,
-    pub queue_ids: Int32Array,
-    pub queue_offsets: BigInt64Array,
-    pub commit_log_offsets: BigInt64Array,
-    pub born_timestamps: Float64Array,
-    pub store_timestamps: Float64Array,
-    pub reconsume_times: Int32Array,
-    pub flags: Int32Array,
-    pub born_hosts: Uint32Array,
-    pub store_hosts: Uint32Array,
-    pub offset_msg_ids: Vec<String>,
-    /// Every property in the wire form (`name\u0001value\u0002`...), decoded by JavaScript
-    /// only when read.
-    pub properties: Vec<String>,
-    pub bodies: Buffer,
-    pub body_ends: Uint32Array,
 }
 
 /// Gives each distinct string one index.
@@ -226,6 +218,9 @@ pub struct NativeConsumeTasks {
 struct StringTable {
     index: HashMap<String, u32>,
     strings: Vec<String>,
+    /// Hosts seen in this batch: a message's hosts are mostly those of the one before, and
+    /// comparing addresses is cheaper than formatting and hashing them.
+    hosts: Vec<(std::net::SocketAddr, u32)>,
 }
 
 impl StringTable {
@@ -238,89 +233,103 @@ impl StringTable {
         self.strings.push(value.to_owned());
         i
     }
+
+    fn host(&mut self, addr: std::net::SocketAddr) -> u32 {
+        if let Some(&(_, i)) = self.hosts.iter().find(|(a, _)| *a == addr) {
+            return i;
+        }
+        let i = self.intern(&addr.to_string());
+        self.hosts.push((addr, i));
+        i
+    }
+}
+
+fn put_u32(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put_i32(out: &mut Vec<u8>, value: i32) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put_i64(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put_f64(out: &mut Vec<u8>, value: f64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Lengths stay far below 4 GiB (a message is at most a few MiB); saturate rather than wrap.
+fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
 impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
     fn from(tasks: Vec<ConsumeTask>) -> Self {
-        let n: usize = tasks.iter().map(|t| t.messages.len()).sum();
-        let body_bytes: usize = tasks
-            .iter()
-            .flat_map(|t| t.messages.iter())
-            .map(|m| m.body.len())
+        let messages = || tasks.iter().flat_map(|t| t.messages.iter());
+        let n = messages().count();
+        let data_bytes: usize = messages()
+            .map(|m| {
+                m.body.len()
+                    + m.offset_msg_id.len()
+                    + m.properties
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len() + 2)
+                        .sum::<usize>()
+            })
             .sum();
+        let fixed = HEADER_BYTES + TASK_BYTES * tasks.len() + RECORD_BYTES * n;
+        let mut packed = Vec::with_capacity(fixed);
+        let mut data = Vec::with_capacity(data_bytes);
         let mut strings = StringTable::default();
-        let mut task_ids = Vec::with_capacity(tasks.len());
-        let mut task_message_ends = Vec::with_capacity(tasks.len());
-        let mut task_topics = Vec::with_capacity(tasks.len());
-        let mut task_broker_names = Vec::with_capacity(tasks.len());
-        let mut task_queue_ids = Vec::with_capacity(tasks.len());
-        let mut topics = Vec::with_capacity(n);
-        let mut broker_names = Vec::with_capacity(n);
-        let mut queue_ids = Vec::with_capacity(n);
-        let mut queue_offsets = Vec::with_capacity(n);
-        let mut commit_log_offsets = Vec::with_capacity(n);
-        let mut born_timestamps = Vec::with_capacity(n);
-        let mut store_timestamps = Vec::with_capacity(n);
-        let mut reconsume_times = Vec::with_capacity(n);
-        let mut flags = Vec::with_capacity(n);
-        let mut born_hosts = Vec::with_capacity(n);
-        let mut store_hosts = Vec::with_capacity(n);
-        let mut offset_msg_ids = Vec::with_capacity(n);
-        let mut properties = Vec::with_capacity(n);
-        let mut bodies = Vec::with_capacity(body_bytes);
-        let mut body_ends = Vec::with_capacity(n);
-        let mut host = String::new();
-        for task in tasks {
-            task_ids.push(task.id);
-            task_topics.push(strings.intern(&task.queue.topic));
-            task_broker_names.push(strings.intern(&task.queue.broker_name));
-            task_queue_ids.push(task.queue.queue_id);
-            for m in &task.messages {
-                topics.push(strings.intern(&m.topic));
-                broker_names.push(strings.intern(&m.broker_name));
-                queue_ids.push(m.queue_id);
-                queue_offsets.push(m.queue_offset);
-                commit_log_offsets.push(m.commit_log_offset);
-                born_timestamps.push(m.born_timestamp as f64);
-                store_timestamps.push(m.store_timestamp as f64);
-                reconsume_times.push(m.reconsume_times);
-                flags.push(m.flag);
-                host.clear();
-                use std::fmt::Write;
-                let _ = write!(host, "{}", m.born_host);
-                born_hosts.push(strings.intern(&host));
-                host.clear();
-                let _ = write!(host, "{}", m.store_host);
-                store_hosts.push(strings.intern(&host));
-                offset_msg_ids.push(m.offset_msg_id.clone());
-                properties.push(encode_properties(&m.properties));
-                bodies.extend_from_slice(&m.body);
-                body_ends.push(bodies.len() as u32);
-            }
-            task_message_ends.push(topics.len() as u32);
+
+        put_u32(&mut packed, len_u32(tasks.len()));
+        put_u32(&mut packed, len_u32(n));
+        for task in &tasks {
+            put_u32(&mut packed, task.id);
+            put_u32(&mut packed, len_u32(task.messages.len()));
+            put_u32(&mut packed, strings.intern(&task.queue.topic));
+            put_u32(&mut packed, strings.intern(&task.queue.broker_name));
+            put_i32(&mut packed, task.queue.queue_id);
         }
+        for m in messages() {
+            let start = fixed + data.len();
+            data.extend_from_slice(&m.body);
+            let properties_start = data.len();
+            // Unordered, unlike the wire encoder: JavaScript reads them into an object.
+            for (name, value) in &m.properties {
+                data.extend_from_slice(name.as_bytes());
+                data.push(1);
+                data.extend_from_slice(value.as_bytes());
+                data.push(2);
+            }
+            let properties_len = data.len() - properties_start;
+            data.extend_from_slice(m.offset_msg_id.as_bytes());
+
+            put_u32(&mut packed, strings.intern(&m.topic));
+            put_u32(&mut packed, strings.intern(&m.broker_name));
+            put_i32(&mut packed, m.queue_id);
+            put_i32(&mut packed, m.reconsume_times);
+            put_i32(&mut packed, m.flag);
+            put_u32(&mut packed, strings.host(m.born_host));
+            put_u32(&mut packed, strings.host(m.store_host));
+            put_u32(&mut packed, len_u32(start));
+            put_u32(&mut packed, len_u32(m.body.len()));
+            put_u32(&mut packed, len_u32(properties_len));
+            put_u32(&mut packed, len_u32(m.offset_msg_id.len()));
+            put_u32(&mut packed, 0);
+            put_i64(&mut packed, m.queue_offset);
+            put_i64(&mut packed, m.commit_log_offset);
+            // Milliseconds since the epoch are exact in an f64 (below 2^53).
+            put_f64(&mut packed, m.born_timestamp as f64);
+            put_f64(&mut packed, m.store_timestamp as f64);
+        }
+        debug_assert_eq!(packed.len(), fixed);
+        packed.extend_from_slice(&data);
         NativeConsumeTasks {
-            task_ids: task_ids.into(),
-            task_message_ends: task_message_ends.into(),
-            task_topics: task_topics.into(),
-            task_broker_names: task_broker_names.into(),
-            task_queue_ids: task_queue_ids.into(),
+            packed: packed.into(),
             strings: strings.strings,
-            topics: topics.into(),
-            broker_names: broker_names.into(),
-            queue_ids: queue_ids.into(),
-            queue_offsets: queue_offsets.into(),
-            commit_log_offsets: commit_log_offsets.into(),
-            born_timestamps: born_timestamps.into(),
-            store_timestamps: store_timestamps.into(),
-            reconsume_times: reconsume_times.into(),
-            flags: flags.into(),
-            born_hosts: born_hosts.into(),
-            store_hosts: store_hosts.into(),
-            offset_msg_ids,
-            properties,
-            bodies: bodies.into(),
-            body_ends: body_ends.into(),
         }
     }
 }
