@@ -25,6 +25,8 @@ export interface Consumption {
   msgId: string
   /** When the worker's listener reported it, ms since the epoch (the worker's clock). */
   at: number
+  /** When the listener call that got it began, ms since the epoch. */
+  begunAt: number
 }
 
 /** Every message consumed by any worker of a spec, in the order the lines arrived. */
@@ -168,7 +170,14 @@ export class ConsumerProcess {
         break
       case 'consumed':
         for (const [brokerName, queueId, offset, msgId] of event.m as Array<[string, number, number, string]>) {
-          const entry = { worker: this.name, queue: `${brokerName}/${queueId}`, offset, msgId, at: event.t as number }
+          const entry = {
+            worker: this.name,
+            queue: `${brokerName}/${queueId}`,
+            offset,
+            msgId,
+            at: event.t as number,
+            begunAt: event.b as number,
+          }
           this.consumed.push(entry)
           this.everHeld.add(entry.queue)
           ledger.add(entry)
