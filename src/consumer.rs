@@ -20,8 +20,8 @@ use rocketmq_client::consumer::allocate::{
     AllocateConsistentHash, AllocateStrategy,
 };
 use rocketmq_client::consumer::push::{
-    ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome,
-    MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
+    ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome, ConsumerStats,
+    ExpressionType, MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
 };
 use rocketmq_remoting::body::{ConsumeFromWhere, MessageModel, MessageQueue};
 use rocketmq_remoting::message::MessageExt;
@@ -54,6 +54,12 @@ pub struct NativeConsumerConfig {
     pub pull_batch_size: Option<u32>,
     pub pull_threshold_for_queue: Option<u32>,
     pub pull_threshold_size_for_queue_bytes: Option<f64>,
+    /// Unset: no topic limit.
+    pub pull_threshold_for_topic: Option<u32>,
+    /// Unset: no topic limit.
+    pub pull_threshold_size_for_topic_bytes: Option<f64>,
+    /// A listener call running longer counts as failed. Default 15 minutes.
+    pub consume_timeout_ms: Option<f64>,
     pub consume_concurrently_max_span: Option<u32>,
     pub consume_thread_num: Option<u32>,
     pub consume_message_batch_max_size: Option<u32>,
@@ -157,6 +163,11 @@ fn engine_config(config: &NativeConsumerConfig) -> napi::Result<PushConsumerConf
         pull_threshold_size_for_queue: config
             .pull_threshold_size_for_queue_bytes
             .map_or(d.pull_threshold_size_for_queue, |n| n as u64),
+        pull_threshold_for_topic: config.pull_threshold_for_topic.map(u64::from),
+        pull_threshold_size_for_topic: config.pull_threshold_size_for_topic_bytes.map(|n| n as u64),
+        consume_timeout: config
+            .consume_timeout_ms
+            .map_or(d.consume_timeout, |ms| Duration::from_millis(ms as u64)),
         consume_concurrently_max_span: config
             .consume_concurrently_max_span
             .map_or(d.consume_concurrently_max_span, i64::from),
@@ -175,6 +186,57 @@ fn engine_config(config: &NativeConsumerConfig) -> napi::Result<PushConsumerConf
         max_reconsume_times: config.max_reconsume_times.unwrap_or(d.max_reconsume_times),
         ..d
     })
+}
+
+/// The engine's counters; counts are f64 so they never wrap (exact up to 2^53).
+#[napi(object)]
+pub struct NativeConsumerStats {
+    pub messages_held: f64,
+    pub bytes_held: f64,
+    pub max_messages_held_by_a_queue: f64,
+    pub queues_held: f64,
+    pub consumed_ok: f64,
+    pub consumed_failed: f64,
+    pub sent_back: f64,
+    pub consumed_again_locally: f64,
+    pub malformed_skipped: f64,
+    pub flow_control_pauses: f64,
+    pub pulls: f64,
+    pub pull_errors: f64,
+    pub offset_persist_count: f64,
+    pub offset_persist_failures: f64,
+    pub offset_persist_success_rate: f64,
+    pub offset_avg_persist_latency_ms: f64,
+    pub offset_cache_hits: f64,
+    pub offset_cache_misses: f64,
+    pub offset_cache_hit_rate: f64,
+}
+
+impl From<ConsumerStats> for NativeConsumerStats {
+    fn from(s: ConsumerStats) -> Self {
+        let o = s.offset_store;
+        NativeConsumerStats {
+            messages_held: s.messages_held as f64,
+            bytes_held: s.bytes_held as f64,
+            max_messages_held_by_a_queue: s.max_messages_held_by_a_queue as f64,
+            queues_held: s.queues_held as f64,
+            consumed_ok: s.consumed_ok as f64,
+            consumed_failed: s.consumed_failed as f64,
+            sent_back: s.sent_back as f64,
+            consumed_again_locally: s.consumed_again_locally as f64,
+            malformed_skipped: s.malformed_skipped as f64,
+            flow_control_pauses: s.flow_control_pauses as f64,
+            pulls: s.pulls as f64,
+            pull_errors: s.pull_errors as f64,
+            offset_persist_count: o.persist_count as f64,
+            offset_persist_failures: o.persist_failures as f64,
+            offset_persist_success_rate: o.persist_success_rate,
+            offset_avg_persist_latency_ms: o.avg_persist_latency_ms,
+            offset_cache_hits: o.cache_hits as f64,
+            offset_cache_misses: o.cache_misses as f64,
+            offset_cache_hit_rate: o.cache_hit_rate,
+        }
+    }
 }
 
 /// One listener call waiting for JavaScript.
@@ -408,10 +470,28 @@ impl NativeConsumer {
         })
     }
 
-    /// Subscribes to `topic` with a TAG expression; before `start()` only.
+    /// Subscribes to `topic` with a 'TAG' or 'SQL92' expression; before `start()` only.
     #[napi]
-    pub fn subscribe(&self, topic: String, expression: String) -> napi::Result<()> {
-        self.inner.subscribe(&topic, &expression).into_napi()
+    pub fn subscribe(
+        &self,
+        topic: String,
+        expression_type: String,
+        expression: String,
+    ) -> napi::Result<()> {
+        let kind = match expression_type.as_str() {
+            "TAG" => ExpressionType::Tag,
+            "SQL92" => ExpressionType::Sql92,
+            other => return Err(config_error(format!("unknown expression type {other:?}"))),
+        };
+        self.inner
+            .subscribe_with(&topic, kind, &expression)
+            .into_napi()
+    }
+
+    /// The engine's counters now (see `ConsumerStats` in `lib/consumer.ts`).
+    #[napi]
+    pub fn stats(&self) -> NativeConsumerStats {
+        self.inner.stats().into()
     }
 
     /// Joins the group and starts pulling.
