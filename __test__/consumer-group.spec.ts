@@ -41,6 +41,11 @@ function assignment(members: readonly ConsumerProcess[]): string {
 
 test('three processes share the queues as AVG says and consume 50,000 messages once; a fourth joins and one leaves mid-stream without losing any', async (t) => {
   t.timeout(180_000)
+  const began = Date.now()
+  const phases: string[] = []
+  const phase = (name: string): void => {
+    phases.push(`${name} ${((Date.now() - began) / 1000).toFixed(1)}s`)
+  }
   const topic = await createTestTopic(admin, 'group_avg')
   const group = uniqueName('group_avg')
   const producer = new Producer({ namesrvAddr: NAMESRV_ADDR, producerGroup: uniqueName('group_avg_producer') })
@@ -54,10 +59,13 @@ test('three processes share the queues as AVG says and consume 50,000 messages o
   const [a, b, c] = [worker('A'), worker('B'), worker('C')] as const
   await startWorkers([a, b, c])
   await waitUntil('the three members to hold their AVG queues', () => holdsAvg([a, b, c]), [a, b, c])
+  phase('three hold AVG')
   t.log(`AVG among three:\n${assignment([a, b, c])}`)
   const steady = await sendInChunks(producer, topic, STEADY_MESSAGES, 'steady')
+  phase('50,000 sent')
   t.is(steady.failed, 0, `sends failed: ${String(steady.firstError)}`)
   await waitUntil('the 50,000 messages to be consumed', () => ledger.distinct >= STEADY_MESSAGES, [a, b, c], 120_000)
+  phase('50,000 consumed')
   t.true(holdsAvg([a, b, c]), `the assignment moved in steady state:\n${assignment([a, b, c])}`)
   t.is(ledger.entries.length, STEADY_MESSAGES, 'a message was consumed twice in steady state')
   t.deepEqual(
@@ -79,27 +87,34 @@ test('three processes share the queues as AVG says and consume 50,000 messages o
   const committedBeforeChanges = await committedOffsets(admin, group, topic, BROKERS)
   const consumedAtJoin = ledger.distinct
 
+  phase('2,000 more consumed')
   const d = worker('D')
   await startWorkers([d])
   await waitUntil('the four members to hold their AVG queues', () => holdsAvg([a, b, c, d]), [a, b, c, d])
+  phase('four hold AVG')
   t.log(`AVG among four:\n${assignment([a, b, c, d])}`)
   await waitUntil('the four to consume for a while', () => ledger.distinct >= consumedAtJoin + 2000, [a, b, c, d])
 
+  phase('four consumed 2,000')
   const leftAt = Date.now()
   c.terminate()
   await waitUntil('C to shut down and exit', () => !c.alive, [a, b, d], 60_000)
+  phase('C exited')
   t.deepEqual(c.exit, { code: 0, signal: null }, `C did not exit cleanly: ${c.stderrTail}`)
   t.is(c.stopped?.running, 0, 'C shut down with listener calls still running')
   await waitUntil('the three remaining to hold their AVG queues', () => holdsAvg([a, b, d]), [a, b, d])
+  phase('remaining three hold AVG')
   t.log(`AVG among the remaining three:\n${assignment([a, b, d])}`)
   const consumedAfterLeave = ledger.distinct
   await waitUntil('the three to consume for a while', () => ledger.distinct >= consumedAfterLeave + 2000, [a, b, d])
 
+  phase('three consumed 2,000')
   const moving = await flow.stop()
   t.is(moving.failed, 0, `sends failed: ${String(moving.firstError)}`)
   const total = STEADY_MESSAGES + moving.results.length
   await waitUntil('every message to be consumed', () => ledger.distinct >= total, [a, b, d], 60_000)
 
+  phase('all consumed')
   // Nothing lost.
   t.deepEqual(
     moving.results.filter((r) => !ledger.has(r.msgId)).map((r) => r.msgId),
@@ -141,6 +156,7 @@ test('three processes share the queues as AVG says and consume 50,000 messages o
   }
   const summary = [...perQueue].map(([q, s]) => `${q}: ${s.count} at ${s.lowest}..${s.highest} (committed before: ${s.committed})`)
   t.log(`${moving.results.length} messages sent during the changes; ${duplicates.size} consumed twice:\n${summary.join('\n')}`)
+  t.log(`phases: ${phases.join(', ')}`)
   t.deepEqual(misplaced.slice(0, 10), [], `${misplaced.length} duplicates outside a handover`)
   t.deepEqual(repeatedAfterLeave.slice(0, 10), [], `${repeatedAfterLeave.length} messages C consumed came again after C left`)
 })
