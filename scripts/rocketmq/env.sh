@@ -41,6 +41,45 @@ rocketmq_java() {
   fi
 }
 
+# JVM options every process of the cluster gets besides its heap and GC flags.
+ROCKETMQ_COMMON_JVM_OPTS=(
+  -server -XX:-OmitStackTraceInFastThrow -XX:-UseLargePages
+  # JDK 17: the store and its dependencies reach into these JDK internals.
+  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
+  --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
+  -cp "$ROCKETMQ_LIB/*"
+)
+
+# rocketmq_launch JAVA NAME LOGBACK_XML MAIN_CLASS JVM_OPTS ARGS...: starts one JVM in its own session (so it
+# outlives the caller's process group), logging under $ROCKETMQ_STATE_DIR/NAME (stdout.log is appended to, so a
+# restarted broker keeps its earlier output), and records its pid in NAME.pid. Returns 1 when no pid appears
+# within 10 s. The JVM must not inherit the start/stop lock, or the lock would stay held while the cluster runs.
+rocketmq_launch() {
+  local java_bin=$1 name=$2 logback=$3 main_class=$4 jvm_opts=$5
+  shift 5
+  local dir=$ROCKETMQ_STATE_DIR/$name pid_file=$ROCKETMQ_STATE_DIR/$name.pid
+  # A pid file left by an earlier run of this process would otherwise pass the wait below at once.
+  rm -f -- "$pid_file"
+  # shellcheck disable=SC2086 # jvm_opts is a word list by design
+  setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pid_file" \
+    "$java_bin" $jvm_opts "${ROCKETMQ_COMMON_JVM_OPTS[@]}" \
+    "-Duser.home=$dir/home" "-Drocketmq.home.dir=$dir/home" "-Drmq.logback.configurationFile=$logback" \
+    "$main_class" "$@" >>"$dir/stdout.log" 2>&1 </dev/null {ROCKETMQ_LOCK_FD}>&- &
+  local waited=0
+  while [[ ! -s $pid_file ]]; do
+    ((waited++ < 200)) || return 1
+    sleep 0.05
+  done
+  echo "started $name (pid $(<"$pid_file"))"
+}
+
+# rocketmq_launch_broker JAVA NAME: starts one broker from the broker.properties start.sh wrote for it.
+rocketmq_launch_broker() {
+  rocketmq_launch "$1" "$2" rmq.broker.logback.xml org.apache.rocketmq.broker.BrokerStartup \
+    "$ROCKETMQ_BROKER_JVM_OPTS" -c "$ROCKETMQ_STATE_DIR/$2/broker.properties"
+}
+
 rocketmq_broker_port() {
   case $1 in
     broker-a) echo "$ROCKETMQ_BROKER_A_PORT" ;;

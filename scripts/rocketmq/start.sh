@@ -150,33 +150,10 @@ EOF
 done
 
 # --- launch ------------------------------------------------------------------------------------------------
-common_jvm_opts=(
-  -server -XX:-OmitStackTraceInFastThrow -XX:-UseLargePages
-  # JDK 17: the store and its dependencies reach into these JDK internals.
-  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED
-  --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
-  --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
-  -cp "$ROCKETMQ_LIB/*"
-)
-
-# launch NAME LOGBACK_XML MAIN_CLASS JVM_OPTS -- ARGS...: starts one JVM in its own session (so it outlives the
-# caller's process group), logging under $ROCKETMQ_STATE_DIR/NAME, and records its pid in NAME.pid.
-# The JVM must not inherit the start/stop lock, or the lock would stay held while the cluster runs.
+# launch NAME LOGBACK_XML MAIN_CLASS JVM_OPTS ARGS...: rocketmq_launch (env.sh) with this run's java; a JVM that
+# records no pid stops the start.
 launch() {
-  local name=$1 logback=$2 main_class=$3 jvm_opts=$4
-  shift 4
-  local dir=$ROCKETMQ_STATE_DIR/$name pid_file=$ROCKETMQ_STATE_DIR/$name.pid
-  # shellcheck disable=SC2086 # jvm_opts is a word list by design
-  setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pid_file" \
-    "$java_bin" $jvm_opts "${common_jvm_opts[@]}" \
-    "-Duser.home=$dir/home" "-Drocketmq.home.dir=$dir/home" "-Drmq.logback.configurationFile=$logback" \
-    "$main_class" "$@" >"$dir/stdout.log" 2>&1 </dev/null {ROCKETMQ_LOCK_FD}>&- &
-  local waited=0
-  while [[ ! -s $pid_file ]]; do
-    ((waited++ < 200)) || fail_started "$name did not start (no pid after 10s)"
-    sleep 0.05
-  done
-  echo "started $name (pid $(<"$pid_file"))"
+  rocketmq_launch "$java_bin" "$@" || fail_started "$1 did not start (no pid after 10s)"
 }
 
 trap 'fail_started "interrupted"' INT TERM
@@ -195,8 +172,7 @@ done
 
 watch_args=(--watch-pid "$namesrv_pid")
 for broker in "${ROCKETMQ_BROKERS[@]}"; do
-  launch "$broker" rmq.broker.logback.xml org.apache.rocketmq.broker.BrokerStartup "$ROCKETMQ_BROKER_JVM_OPTS" \
-    -c "$ROCKETMQ_STATE_DIR/$broker/broker.properties"
+  rocketmq_launch_broker "$java_bin" "$broker" || fail_started "$broker did not start (no pid after 10s)"
   watch_args+=(--watch-pid "$(<"$ROCKETMQ_STATE_DIR/$broker.pid")")
 done
 
