@@ -16,3 +16,19 @@ export type { Message, MessageView, SendResult } from './lib/message'
 export { NATIVE_PATH_ENV, detectPlatform, loadNativeBinding, platformTriple } from './lib/native'
 export type { LoadNativeOptions, PlatformInfo } from './lib/native'
 export { Producer } from './lib/producer'
+export { Consumer } from './lib/consumer'
+export type { ConsumerOptions, ConsumeTask } from './lib/consumer'
+export { ConsumedMessage } from './lib/consumed-message'
+export {
+  CONSUMER_DEFAULTS,
+  ConsumeFromWhere,
+  MessageModel,
+  createConsumerConfig,
+} from './lib/consumer-config'
+export type { AllocateStrategy, ConsumerConfig, MessageQueue, ResolvedConsumerConfig } from './lib/consumer-config'
+export type { ListenerErrorHandler } from './lib/consume-dispatch'
+export { ConsumeResult, MessageListener, MessageListenerConcurrently } from './lib/listener'
+export type { ConcurrentListener, ConsumeConcurrentlyContext, ConsumeFunction, ConsumeVerdict } from './lib/listener'
+export { ExpressionType, MessageSelector } from './lib/selector'
+export { SubscriptionManager } from './lib/subscription-manager'
+export type { Subscription } from './lib/subscription-manager'

@@ -6,6 +6,7 @@
 
 mod admin;
 mod completions;
+mod consumer;
 mod error;
 mod logger;
 mod producer;

@@ -416,7 +416,12 @@ impl PushConsumer {
         // As Java's start: load the routes, tell the brokers who we are, then rebalance at
         // once, so the first round already finds this client in the group.
         for topic in engine.subscriptions.keys() {
+            // The broker makes the retry topic only when the group's first message is sent
+            // back; no route for it is the normal case at start.
             if let Err(err) = instance.routes().get(topic).await {
+                if rebalance::is_retry_topic(topic) {
+                    continue;
+                }
                 warn!(
                     "consumer {}: no route for {topic} yet: {err}",
                     engine.group()

@@ -1,0 +1,252 @@
+/**
+ * Push consumer against the local cluster: what a listener receives, where a new group starts, filters,
+ * and what happens to messages a listener fails.
+ */
+import test from 'ava'
+
+import {
+  Admin,
+  ConsumeFromWhere,
+  ConsumeResult,
+  type ConsumedMessage,
+  Consumer,
+  ConsumerStateError,
+  MessageListenerConcurrently,
+  MessageSelector,
+  type SendResult,
+  SubscriptionManager,
+} from '../index'
+import { BROKER_PORTS, NAMESRV_ADDR, createTestTopic, uniqueName } from './helpers/cluster'
+import { deliveryCounts, produce, recordingConsumer, sleep, startedProducer, waitFor } from './helpers/consumer'
+
+const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
+test.after.always(() => admin.close())
+
+const FROM_FIRST = { consumeFromWhere: ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET }
+
+test('2,000 messages are each delivered once, with every field the producer set and the broker stored', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_fields')
+  const producer = await startedProducer(t)
+  const sent = new Map<string, SendResult>()
+  for (let start = 0; start < 2000; start += 200) {
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        producer.send({
+          topic,
+          body: `fields-${start + i}`,
+          tags: (start + i) % 2 === 0 ? 'even' : 'odd',
+          keys: [`key-${start + i}`, 'shared'],
+          properties: { index: String(start + i) },
+          flag: 7,
+        }),
+      ),
+    )
+    results.forEach((result, i) => sent.set(`fields-${start + i}`, result))
+  }
+  const { deliveries } = await recordingConsumer(t, topic, FROM_FIRST)
+  t.true(await waitFor(() => deliveries.length >= 2000), `delivered ${deliveries.length} of 2000`)
+  await sleep(500)
+  const counts = deliveryCounts(deliveries)
+  t.is(counts.size, 2000)
+  t.deepEqual([...counts.values()].filter((n) => n !== 1), [], 'a message was delivered twice')
+
+  const ports = new Set(BROKER_PORTS.map(String))
+  for (const { body, message } of deliveries) {
+    const result = sent.get(body)
+    if (result === undefined) {
+      t.fail(`unexpected body ${body}`)
+      continue
+    }
+    const index = Number(body.slice('fields-'.length))
+    t.is(message.topic, topic)
+    t.is(message.tags, index % 2 === 0 ? 'even' : 'odd')
+    t.deepEqual(message.keys, [`key-${index}`, 'shared'])
+    t.is(message.properties.index, String(index))
+    t.is(message.msgId, result.msgId)
+    t.is(message.offsetMsgId, result.offsetMsgId)
+    t.deepEqual(message.queue, { topic, brokerName: result.brokerName, queueId: result.queueId })
+    t.is(message.queueOffset, BigInt(result.queueOffset))
+    t.is(typeof message.commitLogOffset, 'bigint')
+    t.is(message.reconsumeTimes, 0)
+    t.is(message.flag, 7)
+    t.true(message.bornTimestamp > 0 && message.bornTimestamp <= message.storeTimestamp + 1000)
+    t.true(ports.has(message.storeHost.split(':')[1] ?? ''), `storeHost ${message.storeHost}`)
+    t.regex(message.bornHost, /^127\.0\.0\.1:\d+$/)
+  }
+})
+
+test('a new group from the first offset gets what was sent before it started', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_first')
+  const producer = await startedProducer(t)
+  await produce(producer, 300, (i) => ({ topic, body: `old-${i}` }))
+  const { deliveries } = await recordingConsumer(t, topic, FROM_FIRST)
+  t.true(await waitFor(() => deliveries.length >= 300), `delivered ${deliveries.length} of 300`)
+  t.is(deliveryCounts(deliveries).size, 300)
+})
+
+test('from the last offset on a young queue a new group starts at 0, because the broker answers 0 (as for the Java client)', async (t) => {
+  // The broker answers QUERY_CONSUMER_OFFSET for an unknown group with 0 while a queue's first message
+  // is still in memory (docs/verified-facts.md), so LAST_OFFSET starts at the beginning here.
+  const topic = await createTestTopic(admin, 'consumer_last')
+  const producer = await startedProducer(t)
+  await produce(producer, 100, (i) => ({ topic, body: `before-${i}` }))
+  const { deliveries } = await recordingConsumer(t, topic, { consumeFromWhere: ConsumeFromWhere.CONSUME_FROM_LAST_OFFSET })
+  await produce(producer, 100, (i) => ({ topic, body: `after-${i}` }))
+  t.true(await waitFor(() => deliveries.length >= 200), `delivered ${deliveries.length} of 200`)
+  t.is(deliveryCounts(deliveries).size, 200)
+})
+
+test('a group that committed offsets continues after them, whatever consumeFromWhere says', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_resume')
+  const group = uniqueName('consumer_resume')
+  const producer = await startedProducer(t)
+  await produce(producer, 200, (i) => ({ topic, body: `first-${i}` }))
+  const first = await recordingConsumer(t, topic, { ...FROM_FIRST, consumerGroup: group, persistConsumerOffsetInterval: 500 })
+  t.true(await waitFor(() => first.deliveries.length >= 200))
+  await first.consumer.shutdown()
+
+  await produce(producer, 200, (i) => ({ topic, body: `second-${i}` }))
+  const second = await recordingConsumer(t, topic, { ...FROM_FIRST, consumerGroup: group })
+  t.true(await waitFor(() => second.deliveries.length >= 200), `delivered ${second.deliveries.length} of 200`)
+  await sleep(1000)
+  t.deepEqual(
+    second.deliveries.filter((d) => d.body.startsWith('first-')).map((d) => d.body),
+    [],
+    'messages committed by the first member came again',
+  )
+  t.is(deliveryCounts(second.deliveries).size, 200)
+})
+
+test('a TAG selector delivers exactly the messages with the listed tags', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_tags')
+  const producer = await startedProducer(t)
+  const tags = ['a', 'b', 'c']
+  await produce(producer, 600, (i) => ({ topic, body: `tag-${i}`, tags: tags[i % 3] ?? 'a' }))
+  await produce(producer, 50, (i) => ({ topic, body: `untagged-${i}` }))
+  const { deliveries } = await recordingConsumer(t, topic, FROM_FIRST, { selector: MessageSelector.byTag('a || c') })
+  t.true(await waitFor(() => deliveries.length >= 400), `delivered ${deliveries.length} of 400`)
+  await sleep(1500)
+  const counts = deliveryCounts(deliveries)
+  t.is(counts.size, 400)
+  t.true(deliveries.every(({ message }) => message.tags === 'a' || message.tags === 'c'))
+})
+
+test('RECONSUME_LATER: the message comes back with reconsumeTimes + 1 and its original topic; the others are not redelivered', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_later')
+  const producer = await startedProducer(t)
+  await produce(producer, 100, (i) => ({ topic, body: `later-${i}`, keys: `k-${i}` }))
+  const failOnce = new Set(['later-3', 'later-42'])
+  const { consumer, deliveries } = await recordingConsumer(t, topic, FROM_FIRST, {
+    verdict: (messages, context) => {
+      const message = messages[0]
+      if (message !== undefined && failOnce.has(message.body.toString()) && message.reconsumeTimes === 0) {
+        // Level 1 (1 s) keeps the test short; the broker's default would be level 3 (10 s).
+        context.delayLevelWhenNextConsume = 1
+        return ConsumeResult.RECONSUME_LATER
+      }
+      return ConsumeResult.SUCCESS
+    },
+  })
+  t.true(await waitFor(() => deliveries.length >= 102), `delivered ${deliveries.length} of 102`)
+  await sleep(1500)
+  const counts = deliveryCounts(deliveries)
+  for (const body of failOnce) {
+    const again = deliveries.filter((d) => d.body === body)
+    t.is(again.length, 2, body)
+    t.is(again[1]?.message.reconsumeTimes, 1)
+    t.is(again[1]?.message.topic, topic)
+    // It came through the group's retry topic.
+    t.is(again[1]?.message.queue.topic, `%RETRY%${consumer.config.consumerGroup}`)
+    t.deepEqual(again[1]?.message.keys, again[0]?.message.keys)
+  }
+  t.is([...counts.values()].filter((n) => n > 1).length, 2, 'only the failed messages came again')
+})
+
+test('a message failed maxReconsumeTimes + 1 times lands in %DLQ%<group>', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_dlq')
+  const group = uniqueName('consumer_dlq')
+  const producer = await startedProducer(t)
+  await produce(producer, 1, () => ({ topic, body: 'doomed' }))
+  const { deliveries } = await recordingConsumer(t, topic, { ...FROM_FIRST, consumerGroup: group, maxReconsumeTimes: 1 }, {
+    verdict: (_messages, context) => {
+      context.delayLevelWhenNextConsume = 1
+      return ConsumeResult.RECONSUME_LATER
+    },
+  })
+  const dlq = `%DLQ%${group}`
+  const dlqTotal = async (): Promise<number> => {
+    try {
+      const route = await admin.getTopicRoute(dlq)
+      let total = 0
+      for (const queue of route.queueDatas) {
+        for (let id = 0; id < queue.readQueueNums; id += 1) {
+          total += await admin.getMaxOffset(dlq, queue.brokerName, id)
+        }
+      }
+      return total
+    } catch {
+      return 0
+    }
+  }
+  let inDlq = 0
+  const deadline = Date.now() + 60_000
+  while (inDlq === 0 && Date.now() < deadline) {
+    await sleep(500)
+    inDlq = await dlqTotal()
+  }
+  t.is(inDlq, 1, 'the message is in the DLQ')
+  // First delivery plus one retry: maxReconsumeTimes 1.
+  t.is(deliveries.length, 2)
+  t.deepEqual(deliveries.map((d) => d.message.reconsumeTimes), [0, 1])
+})
+
+class Failing extends MessageListenerConcurrently {
+  calls = 0
+  constructor(readonly mode: 'throw' | 'reject' | 'bogus') {
+    super()
+  }
+  consumeMessage(messages: ConsumedMessage[]): ConsumeResult | Promise<ConsumeResult> {
+    this.calls += 1
+    const first = messages[0]
+    if (first === undefined || first.reconsumeTimes > 0 || !first.body.toString().endsWith('-0')) {
+      return ConsumeResult.SUCCESS
+    }
+    if (this.mode === 'throw') {
+      throw new Error('listener threw')
+    }
+    if (this.mode === 'reject') {
+      return Promise.reject(new Error('listener rejected'))
+    }
+    return 'COMMIT' as ConsumeResult
+  }
+}
+
+for (const mode of ['throw', 'reject', 'bogus'] as const) {
+  test(`a listener that ${mode === 'bogus' ? 'answers an orderly-only result' : `${mode}s`} gets the message again; nothing is lost`, async (t) => {
+    const topic = await createTestTopic(admin, `consumer_${mode}`)
+    const producer = await startedProducer(t)
+    await produce(producer, 20, (i) => ({ topic, body: `${mode}-${i}` }))
+    const listener = new Failing(mode)
+    const { deliveries } = await recordingConsumer(t, topic, FROM_FIRST, { verdict: listener })
+    t.true(await waitFor(() => deliveries.length >= 21), `delivered ${deliveries.length} of 21`)
+    const again = deliveries.filter((d) => d.body === `${mode}-0`)
+    t.deepEqual(again.map((d) => d.message.reconsumeTimes), [0, 1])
+    t.is(deliveryCounts(deliveries).size, 20)
+  })
+}
+
+test('start twice, or with nothing subscribed, is a ConsumerStateError', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_state')
+  const { consumer } = await recordingConsumer(t, topic)
+  await t.throwsAsync(() => consumer.start(), { instanceOf: ConsumerStateError })
+  t.truthy(consumer.clientId)
+  t.true(consumer.running)
+
+  const idle = new Consumer({
+    config: { consumerGroup: uniqueName('consumer_idle'), namesrvAddr: NAMESRV_ADDR },
+    subscriptionManager: new SubscriptionManager(),
+    messageListener: () => ConsumeResult.SUCCESS,
+  })
+  await t.throwsAsync(() => idle.start(), { instanceOf: ConsumerStateError, message: /subscribe/ })
+  t.false(idle.running)
+})

@@ -1,0 +1,199 @@
+/**
+ * The push consumer.
+ *
+ * @module
+ */
+import type { NativeConsumer } from './binding'
+import type { ConsumeTask } from './consumed-message'
+import { ConsumeDispatch, type ListenerErrorHandler } from './consume-dispatch'
+import {
+  type ConsumerConfig,
+  type MessageQueue,
+  type ResolvedConsumerConfig,
+  createConsumerConfig,
+  toNativeConsumerConfig,
+} from './consumer-config'
+import { ConfigError, ConsumerStateError, InvalidSelectorError, type MessageConsumeError } from './errors'
+import { type ConcurrentListener, MessageListener } from './listener'
+import { nativeBinding } from './native'
+import { callNative, callNativeSync } from './native-errors'
+import { ExpressionType } from './selector'
+import { SubscriptionManager } from './subscription-manager'
+
+/** What a {@link Consumer} is built from. */
+export interface ConsumerOptions {
+  /** Settings: the result of {@link createConsumerConfig}, or the same fields as a plain object. */
+  config: ResolvedConsumerConfig | ConsumerConfig
+  /** The topics to consume and their selectors; read at `start()`. */
+  subscriptionManager: SubscriptionManager
+  /** Receives the messages: a {@link MessageListenerConcurrently} or a plain (async) function. */
+  messageListener: ConcurrentListener
+  /**
+   * Told of each listener call that threw, rejected or answered something unusable; its messages are consumed
+   * again later either way. Default: a warning on stderr, at most one a second.
+   */
+  onListenerError?: ListenerErrorHandler
+}
+
+type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+/** The default listener-error handler: one stderr line a second at most, with the count of the others. */
+function rateLimitedWarning(): ListenerErrorHandler {
+  let lastWarned = 0
+  let suppressed = 0
+  return (error: MessageConsumeError) => {
+    const now = Date.now()
+    if (now - lastWarned < 1000) {
+      suppressed += 1
+      return
+    }
+    const more = suppressed > 0 ? ` (and ${suppressed} more failures since the last warning)` : ''
+    lastWarned = now
+    suppressed = 0
+    process.stderr.write(`[rocketmq-napi] ${error.message}${more}\n`)
+  }
+}
+
+/**
+ * A member of a consumer group that receives the messages of its subscriptions (Java's
+ * `DefaultMQPushConsumer`). In CLUSTERING mode the group's members share each topic's queues (rebalanced every
+ * `rebalanceInterval` and whenever a member joins or leaves) and commit their progress to the brokers.
+ *
+ * Delivery is at least once: a message is committed only after the listener said SUCCESS for it; a failed one
+ * is sent back to the broker and delivered again later with `reconsumeTimes` + 1 (after `maxReconsumeTimes`
+ * failures it goes to `%DLQ%<group>`). Messages of a queue that moves to another member may be delivered there
+ * again.
+ *
+ * ```ts
+ * const subscriptions = new SubscriptionManager()
+ * subscriptions.subscribe('orders', MessageSelector.byTag('created'))
+ * const consumer = new Consumer({
+ *   config: createConsumerConfig({ consumerGroup: 'orders-consumer', namesrvAddr: '127.0.0.1:9876' }),
+ *   subscriptionManager: subscriptions,
+ *   messageListener: async (messages) => {
+ *     for (const message of messages) await handle(message.body)
+ *     return ConsumeResult.SUCCESS
+ *   },
+ * })
+ * await consumer.start()
+ * // ...
+ * await consumer.shutdown()
+ * ```
+ *
+ * While started, the consumer keeps the Node process alive; after `shutdown()` it lets it exit.
+ */
+export class Consumer {
+  /** The configuration in effect. */
+  readonly config: ResolvedConsumerConfig
+  readonly #subscriptions: SubscriptionManager
+  readonly #native: NativeConsumer
+  readonly #dispatch: ConsumeDispatch
+  #state: State = 'created'
+  #clientId: string | undefined
+  #keepAlive: NodeJS.Timeout | undefined
+
+  /**
+   * @param options configuration, subscriptions and listener
+   * @throws ConfigError for a bad setting or a missing subscription manager or listener
+   */
+  constructor(options: ConsumerOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new ConfigError('Consumer needs { config, subscriptionManager, messageListener }')
+    }
+    this.config = createConsumerConfig(options.config)
+    if (!(options.subscriptionManager instanceof SubscriptionManager)) {
+      throw new ConfigError('subscriptionManager must be a SubscriptionManager')
+    }
+    const listener = options.messageListener
+    if (!(listener instanceof MessageListener) && typeof listener !== 'function') {
+      throw new ConfigError('messageListener must be a MessageListenerConcurrently or a function (messages, context) => result')
+    }
+    if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
+      throw new ConfigError('onListenerError must be a function')
+    }
+    this.#subscriptions = options.subscriptionManager
+    this.#dispatch = new ConsumeDispatch(this.config.consumerGroup, listener, options.onListenerError ?? rateLimitedWarning())
+    const { NativeConsumer: NativeConsumerClass } = nativeBinding()
+    const native = toNativeConsumerConfig(this.config)
+    this.#native = callNativeSync('consumer', () => new NativeConsumerClass(native, this.#dispatch.onTasks))
+    this.#dispatch.attach(this.#native)
+  }
+
+  /**
+   * Joins the group and starts consuming the subscribed topics (as they are in the subscription manager now).
+   *
+   * @throws ConsumerStateError when already started or shut down, or nothing is subscribed
+   * @throws InvalidSelectorError when a broker refuses a SQL92 expression
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') {
+      throw new ConsumerStateError(`start() can be called once, on a new consumer; this one is ${this.#state}`)
+    }
+    const subscriptions = this.#subscriptions.getSubscriptions()
+    if (subscriptions.length === 0) {
+      throw new ConsumerStateError('subscribe to at least one topic before start()')
+    }
+    for (const { topic, selector } of subscriptions) {
+      if (selector.type !== ExpressionType.TAG) {
+        throw new InvalidSelectorError(`${selector.toString()} on ${topic}: only TAG selectors are supported yet`)
+      }
+      callNativeSync('consumer', () => this.#native.subscribe(topic, selector.expression))
+    }
+    this.#state = 'starting'
+    try {
+      await callNative('consumer', () => this.#native.start())
+    } catch (error) {
+      this.#state = 'created'
+      throw error
+    }
+    this.#clientId = (await this.#native.clientId()) ?? undefined
+    // The native side holds the JavaScript callback weakly; this timer is what keeps the process alive.
+    this.#keepAlive = setInterval(() => undefined, 1 << 30)
+    this.#state = 'running'
+  }
+
+  /**
+   * Leaves the group: stops pulling, waits (up to 10 s) for the listener calls in flight, commits the offsets
+   * of what was consumed, unregisters from the brokers. Messages not yet consumed are delivered again, to this
+   * group's next member. Does nothing when not started.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#state !== 'running') {
+      if (this.#state === 'created') {
+        this.#state = 'stopped'
+      }
+      return
+    }
+    this.#state = 'stopping'
+    try {
+      await callNative('consumer', () => this.#native.shutdown())
+    } finally {
+      clearInterval(this.#keepAlive)
+      this.#keepAlive = undefined
+      this.#state = 'stopped'
+    }
+  }
+
+  /** The id brokers know this client by, `ip@instanceName[@unitName]`; `undefined` until started. */
+  get clientId(): string | undefined {
+    return this.#clientId
+  }
+
+  /** Whether the consumer is started and not shut down. */
+  get running(): boolean {
+    return this.#state === 'running'
+  }
+
+  /** The queues this member holds now (empty when not started). */
+  async assignedQueues(): Promise<MessageQueue[]> {
+    const queues = await callNative('consumer', () => this.#native.assignedQueues())
+    return queues.map((q) => ({ topic: q.topic, brokerName: q.brokerName, queueId: q.queueId }))
+  }
+
+  /** Listener calls running now in JavaScript. */
+  get listenerCallsRunning(): number {
+    return this.#dispatch.running
+  }
+}
+
+export type { ConsumeTask }
