@@ -14,6 +14,7 @@
  * --rounds 2 [BENCH_ROUNDS] --clients ours,ali-ons [BENCH_CLIENTS] --queues 8 --preload-inflight 512
  * --namesrv 127.0.0.1:9876 (default: $NAMESRV_ADDR or that) --topic NAME (consume an existing topic as it
  * is, no preload) --out bench/results-consumer.json --timeout-seconds 900 --stall-seconds 60 (per run).
+ * BENCH_OURS_CONFIG (JSON) overrides settings of our consumer (clients/ours-consumer.ts).
  *
  * @module
  */
@@ -363,6 +364,9 @@ async function main(): Promise<void> {
   if (preloaded.stored === 0) {
     throw new Error(`topic ${preloaded.topic} holds no message`)
   }
+  if (process.env.BENCH_OURS_CONFIG !== undefined && process.env.BENCH_OURS_CONFIG !== '') {
+    console.log(`ours runs with BENCH_OURS_CONFIG=${process.env.BENCH_OURS_CONFIG}`)
+  }
   console.log(
     `${integerFormat.format(preloaded.stored)} messages per run from the first offset, a fresh group each; ` +
       `${options.rounds} rounds of ${options.clients.join(', ')} interleaved; ${machine.cores} cores, node ${process.version}`,
@@ -433,6 +437,7 @@ async function main(): Promise<void> {
       failedPreloadSends: preloaded.failedSends,
       rounds: options.rounds,
       clients: options.clients,
+      oursConfigOverrides: process.env.BENCH_OURS_CONFIG ?? null,
     },
     target: TARGET,
     runs,
