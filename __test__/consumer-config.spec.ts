@@ -67,6 +67,8 @@ test('bad settings are ConfigErrors naming the setting', (t) => {
     [{ allocateStrategy: 'RANDOM' }, /allocateStrategy/],
     [{ allocateStrategy: { name: 'CONFIG' } }, /queues/],
     [{ instanceName: '' }, /instanceName/],
+    [{ consumeTimeout: 0 }, /consumeTimeout/],
+    [{ pullThresholdForTopic: 0 }, /pullThresholdForTopic/],
   ]
   for (const [override, message] of bad) {
     t.throws(() => createConsumerConfig({ ...base, ...override } as never), { instanceOf: ConfigError, message }, JSON.stringify(override))

@@ -11,12 +11,13 @@ import {
   type ConsumedMessage,
   Consumer,
   ConsumerStateError,
+  InvalidSelectorError,
   MessageListenerConcurrently,
   MessageSelector,
   type SendResult,
   SubscriptionManager,
 } from '../index'
-import { BROKER_PORTS, NAMESRV_ADDR, createTestTopic, uniqueName } from './helpers/cluster'
+import { BROKER_PORTS, NAMESRV_ADDR, createTestTopic, runPipelined, uniqueName } from './helpers/cluster'
 import { deliveryCounts, produce, recordingConsumer, sleep, startedProducer, waitFor } from './helpers/consumer'
 
 const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
@@ -249,4 +250,85 @@ test('start twice, or with nothing subscribed, is a ConsumerStateError', async (
   })
   await t.throwsAsync(() => idle.start(), { instanceOf: ConsumerStateError, message: /subscribe/ })
   t.false(idle.running)
+})
+
+test('a SQL92 selector delivers exactly the messages whose properties match', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_sql')
+  const producer = await startedProducer(t)
+  await produce(producer, 40, (i) => ({ topic, body: `sql-${i}`, properties: { amount: String(i), region: i % 2 === 0 ? 'eu' : 'us' } }))
+  const { deliveries } = await recordingConsumer(t, topic, FROM_FIRST, {
+    selector: MessageSelector.bySql("amount >= 30 AND region = 'eu'"),
+  })
+  t.true(await waitFor(() => deliveries.length >= 5), `delivered ${deliveries.length} of 5`)
+  await sleep(1500)
+  t.deepEqual(
+    deliveries.map((d) => d.body).sort(),
+    ['sql-30', 'sql-32', 'sql-34', 'sql-36', 'sql-38'],
+  )
+})
+
+test('a SQL92 expression the brokers cannot parse fails start() with InvalidSelectorError', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_bad_sql')
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe(topic, MessageSelector.bySql('amount >'))
+  const consumer = new Consumer({
+    config: { consumerGroup: uniqueName('consumer_bad_sql'), namesrvAddr: NAMESRV_ADDR },
+    subscriptionManager: subscriptions,
+    messageListener: () => ConsumeResult.SUCCESS,
+  })
+  await t.throwsAsync(() => consumer.start(), { instanceOf: InvalidSelectorError })
+  t.false(consumer.running)
+})
+
+test('a listener call past consumeTimeout counts as failed: its message comes again, the rest once', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_timeout')
+  const producer = await startedProducer(t)
+  await produce(producer, 30, (i) => ({ topic, body: `slow-${i}` }))
+  const { consumer, deliveries } = await recordingConsumer(t, topic, { ...FROM_FIRST, consumeTimeout: 0.05 }, {
+    verdict: (messages, context) => {
+      const message = messages[0]
+      if (message?.body.toString() === 'slow-7' && message.reconsumeTimes === 0) {
+        context.delayLevelWhenNextConsume = 1
+        // Never settles: only the timeout ends this call.
+        return new Promise<ConsumeResult>(() => undefined)
+      }
+      return ConsumeResult.SUCCESS
+    },
+  })
+  t.true(await waitFor(() => deliveries.length >= 31), `delivered ${deliveries.length} of 31`)
+  const again = deliveries.filter((d) => d.body === 'slow-7')
+  t.deepEqual(again.map((d) => d.message.reconsumeTimes), [0, 1])
+  t.is(deliveryCounts(deliveries).size, 30)
+  t.true(consumer.stats().consumedFailed >= 1)
+})
+
+test('a slow listener over a 100,000-message backlog: what the consumer holds stays within its thresholds', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_backlog')
+  const producer = await startedProducer(t)
+  const batch = Array.from({ length: 100 }, (_, i) => ({ topic, body: `backlog-${i}-${'x'.repeat(100)}` }))
+  await runPipelined(1000, 16, () => producer.sendBatch(batch))
+  const threshold = 64
+  const pullBatchSize = 16
+  const { consumer, deliveries } = await recordingConsumer(
+    t,
+    topic,
+    { ...FROM_FIRST, pullThresholdForQueue: threshold, pullBatchSize, consumeThreadNum: 4 },
+    { verdict: () => sleep(20).then(() => ConsumeResult.SUCCESS) },
+  )
+  let maxPerQueue = 0
+  let maxTotal = 0
+  const deadline = Date.now() + 8000
+  while (Date.now() < deadline) {
+    const stats = consumer.stats()
+    maxPerQueue = Math.max(maxPerQueue, stats.maxMessagesHeldByAQueue)
+    maxTotal = Math.max(maxTotal, stats.messagesHeld)
+    await sleep(50)
+  }
+  const stats = consumer.stats()
+  t.log(`held at most ${maxPerQueue} per queue, ${maxTotal} in all; ${stats.flowControlPauses} pulls put off; ${deliveries.length} consumed`)
+  // A pull is sent while a queue holds at most `threshold`, and brings at most `pullBatchSize` more.
+  t.true(maxPerQueue <= threshold + pullBatchSize, `a queue held ${maxPerQueue}`)
+  t.true(maxTotal <= 16 * (threshold + pullBatchSize), `the consumer held ${maxTotal}`)
+  t.true(stats.flowControlPauses > 0, 'flow control never engaged')
+  t.true(maxPerQueue > 0)
 })

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { inspect } from 'node:util'
+
 import type { NativeConsumeTasks } from './binding'
 import type { MessageQueue } from './consumer-config'
 
@@ -30,61 +32,138 @@ function decodeProperties(wire: string): Record<string, string> {
   return properties
 }
 
+/** Byte offsets in the packed batch; the layout is documented on `NativeConsumeTasks` in `src/consumer.rs`. */
+const HEADER_BYTES = 8
+const TASK_BYTES = 20
+const RECORD_BYTES = 80
+const R_TOPIC = 0
+const R_RECONSUME = 12
+const R_FLAG = 16
+const R_BORN_HOST = 20
+const R_STORE_HOST = 24
+const R_DATA_START = 28
+const R_BODY_LEN = 32
+const R_PROPS_LEN = 36
+const R_ID_LEN = 40
+const R_QUEUE_OFFSET = 48
+const R_COMMIT_LOG_OFFSET = 56
+const R_BORN_TS = 64
+const R_STORE_TS = 72
+
+/** One crossing's bytes and strings, shared by its messages. */
+interface Packed {
+  readonly bytes: Buffer
+  readonly view: DataView
+  readonly strings: readonly string[]
+}
+
 /**
  * A message delivered to a listener.
+ *
+ * Its fields are read from the batch the native consumer handed over, when first asked for: a listener that
+ * only needs some of them does not pay for the others.
  *
  * `queueOffset` and `commitLogOffset` are `bigint`: they are 64-bit on the broker, and a commit-log offset
  * counts bytes, which passes 2^53 (the largest integer a `number` holds exactly) on a busy broker. Timestamps
  * are `number` (milliseconds since the epoch stay exact for another 280,000 years).
  */
 export class ConsumedMessage {
-  /** The topic it was sent to (for a message redelivered after a failure, still the original topic). */
-  readonly topic: string
-  /** The payload. */
-  readonly body: Buffer
-  /** The queue it was stored in: for a redelivered message, a queue of the group's retry topic. */
-  readonly queue: MessageQueue
-  /** Its offset in that queue. */
-  readonly queueOffset: bigint
-  /** Its physical offset in the broker's commit log. */
-  readonly commitLogOffset: bigint
-  /** When the producer created it, ms since the epoch. */
-  readonly bornTimestamp: number
-  /** When the broker stored it, ms since the epoch. */
-  readonly storeTimestamp: number
-  /** How many times it was delivered again after a failure. */
-  readonly reconsumeTimes: number
-  /** The producer's address, `ip:port`. */
-  readonly bornHost: string
-  /** The storing broker's address, `ip:port`. */
-  readonly storeHost: string
-  /** Broker-generated id: store host and commit-log offset, as hex. */
-  readonly offsetMsgId: string
-  /** The producer's user flag. */
-  readonly flag: number
-  #wireProperties: string
+  readonly #packed: Packed
+  readonly #record: number
+  readonly #queue: MessageQueue
+  #body: Buffer | undefined
   #properties: Record<string, string> | undefined
 
   /** @internal Built by the consumer; users receive instances. */
-  constructor(fields: Omit<ConsumedMessage, 'properties' | 'tags' | 'keys' | 'msgId' | 'toJSON'> & { wireProperties: string }) {
-    this.topic = fields.topic
-    this.body = fields.body
-    this.queue = fields.queue
-    this.queueOffset = fields.queueOffset
-    this.commitLogOffset = fields.commitLogOffset
-    this.bornTimestamp = fields.bornTimestamp
-    this.storeTimestamp = fields.storeTimestamp
-    this.reconsumeTimes = fields.reconsumeTimes
-    this.bornHost = fields.bornHost
-    this.storeHost = fields.storeHost
-    this.offsetMsgId = fields.offsetMsgId
-    this.flag = fields.flag
-    this.#wireProperties = fields.wireProperties
+  constructor(packed: Packed, record: number, queue: MessageQueue) {
+    this.#packed = packed
+    this.#record = record
+    this.#queue = queue
+  }
+
+  #u32(field: number): number {
+    return this.#packed.view.getUint32(this.#record + field, true)
+  }
+
+  #i32(field: number): number {
+    return this.#packed.view.getInt32(this.#record + field, true)
+  }
+
+  #string(field: number): string {
+    return this.#packed.strings[this.#u32(field)] ?? ''
+  }
+
+  /** The topic it was sent to (for a message redelivered after a failure, still the original topic). */
+  get topic(): string {
+    return this.#string(R_TOPIC)
+  }
+
+  /** The payload. */
+  get body(): Buffer {
+    if (this.#body === undefined) {
+      const start = this.#u32(R_DATA_START)
+      this.#body = this.#packed.bytes.subarray(start, start + this.#u32(R_BODY_LEN))
+    }
+    return this.#body
+  }
+
+  /** The queue it was stored in: for a redelivered message, a queue of the group's retry topic. */
+  get queue(): MessageQueue {
+    return this.#queue
+  }
+
+  /** Its offset in that queue. */
+  get queueOffset(): bigint {
+    return this.#packed.view.getBigInt64(this.#record + R_QUEUE_OFFSET, true)
+  }
+
+  /** Its physical offset in the broker's commit log. */
+  get commitLogOffset(): bigint {
+    return this.#packed.view.getBigInt64(this.#record + R_COMMIT_LOG_OFFSET, true)
+  }
+
+  /** When the producer created it, ms since the epoch. */
+  get bornTimestamp(): number {
+    return this.#packed.view.getFloat64(this.#record + R_BORN_TS, true)
+  }
+
+  /** When the broker stored it, ms since the epoch. */
+  get storeTimestamp(): number {
+    return this.#packed.view.getFloat64(this.#record + R_STORE_TS, true)
+  }
+
+  /** How many times it was delivered again after a failure. */
+  get reconsumeTimes(): number {
+    return this.#i32(R_RECONSUME)
+  }
+
+  /** The producer's address, `ip:port`. */
+  get bornHost(): string {
+    return this.#string(R_BORN_HOST)
+  }
+
+  /** The storing broker's address, `ip:port`. */
+  get storeHost(): string {
+    return this.#string(R_STORE_HOST)
+  }
+
+  /** The producer's user flag. */
+  get flag(): number {
+    return this.#i32(R_FLAG)
+  }
+
+  /** Broker-generated id: store host and commit-log offset, as hex. */
+  get offsetMsgId(): string {
+    const start = this.#u32(R_DATA_START) + this.#u32(R_BODY_LEN) + this.#u32(R_PROPS_LEN)
+    return this.#packed.bytes.toString('latin1', start, start + this.#u32(R_ID_LEN))
   }
 
   /** Every property, the system ones (`TAGS`, `KEYS`, `UNIQ_KEY`, ...) included. */
   get properties(): Readonly<Record<string, string>> {
-    this.#properties ??= decodeProperties(this.#wireProperties)
+    if (this.#properties === undefined) {
+      const start = this.#u32(R_DATA_START) + this.#u32(R_BODY_LEN)
+      this.#properties = decodeProperties(this.#packed.bytes.toString('utf8', start, start + this.#u32(R_PROPS_LEN)))
+    }
     return this.#properties
   }
 
@@ -104,7 +183,7 @@ export class ConsumedMessage {
     return this.properties.UNIQ_KEY ?? this.offsetMsgId
   }
 
-  /** A plain object with every field, the derived ones included (for logging and JSON). */
+  /** A plain object with every field (offsets as decimal strings, the body as base64), for logging and JSON. */
   toJSON(): Record<string, unknown> {
     return {
       topic: this.topic,
@@ -125,6 +204,11 @@ export class ConsumedMessage {
       body: this.body.toString('base64'),
     }
   }
+
+  /** What `console.log` and `util.inspect` show: the fields, not the private batch. */
+  [inspect.custom](): Record<string, unknown> {
+    return { ...this.toJSON(), body: this.body }
+  }
 }
 
 /** One listener call the native consumer asks for. */
@@ -140,51 +224,30 @@ export interface ConsumeTask {
 /**
  * Splits a native batch into tasks with their messages.
  *
- * @param batch the columns handed over by the native consumer
+ * @param batch the packed tasks handed over by the native consumer
  */
 export function tasksFromNative(batch: NativeConsumeTasks): ConsumeTask[] {
-  const { strings, bodies } = batch
-  const tasks: ConsumeTask[] = []
-  let m = 0
-  let bodyStart = 0
-  for (let t = 0; t < batch.taskIds.length; t += 1) {
-    const end = batch.taskMessageEnds[t] ?? m
-    const messages: ConsumedMessage[] = []
-    for (; m < end; m += 1) {
-      const bodyEnd = batch.bodyEnds[m] ?? bodyStart
-      messages.push(
-        new ConsumedMessage({
-          topic: strings[batch.topics[m] ?? 0] ?? '',
-          body: bodies.subarray(bodyStart, bodyEnd),
-          queue: {
-            // The queue the message sits in: its retry-topic queue when redelivered.
-            topic: strings[batch.taskTopics[t] ?? 0] ?? '',
-            brokerName: strings[batch.brokerNames[m] ?? 0] ?? '',
-            queueId: batch.queueIds[m] ?? 0,
-          },
-          queueOffset: batch.queueOffsets[m] ?? 0n,
-          commitLogOffset: batch.commitLogOffsets[m] ?? 0n,
-          bornTimestamp: batch.bornTimestamps[m] ?? 0,
-          storeTimestamp: batch.storeTimestamps[m] ?? 0,
-          reconsumeTimes: batch.reconsumeTimes[m] ?? 0,
-          bornHost: strings[batch.bornHosts[m] ?? 0] ?? '',
-          storeHost: strings[batch.storeHosts[m] ?? 0] ?? '',
-          offsetMsgId: batch.offsetMsgIds[m] ?? '',
-          flag: batch.flags[m] ?? 0,
-          wireProperties: batch.properties[m] ?? '',
-        }),
-      )
-      bodyStart = bodyEnd
-    }
-    tasks.push({
-      id: batch.taskIds[t] ?? 0,
-      queue: {
-        topic: strings[batch.taskTopics[t] ?? 0] ?? '',
-        brokerName: strings[batch.taskBrokerNames[t] ?? 0] ?? '',
-        queueId: batch.taskQueueIds[t] ?? 0,
-      },
-      messages,
+  const bytes = batch.packed
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const packed: Packed = { bytes, view, strings: batch.strings }
+  const taskCount = view.getUint32(0, true)
+  const tasks: ConsumeTask[] = new Array<ConsumeTask>(taskCount)
+  let record = HEADER_BYTES + TASK_BYTES * taskCount
+  for (let t = 0; t < taskCount; t += 1) {
+    const at = HEADER_BYTES + TASK_BYTES * t
+    const count = view.getUint32(at + 4, true)
+    // The messages of a task share its queue object: they were pulled from it.
+    const queue: MessageQueue = Object.freeze({
+      topic: batch.strings[view.getUint32(at + 8, true)] ?? '',
+      brokerName: batch.strings[view.getUint32(at + 12, true)] ?? '',
+      queueId: view.getInt32(at + 16, true),
     })
+    const messages = new Array<ConsumedMessage>(count)
+    for (let m = 0; m < count; m += 1) {
+      messages[m] = new ConsumedMessage(packed, record, queue)
+      record += RECORD_BYTES
+    }
+    tasks[t] = { id: view.getUint32(at, true), queue, messages }
   }
   return tasks
 }

@@ -81,8 +81,20 @@ export interface ConsumerConfig {
   pullThresholdForQueue?: number
   /** No pull while a queue holds more body bytes than this many MiB. Default 100. */
   pullThresholdSizeForQueue?: number
+  /**
+   * Messages held per topic at most: when set, each queue's limit becomes this divided by the topic's queues this
+   * member holds (Java's `pullThresholdForTopic`). Default: no topic limit.
+   */
+  pullThresholdForTopic?: number
+  /** The same for body bytes, in MiB (Java's `pullThresholdSizeForTopic`). Default: no topic limit. */
+  pullThresholdSizeForTopic?: number
   /** No pull while the offsets a queue holds span more than this. Default 2000. */
   consumeConcurrentlyMaxSpan?: number
+  /**
+   * Minutes a listener call may run (Java's `consumeTimeout`); a call past it counts as RECONSUME_LATER, its
+   * messages are sent back, and its late verdict is ignored. Fractions are allowed. Default 15.
+   */
+  consumeTimeout?: number
   /** Pause between two pulls of a queue, in milliseconds. Default 0. */
   pullInterval?: number
   /** Deliveries of a failing message before the broker moves it to `%DLQ%<group>`; -1 means the default. Default 16. */
@@ -112,6 +124,7 @@ export const CONSUMER_DEFAULTS = {
   pullThresholdForQueue: 1000,
   pullThresholdSizeForQueue: 100,
   consumeConcurrentlyMaxSpan: 2000,
+  consumeTimeout: 15,
   pullInterval: 0,
   maxReconsumeTimes: 16,
   persistConsumerOffsetInterval: 5000,
@@ -119,7 +132,14 @@ export const CONSUMER_DEFAULTS = {
 } as const
 
 /** A consumer configuration whose every value was checked, with the defaults filled in. */
-export interface ResolvedConsumerConfig extends Readonly<Required<Omit<ConsumerConfig, 'consumeTimestamp' | 'instanceName' | 'unitName'>>> {
+export interface ResolvedConsumerConfig
+  extends Readonly<
+    Required<Omit<ConsumerConfig, 'consumeTimestamp' | 'instanceName' | 'unitName' | 'pullThresholdForTopic' | 'pullThresholdSizeForTopic'>>
+  > {
+  /** As configured; undefined: no topic limit. */
+  readonly pullThresholdForTopic: number | undefined
+  /** As configured, MiB; undefined: no topic limit. */
+  readonly pullThresholdSizeForTopic: number | undefined
   /** For CONSUME_FROM_TIMESTAMP, ms since the epoch; undefined: half an hour before start. */
   readonly consumeTimestamp: number | undefined
   /** As configured. */
@@ -160,6 +180,16 @@ function resolveTimestamp(value: unknown): number | undefined {
     throw new ConfigError(`consumeTimestamp must be a Date or milliseconds since the epoch; got ${String(value)}`)
   }
   return ms
+}
+
+function resolveMinutes(value: unknown): number {
+  if (value === undefined) {
+    return CONSUMER_DEFAULTS.consumeTimeout
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60 * 24 * 365) {
+    throw new ConfigError(`consumeTimeout must be a positive number of minutes; got ${String(value)}`)
+  }
+  return value
 }
 
 function resolveAllocateStrategy(value: unknown): AllocateStrategy {
@@ -235,7 +265,10 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
     pullBatchSize: int('pullBatchSize', 1, 1024, d.pullBatchSize),
     pullThresholdForQueue: int('pullThresholdForQueue', 1, 65535, d.pullThresholdForQueue),
     pullThresholdSizeForQueue: int('pullThresholdSizeForQueue', 1, 1024, d.pullThresholdSizeForQueue),
+    pullThresholdForTopic: checkInteger('pullThresholdForTopic', config.pullThresholdForTopic, 1, 6_553_500),
+    pullThresholdSizeForTopic: checkInteger('pullThresholdSizeForTopic', config.pullThresholdSizeForTopic, 1, 102_400),
     consumeConcurrentlyMaxSpan: int('consumeConcurrentlyMaxSpan', 1, 65535, d.consumeConcurrentlyMaxSpan),
+    consumeTimeout: resolveMinutes(config.consumeTimeout),
     pullInterval: int('pullInterval', 0, 65535, d.pullInterval),
     maxReconsumeTimes: int('maxReconsumeTimes', -1, 1000, d.maxReconsumeTimes),
     persistConsumerOffsetInterval: int('persistConsumerOffsetInterval', 1, INT32_MAX, d.persistConsumerOffsetInterval),
@@ -261,6 +294,7 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
     pullThresholdForQueue: config.pullThresholdForQueue,
     pullThresholdSizeForQueueBytes: config.pullThresholdSizeForQueue * 1024 * 1024,
     consumeConcurrentlyMaxSpan: config.consumeConcurrentlyMaxSpan,
+    consumeTimeoutMs: Math.round(config.consumeTimeout * 60_000),
     consumeThreadNum: config.consumeThreadNum,
     consumeMessageBatchMaxSize: config.consumeMessageBatchMaxSize,
     persistConsumerOffsetIntervalMs: config.persistConsumerOffsetInterval,
@@ -271,6 +305,12 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
   }
   if (config.consumeTimestamp !== undefined) {
     native.consumeTimestampMs = config.consumeTimestamp
+  }
+  if (config.pullThresholdForTopic !== undefined) {
+    native.pullThresholdForTopic = config.pullThresholdForTopic
+  }
+  if (config.pullThresholdSizeForTopic !== undefined) {
+    native.pullThresholdSizeForTopicBytes = config.pullThresholdSizeForTopic * 1024 * 1024
   }
   const strategy = config.allocateStrategy
   if (typeof strategy === 'string') {

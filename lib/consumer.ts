@@ -13,12 +13,61 @@ import {
   createConsumerConfig,
   toNativeConsumerConfig,
 } from './consumer-config'
-import { ConfigError, ConsumerStateError, InvalidSelectorError, type MessageConsumeError } from './errors'
+import { ConfigError, ConsumerStateError, type MessageConsumeError } from './errors'
 import { type ConcurrentListener, MessageListener } from './listener'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
-import { ExpressionType } from './selector'
 import { SubscriptionManager } from './subscription-manager'
+
+/** The offset store's metrics (the seed's `get_metrics()` keys in camelCase). */
+export interface OffsetStoreMetrics {
+  /** Offset writes attempted. */
+  persistCount: number
+  /** Offset writes that failed. */
+  persistFailures: number
+  /** Share of writes that succeeded, 0..1 (0 before the first). */
+  persistSuccessRate: number
+  /** Average time of a write, in milliseconds. */
+  avgPersistLatency: number
+  /** Offset reads answered from memory. */
+  cacheHits: number
+  /** Offset reads that had to ask the broker. */
+  cacheMisses: number
+  /** Share of reads answered from memory, 0..1. */
+  cacheHitRate: number
+}
+
+/** A consumer's counters; see {@link Consumer.stats}. */
+export interface ConsumerStats {
+  /** Messages pulled and not yet consumed, over every held queue. */
+  messagesHeld: number
+  /** Body bytes of those messages. */
+  bytesHeld: number
+  /** The most messages one queue holds. */
+  maxMessagesHeldByAQueue: number
+  /** Queues this member holds. */
+  queuesHeld: number
+  /** Messages the listener consumed. */
+  consumedOk: number
+  /** Messages the listener failed (RECONSUME_LATER, a throw or rejection, a timeout). */
+  consumedFailed: number
+  /** Failed messages sent back to the broker for a later delivery. */
+  sentBack: number
+  /** Failed messages that could not be sent back and are consumed again here. */
+  consumedAgainLocally: number
+  /** Malformed records of pull responses skipped (each logged). */
+  malformedSkipped: number
+  /** Pulls put off because a queue was over a flow-control threshold. */
+  flowControlPauses: number
+  /** Pulls sent. */
+  pulls: number
+  /** Pulls that failed (each retried after a pause). */
+  pullErrors: number
+  /** Listener calls running now in JavaScript. */
+  listenerCallsRunning: number
+  /** The offset store's metrics. */
+  offsetStore: OffsetStoreMetrics
+}
 
 /** What a {@link Consumer} is built from. */
 export interface ConsumerOptions {
@@ -134,10 +183,7 @@ export class Consumer {
       throw new ConsumerStateError('subscribe to at least one topic before start()')
     }
     for (const { topic, selector } of subscriptions) {
-      if (selector.type !== ExpressionType.TAG) {
-        throw new InvalidSelectorError(`${selector.toString()} on ${topic}: only TAG selectors are supported yet`)
-      }
-      callNativeSync('consumer', () => this.#native.subscribe(topic, selector.expression))
+      callNativeSync('consumer', () => this.#native.subscribe(topic, selector.type, selector.expression))
     }
     this.#state = 'starting'
     try {
@@ -188,6 +234,39 @@ export class Consumer {
   async assignedQueues(): Promise<MessageQueue[]> {
     const queues = await callNative('consumer', () => this.#native.assignedQueues())
     return queues.map((q) => ({ topic: q.topic, brokerName: q.brokerName, queueId: q.queueId }))
+  }
+
+  /**
+   * The consumer's counters now: what it holds in memory (bounded by the flow-control thresholds), what the
+   * listener answered, pulls, and the offset store's metrics. Counts keep growing across the consumer's life;
+   * zeros before `start()`.
+   */
+  stats(): ConsumerStats {
+    const s = this.#native.stats()
+    return {
+      messagesHeld: s.messagesHeld,
+      bytesHeld: s.bytesHeld,
+      maxMessagesHeldByAQueue: s.maxMessagesHeldByAQueue,
+      queuesHeld: s.queuesHeld,
+      consumedOk: s.consumedOk,
+      consumedFailed: s.consumedFailed,
+      sentBack: s.sentBack,
+      consumedAgainLocally: s.consumedAgainLocally,
+      malformedSkipped: s.malformedSkipped,
+      flowControlPauses: s.flowControlPauses,
+      pulls: s.pulls,
+      pullErrors: s.pullErrors,
+      listenerCallsRunning: this.#dispatch.running,
+      offsetStore: {
+        persistCount: s.offsetPersistCount,
+        persistFailures: s.offsetPersistFailures,
+        persistSuccessRate: s.offsetPersistSuccessRate,
+        avgPersistLatency: s.offsetAvgPersistLatencyMs,
+        cacheHits: s.offsetCacheHits,
+        cacheMisses: s.offsetCacheMisses,
+        cacheHitRate: s.offsetCacheHitRate,
+      },
+    }
   }
 
   /** Listener calls running now in JavaScript. */

@@ -13,6 +13,7 @@ import {
   BrokerResponseError,
   ConfigError,
   ConsumerStateError,
+  InvalidSelectorError,
   MessageSendError,
   NameServerError,
   NetworkError,
@@ -42,6 +43,7 @@ const CLASS_BY_NATIVE_CODE: ReadonlyMap<string, ErrorClass> = new Map<string, Er
   ['ERR_SEND_FAILED', MessageSendError],
   ['ERR_BROKER_RESPONSE', BrokerResponseError],
   ['ERR_PROTOCOL', ProtocolError],
+  ['ERR_INVALID_SELECTOR', InvalidSelectorError],
 ])
 
 const STATE_ERROR_BY_CONTEXT: Readonly<Record<ErrorContext, ErrorClass | undefined>> = {

@@ -3,9 +3,8 @@
 //!
 //! The engine calls its listener once per batch of a queue, up to `consumeThreadNum` at a
 //! time. Each call becomes a task queued here; one threadsafe-function call hands
-//! JavaScript every task queued by the time it runs (see [`Completions`]), in columns
-//! rather than one object per message (each property set through Node-API costs a name
-//! lookup). JavaScript runs the listener for each task and hands the verdicts back in bulk
+//! JavaScript every task queued by the time it runs (see [`Completions`]), packed into one
+//! Buffer rather than one object per message (see [`NativeConsumeTasks`]). JavaScript runs the listener for each task and hands the verdicts back in bulk
 //! through [`NativeConsumer::settle`], which completes the engine's waiting futures.
 
 use std::collections::HashMap;
@@ -13,9 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{
-    BigInt64Array, Buffer, Float64Array, Function, Int32Array, Uint32Array,
-};
+use napi::bindgen_prelude::{Buffer, Function, Int32Array, Uint32Array};
 use napi::Unknown;
 use napi_derive::napi;
 use rocketmq_client::consumer::allocate::{
@@ -23,11 +20,10 @@ use rocketmq_client::consumer::allocate::{
     AllocateConsistentHash, AllocateStrategy,
 };
 use rocketmq_client::consumer::push::{
-    ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome,
-    MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
+    ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome, ConsumerStats,
+    ExpressionType, MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
 };
 use rocketmq_remoting::body::{ConsumeFromWhere, MessageModel, MessageQueue};
-use rocketmq_remoting::message::properties::encode_properties;
 use rocketmq_remoting::message::MessageExt;
 use tokio::sync::oneshot;
 
@@ -58,6 +54,12 @@ pub struct NativeConsumerConfig {
     pub pull_batch_size: Option<u32>,
     pub pull_threshold_for_queue: Option<u32>,
     pub pull_threshold_size_for_queue_bytes: Option<f64>,
+    /// Unset: no topic limit.
+    pub pull_threshold_for_topic: Option<u32>,
+    /// Unset: no topic limit.
+    pub pull_threshold_size_for_topic_bytes: Option<f64>,
+    /// A listener call running longer counts as failed. Default 15 minutes.
+    pub consume_timeout_ms: Option<f64>,
     pub consume_concurrently_max_span: Option<u32>,
     pub consume_thread_num: Option<u32>,
     pub consume_message_batch_max_size: Option<u32>,
@@ -161,6 +163,11 @@ fn engine_config(config: &NativeConsumerConfig) -> napi::Result<PushConsumerConf
         pull_threshold_size_for_queue: config
             .pull_threshold_size_for_queue_bytes
             .map_or(d.pull_threshold_size_for_queue, |n| n as u64),
+        pull_threshold_for_topic: config.pull_threshold_for_topic.map(u64::from),
+        pull_threshold_size_for_topic: config.pull_threshold_size_for_topic_bytes.map(|n| n as u64),
+        consume_timeout: config
+            .consume_timeout_ms
+            .map_or(d.consume_timeout, |ms| Duration::from_millis(ms as u64)),
         consume_concurrently_max_span: config
             .consume_concurrently_max_span
             .map_or(d.consume_concurrently_max_span, i64::from),
@@ -181,6 +188,57 @@ fn engine_config(config: &NativeConsumerConfig) -> napi::Result<PushConsumerConf
     })
 }
 
+/// The engine's counters; counts are f64 so they never wrap (exact up to 2^53).
+#[napi(object)]
+pub struct NativeConsumerStats {
+    pub messages_held: f64,
+    pub bytes_held: f64,
+    pub max_messages_held_by_a_queue: f64,
+    pub queues_held: f64,
+    pub consumed_ok: f64,
+    pub consumed_failed: f64,
+    pub sent_back: f64,
+    pub consumed_again_locally: f64,
+    pub malformed_skipped: f64,
+    pub flow_control_pauses: f64,
+    pub pulls: f64,
+    pub pull_errors: f64,
+    pub offset_persist_count: f64,
+    pub offset_persist_failures: f64,
+    pub offset_persist_success_rate: f64,
+    pub offset_avg_persist_latency_ms: f64,
+    pub offset_cache_hits: f64,
+    pub offset_cache_misses: f64,
+    pub offset_cache_hit_rate: f64,
+}
+
+impl From<ConsumerStats> for NativeConsumerStats {
+    fn from(s: ConsumerStats) -> Self {
+        let o = s.offset_store;
+        NativeConsumerStats {
+            messages_held: s.messages_held as f64,
+            bytes_held: s.bytes_held as f64,
+            max_messages_held_by_a_queue: s.max_messages_held_by_a_queue as f64,
+            queues_held: s.queues_held as f64,
+            consumed_ok: s.consumed_ok as f64,
+            consumed_failed: s.consumed_failed as f64,
+            sent_back: s.sent_back as f64,
+            consumed_again_locally: s.consumed_again_locally as f64,
+            malformed_skipped: s.malformed_skipped as f64,
+            flow_control_pauses: s.flow_control_pauses as f64,
+            pulls: s.pulls as f64,
+            pull_errors: s.pull_errors as f64,
+            offset_persist_count: o.persist_count as f64,
+            offset_persist_failures: o.persist_failures as f64,
+            offset_persist_success_rate: o.persist_success_rate,
+            offset_avg_persist_latency_ms: o.avg_persist_latency_ms,
+            offset_cache_hits: o.cache_hits as f64,
+            offset_cache_misses: o.cache_misses as f64,
+            offset_cache_hit_rate: o.cache_hit_rate,
+        }
+    }
+}
+
 /// One listener call waiting for JavaScript.
 pub struct ConsumeTask {
     id: u32,
@@ -188,37 +246,33 @@ pub struct ConsumeTask {
     messages: Vec<Arc<MessageExt>>,
 }
 
-/// Listener tasks for JavaScript, column by column. Task `t` owns messages
-/// `taskMessageEnds[t-1] .. taskMessageEnds[t]` (from 0 for the first); strings that repeat
-/// (topics, broker names, hosts) are indexes into `strings`; message `m`'s body is
-/// `bodies[bodyEnds[m-1] .. bodyEnds[m]]`.
+/// Bytes of the batch header: task count, message count (u32 each).
+const HEADER_BYTES: usize = 8;
+/// Bytes per task: id, message count, topic and broker name (string indexes), queue id.
+const TASK_BYTES: usize = 20;
+/// Bytes per message record; the field offsets are in `lib/consumed-message.ts`.
+const RECORD_BYTES: usize = 80;
+
+/// Listener tasks for JavaScript, packed into one Buffer so that a crossing costs a handful
+/// of Node-API calls whatever its size (each typed array or string made through Node-API
+/// is a call, and an external buffer a finalizer). Little-endian layout:
+///
+/// - header: task count u32, message count u32;
+/// - per task (`TASK_BYTES`): id u32, message count u32, topic u32, broker name u32,
+///   queue id i32 — the queue its messages were pulled from;
+/// - per message (`RECORD_BYTES`): topic u32 (the original topic of a retried message),
+///   broker name u32, queue id i32, reconsume times i32, flag i32, born host u32, store
+///   host u32, data start u32, body length u32, properties length u32, offset-msg-id
+///   length u32, unused u32, queue offset i64, commit-log offset i64, born timestamp f64,
+///   store timestamp f64;
+/// - data: per message its body, its properties in the wire form (`name\u0001value\u0002`)
+///   and its offset msg id, back to back.
+///
+/// Strings that repeat (topics, broker names, hosts) are indexes into `strings`.
 #[napi(object)]
 pub struct NativeConsumeTasks {
-    pub task_ids: Uint32Array,
-    pub task_message_ends: Uint32Array,
-    /// The queue each task's messages were pulled from: indexes into `strings`, and ids.
-    pub task_topics: Uint32Array,
-    pub task_broker_names: Uint32Array,
-    pub task_queue_ids: Int32Array,
+    pub packed: Buffer,
     pub strings: Vec<String>,
-    /// Topic shown to the listener (the original topic of a retried message).
-    pub topics: Uint32Array,
-    pub broker_names: Uint32Array,
-    pub queue_ids: Int32Array,
-    pub queue_offsets: BigInt64Array,
-    pub commit_log_offsets: BigInt64Array,
-    pub born_timestamps: Float64Array,
-    pub store_timestamps: Float64Array,
-    pub reconsume_times: Int32Array,
-    pub flags: Int32Array,
-    pub born_hosts: Uint32Array,
-    pub store_hosts: Uint32Array,
-    pub offset_msg_ids: Vec<String>,
-    /// Every property in the wire form (`name\u0001value\u0002`...), decoded by JavaScript
-    /// only when read.
-    pub properties: Vec<String>,
-    pub bodies: Buffer,
-    pub body_ends: Uint32Array,
 }
 
 /// Gives each distinct string one index.
@@ -226,6 +280,9 @@ pub struct NativeConsumeTasks {
 struct StringTable {
     index: HashMap<String, u32>,
     strings: Vec<String>,
+    /// Hosts seen in this batch: a message's hosts are mostly those of the one before, and
+    /// comparing addresses is cheaper than formatting and hashing them.
+    hosts: Vec<(std::net::SocketAddr, u32)>,
 }
 
 impl StringTable {
@@ -238,89 +295,103 @@ impl StringTable {
         self.strings.push(value.to_owned());
         i
     }
+
+    fn host(&mut self, addr: std::net::SocketAddr) -> u32 {
+        if let Some(&(_, i)) = self.hosts.iter().find(|(a, _)| *a == addr) {
+            return i;
+        }
+        let i = self.intern(&addr.to_string());
+        self.hosts.push((addr, i));
+        i
+    }
+}
+
+fn put_u32(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put_i32(out: &mut Vec<u8>, value: i32) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put_i64(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+fn put_f64(out: &mut Vec<u8>, value: f64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Lengths stay far below 4 GiB (a message is at most a few MiB); saturate rather than wrap.
+fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
 impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
     fn from(tasks: Vec<ConsumeTask>) -> Self {
-        let n: usize = tasks.iter().map(|t| t.messages.len()).sum();
-        let body_bytes: usize = tasks
-            .iter()
-            .flat_map(|t| t.messages.iter())
-            .map(|m| m.body.len())
+        let messages = || tasks.iter().flat_map(|t| t.messages.iter());
+        let n = messages().count();
+        let data_bytes: usize = messages()
+            .map(|m| {
+                m.body.len()
+                    + m.offset_msg_id.len()
+                    + m.properties
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len() + 2)
+                        .sum::<usize>()
+            })
             .sum();
+        let fixed = HEADER_BYTES + TASK_BYTES * tasks.len() + RECORD_BYTES * n;
+        let mut packed = Vec::with_capacity(fixed);
+        let mut data = Vec::with_capacity(data_bytes);
         let mut strings = StringTable::default();
-        let mut task_ids = Vec::with_capacity(tasks.len());
-        let mut task_message_ends = Vec::with_capacity(tasks.len());
-        let mut task_topics = Vec::with_capacity(tasks.len());
-        let mut task_broker_names = Vec::with_capacity(tasks.len());
-        let mut task_queue_ids = Vec::with_capacity(tasks.len());
-        let mut topics = Vec::with_capacity(n);
-        let mut broker_names = Vec::with_capacity(n);
-        let mut queue_ids = Vec::with_capacity(n);
-        let mut queue_offsets = Vec::with_capacity(n);
-        let mut commit_log_offsets = Vec::with_capacity(n);
-        let mut born_timestamps = Vec::with_capacity(n);
-        let mut store_timestamps = Vec::with_capacity(n);
-        let mut reconsume_times = Vec::with_capacity(n);
-        let mut flags = Vec::with_capacity(n);
-        let mut born_hosts = Vec::with_capacity(n);
-        let mut store_hosts = Vec::with_capacity(n);
-        let mut offset_msg_ids = Vec::with_capacity(n);
-        let mut properties = Vec::with_capacity(n);
-        let mut bodies = Vec::with_capacity(body_bytes);
-        let mut body_ends = Vec::with_capacity(n);
-        let mut host = String::new();
-        for task in tasks {
-            task_ids.push(task.id);
-            task_topics.push(strings.intern(&task.queue.topic));
-            task_broker_names.push(strings.intern(&task.queue.broker_name));
-            task_queue_ids.push(task.queue.queue_id);
-            for m in &task.messages {
-                topics.push(strings.intern(&m.topic));
-                broker_names.push(strings.intern(&m.broker_name));
-                queue_ids.push(m.queue_id);
-                queue_offsets.push(m.queue_offset);
-                commit_log_offsets.push(m.commit_log_offset);
-                born_timestamps.push(m.born_timestamp as f64);
-                store_timestamps.push(m.store_timestamp as f64);
-                reconsume_times.push(m.reconsume_times);
-                flags.push(m.flag);
-                host.clear();
-                use std::fmt::Write;
-                let _ = write!(host, "{}", m.born_host);
-                born_hosts.push(strings.intern(&host));
-                host.clear();
-                let _ = write!(host, "{}", m.store_host);
-                store_hosts.push(strings.intern(&host));
-                offset_msg_ids.push(m.offset_msg_id.clone());
-                properties.push(encode_properties(&m.properties));
-                bodies.extend_from_slice(&m.body);
-                body_ends.push(bodies.len() as u32);
-            }
-            task_message_ends.push(topics.len() as u32);
+
+        put_u32(&mut packed, len_u32(tasks.len()));
+        put_u32(&mut packed, len_u32(n));
+        for task in &tasks {
+            put_u32(&mut packed, task.id);
+            put_u32(&mut packed, len_u32(task.messages.len()));
+            put_u32(&mut packed, strings.intern(&task.queue.topic));
+            put_u32(&mut packed, strings.intern(&task.queue.broker_name));
+            put_i32(&mut packed, task.queue.queue_id);
         }
+        for m in messages() {
+            let start = fixed + data.len();
+            data.extend_from_slice(&m.body);
+            let properties_start = data.len();
+            // Unordered, unlike the wire encoder: JavaScript reads them into an object.
+            for (name, value) in &m.properties {
+                data.extend_from_slice(name.as_bytes());
+                data.push(1);
+                data.extend_from_slice(value.as_bytes());
+                data.push(2);
+            }
+            let properties_len = data.len() - properties_start;
+            data.extend_from_slice(m.offset_msg_id.as_bytes());
+
+            put_u32(&mut packed, strings.intern(&m.topic));
+            put_u32(&mut packed, strings.intern(&m.broker_name));
+            put_i32(&mut packed, m.queue_id);
+            put_i32(&mut packed, m.reconsume_times);
+            put_i32(&mut packed, m.flag);
+            put_u32(&mut packed, strings.host(m.born_host));
+            put_u32(&mut packed, strings.host(m.store_host));
+            put_u32(&mut packed, len_u32(start));
+            put_u32(&mut packed, len_u32(m.body.len()));
+            put_u32(&mut packed, len_u32(properties_len));
+            put_u32(&mut packed, len_u32(m.offset_msg_id.len()));
+            put_u32(&mut packed, 0);
+            put_i64(&mut packed, m.queue_offset);
+            put_i64(&mut packed, m.commit_log_offset);
+            // Milliseconds since the epoch are exact in an f64 (below 2^53).
+            put_f64(&mut packed, m.born_timestamp as f64);
+            put_f64(&mut packed, m.store_timestamp as f64);
+        }
+        debug_assert_eq!(packed.len(), fixed);
+        packed.extend_from_slice(&data);
         NativeConsumeTasks {
-            task_ids: task_ids.into(),
-            task_message_ends: task_message_ends.into(),
-            task_topics: task_topics.into(),
-            task_broker_names: task_broker_names.into(),
-            task_queue_ids: task_queue_ids.into(),
+            packed: packed.into(),
             strings: strings.strings,
-            topics: topics.into(),
-            broker_names: broker_names.into(),
-            queue_ids: queue_ids.into(),
-            queue_offsets: queue_offsets.into(),
-            commit_log_offsets: commit_log_offsets.into(),
-            born_timestamps: born_timestamps.into(),
-            store_timestamps: store_timestamps.into(),
-            reconsume_times: reconsume_times.into(),
-            flags: flags.into(),
-            born_hosts: born_hosts.into(),
-            store_hosts: store_hosts.into(),
-            offset_msg_ids,
-            properties,
-            bodies: bodies.into(),
-            body_ends: body_ends.into(),
         }
     }
 }
@@ -399,10 +470,28 @@ impl NativeConsumer {
         })
     }
 
-    /// Subscribes to `topic` with a TAG expression; before `start()` only.
+    /// Subscribes to `topic` with a 'TAG' or 'SQL92' expression; before `start()` only.
     #[napi]
-    pub fn subscribe(&self, topic: String, expression: String) -> napi::Result<()> {
-        self.inner.subscribe(&topic, &expression).into_napi()
+    pub fn subscribe(
+        &self,
+        topic: String,
+        expression_type: String,
+        expression: String,
+    ) -> napi::Result<()> {
+        let kind = match expression_type.as_str() {
+            "TAG" => ExpressionType::Tag,
+            "SQL92" => ExpressionType::Sql92,
+            other => return Err(config_error(format!("unknown expression type {other:?}"))),
+        };
+        self.inner
+            .subscribe_with(&topic, kind, &expression)
+            .into_napi()
+    }
+
+    /// The engine's counters now (see `ConsumerStats` in `lib/consumer.ts`).
+    #[napi]
+    pub fn stats(&self) -> NativeConsumerStats {
+        self.inner.stats().into()
     }
 
     /// Joins the group and starts pulling.

@@ -36,6 +36,10 @@ pub enum ClientError {
     /// The call is not valid in the object's current state.
     #[error("{0}")]
     State(String),
+    /// A subscription expression the brokers refuse (a SQL92 expression that does not
+    /// compile, or brokers that do not filter by properties).
+    #[error("{0}")]
+    InvalidSelector(String),
     /// A peer sent bytes the codec could not decode.
     #[error("protocol error: {0}")]
     Protocol(#[from] CodecError),
@@ -62,6 +66,7 @@ impl ClientError {
             ClientError::SendFailed { .. } => "ERR_SEND_FAILED",
             ClientError::BrokerResponse { .. } => "ERR_BROKER_RESPONSE",
             ClientError::State(_) => "ERR_STATE",
+            ClientError::InvalidSelector(_) => "ERR_INVALID_SELECTOR",
             ClientError::Protocol(_) => "ERR_PROTOCOL",
         }
     }

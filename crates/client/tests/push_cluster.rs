@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{cluster_admin, create_topic, namesrv, started_producer, unique};
+use common::{cluster_admin, create_topic, namesrv, started_producer, unique, write_frame};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -17,13 +17,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rocketmq_client::consumer::offset_store::remote::RemoteOffsetStore;
 use rocketmq_client::consumer::push::{
-    ConsumeConcurrentlyStatus, ConsumeContext, MessageListenerConcurrently, PushConsumer,
-    PushConsumerConfig,
+    ConsumeConcurrentlyStatus, ConsumeContext, ExpressionType, MessageListenerConcurrently,
+    PushConsumer, PushConsumerConfig,
 };
-use rocketmq_client::{Admin, OutgoingMessage, Producer, SendStatus};
-use rocketmq_remoting::body::{ConsumeFromWhere, MessageQueue};
+use rocketmq_client::instance::{ClientInstance, InstanceConfig};
+use rocketmq_client::{Admin, ClientError, OutgoingMessage, Producer, SendStatus};
+use rocketmq_remoting::body::{ConsumeFromWhere, MessageQueue, ResetOffsetBody};
+use rocketmq_remoting::codes::request;
+use rocketmq_remoting::header::{EncodeHeader, ResetOffsetRequestHeader};
 use rocketmq_remoting::message::properties::keys;
 use rocketmq_remoting::message::MessageExt;
+use rocketmq_remoting::{ExtFields, RemotingCommand};
 
 /// Longest a test waits for its messages.
 const WAIT: Duration = Duration::from_secs(90);
@@ -42,6 +46,9 @@ struct Delivery {
 }
 
 type Log = Arc<Mutex<Vec<Delivery>>>;
+
+/// A message to send: body, tag and user properties.
+type Outgoing = (String, &'static str, Vec<(String, String)>);
 
 /// A listener that records every delivery and answers what `verdict` says of it.
 fn recording_listener(
@@ -98,15 +105,26 @@ impl Fixture {
 
     /// Sends `bodies` with their tags, a few at a time, and waits for every answer.
     async fn send(&self, messages: Vec<(String, &'static str)>) {
+        let messages = messages
+            .into_iter()
+            .map(|(body, tag)| (body, tag, Vec::new()))
+            .collect();
+        self.send_with_properties(messages).await;
+    }
+
+    /// Sends bodies with their tags and user properties, a few at a time, and waits for
+    /// every answer.
+    async fn send_with_properties(&self, messages: Vec<Outgoing>) {
         for chunk in messages.chunks(32) {
             let sends: Vec<_> = chunk
                 .iter()
-                .map(|(body, tag)| {
+                .map(|(body, tag, properties)| {
                     let producer = Arc::clone(&self.producer);
                     let message = OutgoingMessage {
                         topic: self.topic.clone(),
                         body: Bytes::from(body.clone()),
                         tags: Some((*tag).to_owned()),
+                        properties: properties.clone(),
                         ..OutgoingMessage::default()
                     };
                     tokio::spawn(async move { producer.send(message).await })
@@ -118,23 +136,24 @@ impl Fixture {
         }
     }
 
+    /// The configuration of a member of the test's group on its own client instance.
+    fn config(&self, instance: &str, from: ConsumeFromWhere) -> PushConsumerConfig {
+        PushConsumerConfig {
+            group: self.group.clone(),
+            namesrv_addr: namesrv(),
+            instance_name: Some(unique(&format!("{}_{instance}", self.name))),
+            consume_from_where: from,
+            ..PushConsumerConfig::default()
+        }
+    }
+
     fn consumer(
         &self,
         instance: &str,
         from: ConsumeFromWhere,
         listener: Arc<dyn MessageListenerConcurrently>,
     ) -> PushConsumer {
-        PushConsumer::new(
-            PushConsumerConfig {
-                group: self.group.clone(),
-                namesrv_addr: namesrv(),
-                instance_name: Some(unique(&format!("{}_{instance}", self.name))),
-                consume_from_where: from,
-                ..PushConsumerConfig::default()
-            },
-            listener,
-        )
-        .unwrap()
+        PushConsumer::new(self.config(instance, from), listener).unwrap()
     }
 
     async fn all_queues(&self) -> BTreeSet<MessageQueue> {
@@ -518,6 +537,368 @@ async fn a_member_leaving_hands_its_queues_over_at_its_committed_offsets() {
         counts.values().all(|n| *n == 1),
         "a message consumed by the leaver came again"
     );
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_sql92_subscription_gets_exactly_the_matching_messages() {
+    const COUNT: usize = 60;
+    let fx = Fixture::new("sql").await;
+    // Property `a` runs 0..9 over and over; `a > 5` matches 6, 7, 8 and 9.
+    let messages = (0..COUNT)
+        .map(|i| {
+            let a = (i % 10).to_string();
+            (format!("sql-{i}"), "A", vec![("a".to_owned(), a)])
+        })
+        .collect();
+    fx.send_with_properties(messages).await;
+    let matching: BTreeSet<String> = (0..COUNT)
+        .filter(|i| i % 10 > 5)
+        .map(|i| format!("sql-{i}"))
+        .collect();
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer
+        .subscribe_with(&fx.topic, ExpressionType::Sql92, "a > 5")
+        .unwrap();
+    consumer.start().await.unwrap();
+    let all = wait_until(|| distinct(&log, |_| true) >= matching.len()).await;
+    // Every queue's offset reaching its max (persisted every 5 s) proves the consumer went
+    // past every non-matching message rather than not reaching them yet.
+    let mut passed_all = false;
+    let deadline = Instant::now() + WAIT;
+    while all && !passed_all && Instant::now() < deadline {
+        passed_all = fx
+            .offsets()
+            .await
+            .values()
+            .all(|(committed, max)| *committed == Some(*max));
+        if !passed_all {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    consumer.shutdown().await;
+    assert!(
+        all,
+        "consumed {} of {}",
+        distinct(&log, |_| true),
+        matching.len()
+    );
+    assert!(passed_all, "{:?}", fx.offsets().await);
+    let got: BTreeSet<String> = log.lock().unwrap().iter().map(|d| d.body.clone()).collect();
+    assert_eq!(got, matching);
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_sql92_expression_the_brokers_cannot_compile_fails_start() {
+    let fx = Fixture::new("badsql").await;
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer
+        .subscribe_with(&fx.topic, ExpressionType::Sql92, "a >")
+        .unwrap();
+    let err = consumer.start().await.unwrap_err();
+    assert!(matches!(err, ClientError::InvalidSelector(_)), "{err:?}");
+    assert_eq!(err.code(), "ERR_INVALID_SELECTOR");
+    assert!(err.to_string().contains("a >"), "{err}");
+    // Not started: nothing to shut down, and no client id.
+    assert_eq!(consumer.client_id().await, None);
+    fx.close().await;
+}
+
+/// Records, when dropped, that a listener call was cancelled.
+struct Cancelled(Arc<Mutex<usize>>);
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() += 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_listener_call_past_consume_timeout_is_cancelled_and_its_messages_come_again() {
+    // At least one per queue: an empty queue's offset stays unset while its first pull
+    // is held by the broker.
+    const COUNT: usize = 18;
+    let fx = Fixture::new("timeout").await;
+    fx.send(bodies("timeout", COUNT, "A")).await;
+    let log: Log = Arc::default();
+    let cancelled: Arc<Mutex<usize>> = Arc::default();
+    let (recorded, cancels) = (Arc::clone(&log), Arc::clone(&cancelled));
+    // Every third message hangs on its first delivery: its call never ends by itself.
+    let listener = move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
+        let mut hang = false;
+        for m in &messages {
+            let body = String::from_utf8_lossy(&m.body).into_owned();
+            let index: usize = body.rsplit('-').next().unwrap().parse().unwrap();
+            hang |= index.is_multiple_of(3) && m.reconsume_times == 0;
+            recorded.lock().unwrap().push(Delivery {
+                consumer: "c",
+                queue: context.queue.clone(),
+                offset: m.queue_offset,
+                body,
+                tag: None,
+                reconsume_times: m.reconsume_times,
+            });
+        }
+        let guard = hang.then(|| Cancelled(Arc::clone(&cancels)));
+        async move {
+            if guard.is_some() {
+                std::future::pending::<()>().await;
+            }
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }
+    };
+    let config = PushConsumerConfig {
+        consume_timeout: Duration::from_secs(2),
+        ..fx.config("c", ConsumeFromWhere::ConsumeFromFirstOffset)
+    };
+    let consumer = PushConsumer::new(config, Arc::new(listener)).unwrap();
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    let hung = (0..COUNT).filter(|i| i.is_multiple_of(3)).count();
+    let done = || {
+        let log = log.lock().unwrap();
+        let bodies: BTreeSet<&str> = log.iter().map(|d| d.body.as_str()).collect();
+        let again = log.iter().filter(|d| d.reconsume_times > 0).count();
+        bodies.len() == COUNT && again >= hung
+    };
+    let all = wait_until(done).await;
+    consumer.shutdown().await;
+    assert!(all, "{:?}", log.lock().unwrap());
+    // Each hung call was cancelled, so its late verdict can never count...
+    assert_eq!(*cancelled.lock().unwrap(), hung);
+    // ...and its messages came again, once, through the retry topic, with their count up.
+    let log: Vec<Delivery> = log.lock().unwrap().clone();
+    let again: Vec<&Delivery> = log.iter().filter(|d| d.reconsume_times > 0).collect();
+    assert_eq!(again.len(), hung, "{again:?}");
+    assert!(again.iter().all(|d| d.queue.topic.starts_with("%RETRY%")));
+    let stats = consumer.stats();
+    assert_eq!(stats.consumed_failed, hung as u64);
+    assert_eq!(stats.sent_back, hung as u64);
+    assert_eq!(stats.consumed_ok, COUNT as u64);
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn topic_thresholds_bound_what_a_stuck_listener_holds_and_the_counters_show_it() {
+    const COUNT: usize = 400;
+    const BATCH: u64 = 4;
+    const TOPIC_LIMIT: u64 = 32;
+    let fx = Fixture::new("flow").await;
+    fx.send(bodies("flow", COUNT, "A")).await;
+    let queues = fx.all_queues().await.len() as u64;
+    // The listener waits until the test opens the gate.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let log: Log = Arc::default();
+    let recorder = recording_listener("c", Arc::clone(&log), |_| {
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    });
+    let waiting = Arc::clone(&gate);
+    let listener = move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
+        let gate = Arc::clone(&waiting);
+        let inner = recorder.consume(messages, context);
+        async move {
+            drop(gate.acquire().await.unwrap());
+            inner.await
+        }
+    };
+    let config = PushConsumerConfig {
+        pull_batch_size: BATCH as i32,
+        pull_threshold_for_topic: Some(TOPIC_LIMIT),
+        ..fx.config("c", ConsumeFromWhere::ConsumeFromFirstOffset)
+    };
+    let consumer = PushConsumer::new(config, Arc::new(listener)).unwrap();
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    // Flow control has started pausing pulls once every queue filled up to its share.
+    let paused = wait_until(|| consumer.stats().flow_control_pauses >= queues).await;
+    let held = consumer.stats();
+    assert!(paused, "{held:?}");
+    // A queue pulls while it holds no more than its share (TOPIC_LIMIT / queues), and one
+    // pull adds at most a batch.
+    let per_queue = (TOPIC_LIMIT / queues).max(1);
+    assert!(held.queues_held >= queues, "{held:?}");
+    assert!(
+        held.max_messages_held_by_a_queue <= per_queue + BATCH,
+        "{held:?}"
+    );
+    assert!(
+        held.messages_held <= queues * (per_queue + BATCH),
+        "{held:?}"
+    );
+    assert!(held.messages_held < COUNT as u64, "{held:?}");
+    assert!(held.bytes_held >= held.messages_held, "{held:?}");
+    assert!(held.pulls > 0, "{held:?}");
+
+    gate.add_permits(1 << 20);
+    let all = wait_until(|| distinct(&log, |_| true) >= COUNT).await;
+    consumer.shutdown().await;
+    assert!(all, "consumed {} of {COUNT}", distinct(&log, |_| true));
+    let stats = consumer.stats();
+    assert_eq!(stats.consumed_ok, COUNT as u64, "{stats:?}");
+    assert_eq!(stats.consumed_failed, 0);
+    assert_eq!((stats.messages_held, stats.queues_held), (0, 0));
+    assert_eq!(stats.malformed_skipped, 0);
+    // Every queue's offset was written, by the persist task or at shutdown.
+    let store = stats.offset_store;
+    assert!(store.persist_count >= queues, "{store:?}");
+    assert_eq!(store.persist_failures, 0, "{store:?}");
+    assert_eq!(store.persist_success_rate, 1.0, "{store:?}");
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_reset_offset_from_a_broker_moves_consumption_back() {
+    const COUNT: usize = 80;
+    let fx = Fixture::new("reset").await;
+    fx.send(bodies("reset", COUNT, "A")).await;
+    let log: Log = Arc::default();
+    let config = fx.config("c", ConsumeFromWhere::ConsumeFromFirstOffset);
+    let instance_name = config.instance_name.clone().unwrap();
+    let consumer = PushConsumer::new(
+        config,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    )
+    .unwrap();
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    assert!(wait_until(|| distinct(&log, |_| true) >= COUNT).await);
+
+    // A 5.3.3 broker resets on its side, so a loopback "4.x broker" sends the request on
+    // a connection of the consumer's client instance, as a real one would.
+    let instance = ClientInstance::acquire(
+        InstanceConfig::new(&namesrv())
+            .unwrap()
+            .with_names(Some(&instance_name), None),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let hello = RemotingCommand::request(request::HEART_BEAT, ExtFields::new());
+    instance.remoting().oneway(&addr, hello).await.unwrap();
+    let (mut stream, _) = tokio::time::timeout(WAIT, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let header = ResetOffsetRequestHeader {
+        group: fx.group.clone(),
+        topic: fx.topic.clone(),
+        timestamp: 0,
+        is_force: true,
+        queue_id: None,
+        offset: None,
+    };
+    let body = ResetOffsetBody {
+        offset_table: fx
+            .all_queues()
+            .await
+            .into_iter()
+            .map(|mq| (mq, 0))
+            .collect(),
+    };
+    let mut reset = RemotingCommand::request(
+        request::RESET_CONSUMER_CLIENT_OFFSET,
+        header.to_ext_fields(),
+    )
+    .with_body(Bytes::from(body.encode_fastjson().unwrap()));
+    reset.set_oneway();
+    write_frame(&mut stream, &reset).await;
+
+    // Every message comes a second time, from the reset offsets.
+    let twice = wait_until(|| delivery_counts(&log).values().all(|n| *n >= 2)).await;
+    consumer.shutdown().await;
+    instance.release().await;
+    let counts = delivery_counts(&log);
+    assert!(twice, "{counts:?}");
+    assert_eq!(counts.len(), COUNT);
+    assert!(counts.values().all(|n| *n == 2), "{counts:?}");
+    for (mq, (committed, max)) in fx.offsets().await {
+        assert_eq!(committed, Some(max), "offset of {mq}");
+    }
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_server_side_reset_by_time_moves_consumption_back() {
+    const COUNT: usize = 80;
+    let fx = Fixture::new("srvreset").await;
+    fx.send(bodies("srvreset", COUNT, "A")).await;
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    assert!(wait_until(|| distinct(&log, |_| true) >= COUNT).await);
+
+    // What `mqadmin resetOffsetByTime` sends: a 5.3.3 broker keeps the reset on its side
+    // and answers the consumer's next pull of each queue with OFFSET_MOVED.
+    let admin_instance = fx.admin.instance().await.unwrap();
+    let route = fx.admin.topic_route(&fx.topic).await.unwrap();
+    for broker in &route.broker_datas {
+        let header = ResetOffsetRequestHeader {
+            group: fx.group.clone(),
+            topic: fx.topic.clone(),
+            timestamp: 0,
+            is_force: true,
+            queue_id: Some(-1),
+            offset: None,
+        };
+        let command = RemotingCommand::request(
+            request::INVOKE_BROKER_TO_RESET_OFFSET,
+            header.to_ext_fields(),
+        );
+        let answer = admin_instance
+            .remoting()
+            .request(
+                broker.master_addr().unwrap(),
+                command,
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.code, 0, "{answer:?}");
+    }
+
+    let twice = wait_until(|| delivery_counts(&log).values().all(|n| *n >= 2)).await;
+    consumer.shutdown().await;
+    let counts = delivery_counts(&log);
+    assert!(twice, "{counts:?}");
+    assert_eq!(counts.len(), COUNT);
+    assert!(counts.values().all(|n| *n == 2), "{counts:?}");
     for (mq, (committed, max)) in fx.offsets().await {
         assert_eq!(committed, Some(max), "offset of {mq}");
     }

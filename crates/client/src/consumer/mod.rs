@@ -3,10 +3,14 @@
 //! queue between pulling and consuming ([`process_queue`]).
 
 pub mod allocate;
+pub mod flow_control;
 pub mod offset_store;
 pub mod process_queue;
 pub mod pull;
 pub mod push;
+pub mod queue_slot;
 pub mod rebalance;
+pub mod selector;
 pub mod send_back;
 pub mod start_offset;
+pub mod stats;

@@ -6,10 +6,11 @@
 //! Tasks of a started consumer, all on the runtime that called [`PushConsumer::start`]:
 //! - one rebalance task: every `rebalance_interval`, when the broker says the group changed
 //!   ([`ConsumerHooks::rebalance_soon`]) and when a subscribed topic's route changes, it
-//!   plans each topic ([`rebalance::plan_rebalance`]), drops queues (marked dropped, offset
-//!   persisted, forgotten) and adds queues (start offset from
+//!   applies the offset resets brokers asked for, plans each topic
+//!   ([`rebalance::plan_rebalance`]), drops queues and adds queues (start offset from
 //!   [`start_offset::compute_pull_from_where`], a fresh [`ProcessQueue`], a pull task);
-//! - one pull task per held queue: flow control, long-polling pull, dispatch;
+//! - one pull task per held queue: flow control ([`QueueLimits`]), long-polling pull,
+//!   dispatch; a failed pull backs off [`PULL_ERROR_DELAY`] and the loop goes on;
 //! - one short task per consume batch, holding a permit of a semaphore sized
 //!   `consume_thread_num` while the listener runs (Java's consume thread pool);
 //! - one task persisting the offsets every `persist_consumer_offset_interval`.
@@ -17,21 +18,31 @@
 //! Never lose a message: a batch leaves its [`ProcessQueue`] only when the listener said
 //! [`ConsumeConcurrentlyStatus::ConsumeSuccess`], and the committed offset is the smallest
 //! offset still held, so a failed or slow batch holds the queue's commit back. A batch the
-//! listener failed (ReconsumeLater, a panic) is sent back to the broker
-//! ([`send_back`]), which delivers it again through `%RETRY%<group>` after a delay, or
-//! moves it to `%DLQ%<group>` past `max_reconsume_times`; a message that cannot be sent
-//! back is consumed again locally after [`CONSUME_LATER_DELAY`] with its
-//! `reconsume_times` raised, as Java's `consumeLater` fallback does. Messages are
-//! delivered at least once: a queue that
-//! moves to another member may deliver its uncommitted messages there again.
+//! listener failed (ReconsumeLater, a panic, a call past `consume_timeout`) is sent back to
+//! the broker ([`send_back`]), which delivers it again through `%RETRY%<group>` after a
+//! delay, or moves it to `%DLQ%<group>` past `max_reconsume_times`; a message that cannot be
+//! sent back is consumed again locally after [`CONSUME_LATER_DELAY`] with its
+//! `reconsume_times` raised, as Java's `consumeLater` fallback does. A call past
+//! `consume_timeout` is cancelled, so its late verdict never counts (Java's
+//! `cleanExpireMsg` has the same effect). Messages are delivered at least once: a queue
+//! that moves to another member may deliver its uncommitted messages there again.
+//!
+//! Dropping a queue (rebalance, or an offset reset from a broker, see
+//! `Engine::apply_resets`) goes through its [`QueueSlot`]: pulls stop, the listener calls
+//! in flight get up to [`DROP_CONSUME_WAIT`] to finish and commit, then the offset is
+//! persisted and later verdicts of that queue are ignored.
+//!
+//! Subscriptions are TAG or SQL92 ([`ExpressionType`]); the SQL92 ones are checked by the
+//! brokers at start ([`selector`]). [`PushConsumer::stats`] reads the counters.
 //!
 //! Only CLUSTERING is supported for now (offsets on the brokers, [`RemoteOffsetStore`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{debug, info, warn};
 use rocketmq_remoting::body::running_info::props;
@@ -42,16 +53,22 @@ use rocketmq_remoting::body::{
 use rocketmq_remoting::message::properties::keys;
 use rocketmq_remoting::message::MessageExt;
 use tokio::sync::{watch, Notify, Semaphore};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::allocate::{AllocateAveragely, AllocateStrategy};
+use super::flow_control::{QueueLimits, Thresholds};
 use super::offset_store::remote::RemoteOffsetStore;
 use super::offset_store::OffsetStore;
 use super::process_queue::ProcessQueue;
 use super::pull::{PullRequest, PullStatus, Puller};
+use super::queue_slot::{QueueSlot, DROP_CONSUME_WAIT};
 use super::rebalance::{self, HeldQueue, RebalanceInput};
+use super::selector;
+pub use super::selector::ExpressionType;
 use super::send_back::{send_back, DEFAULT_MAX_RECONSUME_TIMES};
 use super::start_offset::{self, QueueOffsets};
+pub use super::stats::{ConsumerStats, OffsetStoreMetrics};
+use super::stats::{Counters, Event, TopicStatus};
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
 use crate::processor::{ClientProcessor, ConsumerHooks};
@@ -66,6 +83,8 @@ pub const PULL_ERROR_DELAY: Duration = Duration::from_secs(3);
 pub const CONSUME_LATER_DELAY: Duration = Duration::from_secs(5);
 /// How long [`PushConsumer::shutdown`] waits for listener calls in flight.
 pub const SHUTDOWN_CONSUME_WAIT: Duration = Duration::from_secs(10);
+/// Java's `consumeTimeout` default, 15 minutes.
+pub const DEFAULT_CONSUME_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Java 5.x rebalances again this soon when a round left an allocated queue unbalanced.
 const UNBALANCED_RETRY: Duration = Duration::from_secs(1);
 
@@ -156,12 +175,23 @@ pub struct PushConsumerConfig {
     pub pull_threshold_for_queue: u64,
     /// No pull while a queue holds more unconsumed body bytes than this.
     pub pull_threshold_size_for_queue: u64,
+    /// Java's `pullThresholdForTopic` (-1 there, `None` here: unset). When set, the
+    /// per-queue message limit is this divided by the topic's queues held (at least 1),
+    /// instead of `pull_threshold_for_queue`.
+    pub pull_threshold_for_topic: Option<u64>,
+    /// Java's `pullThresholdSizeForTopic`, in bytes here (Java counts MiB). When set, the
+    /// per-queue byte limit is this divided by the topic's queues held (at least 1),
+    /// instead of `pull_threshold_size_for_queue`.
+    pub pull_threshold_size_for_topic: Option<u64>,
     /// No pull while the offsets held by a queue span more than this.
     pub consume_concurrently_max_span: i64,
     /// Listener calls in flight at most.
     pub consume_thread_num: usize,
     /// Messages per listener call at most.
     pub consume_message_batch_max_size: usize,
+    /// Java's `consumeTimeout`: a listener call running longer counts as ReconsumeLater
+    /// (its messages are sent back) and its late verdict is ignored.
+    pub consume_timeout: Duration,
     /// How often consumed offsets are written to the brokers.
     pub persist_consumer_offset_interval: Duration,
     /// How often the queues are shared out again besides the broker's notifications.
@@ -187,9 +217,12 @@ impl Default for PushConsumerConfig {
             pull_batch_size: 32,
             pull_threshold_for_queue: 1000,
             pull_threshold_size_for_queue: 100 * 1024 * 1024,
+            pull_threshold_for_topic: None,
+            pull_threshold_size_for_topic: None,
             consume_concurrently_max_span: 2000,
             consume_thread_num: 20,
             consume_message_batch_max_size: 1,
+            consume_timeout: DEFAULT_CONSUME_TIMEOUT,
             persist_consumer_offset_interval: Duration::from_secs(5),
             rebalance_interval: Duration::from_secs(20),
             pull_interval: Duration::ZERO,
@@ -237,6 +270,20 @@ impl PushConsumerConfig {
                 self.pull_threshold_size_for_queue
             )));
         }
+        if let Some(t) = self.pull_threshold_for_topic {
+            if !(1..=6_553_500).contains(&t) {
+                return Err(ClientError::Config(format!(
+                    "pullThresholdForTopic {t} is out of range [1, 6553500]"
+                )));
+            }
+        }
+        if let Some(t) = self.pull_threshold_size_for_topic {
+            if !(1..=100 * 1024 * 1024 * 1024).contains(&t) {
+                return Err(ClientError::Config(format!(
+                    "pullThresholdSizeForTopic {t} is out of range [1 B, 100 GiB]"
+                )));
+            }
+        }
         if !(1..=65535).contains(&self.consume_concurrently_max_span) {
             return Err(ClientError::Config(format!(
                 "consumeConcurrentlyMaxSpan {} is out of range [1, 65535]",
@@ -249,6 +296,7 @@ impl PushConsumerConfig {
                 self.persist_consumer_offset_interval,
             ),
             ("rebalanceInterval", self.rebalance_interval),
+            ("consumeTimeout", self.consume_timeout),
         ] {
             if value.is_zero() {
                 return Err(ClientError::Config(format!("{name} must be positive")));
@@ -256,19 +304,16 @@ impl PushConsumerConfig {
         }
         Ok(())
     }
-}
 
-/// Why the pull loop must wait before pulling `queue` again, if it must (Java's flow
-/// control in `pullMessage`).
-fn flow_control(config: &PushConsumerConfig, pq: &ProcessQueue) -> Option<&'static str> {
-    if pq.message_count() > config.pull_threshold_for_queue {
-        Some("message count")
-    } else if pq.message_size() > config.pull_threshold_size_for_queue {
-        Some("message size")
-    } else if pq.max_span() > config.consume_concurrently_max_span {
-        Some("offset span")
-    } else {
-        None
+    /// The flow-control thresholds of this configuration.
+    fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            per_queue_messages: self.pull_threshold_for_queue,
+            per_queue_bytes: self.pull_threshold_size_for_queue,
+            per_topic_messages: self.pull_threshold_for_topic,
+            per_topic_bytes: self.pull_threshold_size_for_topic,
+            max_span: self.consume_concurrently_max_span,
+        }
     }
 }
 
@@ -301,6 +346,12 @@ pub struct PushConsumer {
     listener: Arc<dyn MessageListenerConcurrently>,
     subscriptions: Mutex<BTreeMap<String, SubscriptionData>>,
     running: tokio::sync::Mutex<Option<Running>>,
+    /// Event counts over the consumer's life, shared with each engine it starts.
+    counters: Arc<Counters>,
+    /// The running engine, for [`PushConsumer::stats`] without awaiting `running`.
+    live_engine: Mutex<Option<Arc<Engine>>>,
+    /// The offset store's metrics as the last shutdown left them.
+    store_metrics_at_shutdown: Mutex<OffsetStoreMetrics>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -330,6 +381,9 @@ impl PushConsumer {
             listener,
             subscriptions: Mutex::new(BTreeMap::new()),
             running: tokio::sync::Mutex::new(None),
+            counters: Arc::default(),
+            live_engine: Mutex::new(None),
+            store_metrics_at_shutdown: Mutex::new(OffsetStoreMetrics::default()),
         })
     }
 
@@ -338,16 +392,28 @@ impl PushConsumer {
     ///
     /// [`start`]: PushConsumer::start
     pub fn subscribe(&self, topic: &str, expression: &str) -> Result<()> {
+        self.subscribe_with(topic, ExpressionType::Tag, expression)
+    }
+
+    /// Subscribes to `topic` with an expression of `expression_type`: TAG as
+    /// [`subscribe`](PushConsumer::subscribe), or SQL92 (`a > 5 AND TAGS = 'x'`, evaluated by
+    /// the brokers, which [`start`](PushConsumer::start) asks first). Before `start` only; a
+    /// second call for the same topic replaces the first. An empty SQL92 expression is
+    /// [`ClientError::InvalidSelector`].
+    pub fn subscribe_with(
+        &self,
+        topic: &str,
+        expression_type: ExpressionType,
+        expression: &str,
+    ) -> Result<()> {
         validate_topic(topic)?;
         if self.running.try_lock().map(|r| r.is_some()).unwrap_or(true) {
             return Err(ClientError::State(
                 "subscribe before start: the consumer is running".into(),
             ));
         }
-        lock(&self.subscriptions).insert(
-            topic.to_owned(),
-            SubscriptionData::tag(topic, expression, now_ms()),
-        );
+        let data = selector::subscription_data(topic, expression_type, expression, now_ms())?;
+        lock(&self.subscriptions).insert(topic.to_owned(), data);
         Ok(())
     }
 
@@ -376,11 +442,30 @@ impl PushConsumer {
             self.config.unit_name.as_deref(),
         );
         let instance = ClientInstance::acquire(instance_config).await?;
+        // As Java's start: load the routes, and have the brokers check the SQL92
+        // expressions before telling them who we are, so a bad one fails here.
+        for topic in subscriptions.keys() {
+            // The broker makes the retry topic only when the group's first message is sent
+            // back; no route for it is the normal case at start.
+            if let Err(err) = instance.routes().get(topic).await {
+                if !rebalance::is_retry_topic(topic) {
+                    warn!(
+                        "consumer {}: no route for {topic} yet: {err}",
+                        self.config.group
+                    );
+                }
+            }
+        }
+        if let Err(err) = self.check_selectors(&instance, &subscriptions).await {
+            instance.release().await;
+            return Err(err);
+        }
         let engine = Arc::new(Engine::new(
             self.config.clone(),
             Arc::clone(&self.listener),
             Arc::clone(&instance),
             subscriptions,
+            Arc::clone(&self.counters),
         ));
         let provider_engine = Arc::downgrade(&engine);
         let group = self.config.group.clone();
@@ -413,21 +498,8 @@ impl PushConsumer {
             return Err(err);
         }
 
-        // As Java's start: load the routes, tell the brokers who we are, then rebalance at
-        // once, so the first round already finds this client in the group.
-        for topic in engine.subscriptions.keys() {
-            // The broker makes the retry topic only when the group's first message is sent
-            // back; no route for it is the normal case at start.
-            if let Err(err) = instance.routes().get(topic).await {
-                if rebalance::is_retry_topic(topic) {
-                    continue;
-                }
-                warn!(
-                    "consumer {}: no route for {topic} yet: {err}",
-                    engine.group()
-                );
-            }
-        }
+        // Tell the brokers who we are, then rebalance at once, so the first round already
+        // finds this client in the group.
         instance.send_heartbeat_to_all_brokers().await;
 
         let tasks = vec![
@@ -439,7 +511,31 @@ impl PushConsumer {
             engine.group(),
             instance.client_id()
         );
+        *lock(&self.live_engine) = Some(Arc::clone(&engine));
         *running = Some(Running { engine, tasks });
+        Ok(())
+    }
+
+    /// CHECK_CLIENT_CONFIG of each SQL92 subscription to the masters of its topic.
+    async fn check_selectors(
+        &self,
+        instance: &ClientInstance,
+        subscriptions: &BTreeMap<String, SubscriptionData>,
+    ) -> Result<()> {
+        for (topic, subscription) in subscriptions {
+            if !selector::needs_broker_check(subscription) {
+                continue;
+            }
+            let route = instance.routes().get(topic).await?;
+            selector::check_sql92_subscription(
+                instance.remoting(),
+                &route,
+                instance.client_id(),
+                &self.config.group,
+                subscription,
+            )
+            .await?;
+        }
         Ok(())
     }
 
@@ -479,9 +575,11 @@ impl PushConsumer {
             );
         }
         let released = std::mem::take(&mut *lock(&engine.queues));
-        for pq in released.values() {
-            pq.set_dropped(true);
+        for slot in released.values() {
+            slot.pq().set_dropped(true);
         }
+        *lock(&self.store_metrics_at_shutdown) = engine.store.metrics().into();
+        *lock(&self.live_engine) = None;
         ClientProcessor::install(&engine.instance).unregister(engine.group());
         engine.instance.unregister_consumer(engine.group()).await;
         engine.instance.release().await;
@@ -495,6 +593,25 @@ impl PushConsumer {
             .await
             .as_ref()
             .map(|r| r.engine.instance.client_id().to_owned())
+    }
+
+    /// The consumer's counters now: what it holds (zero when not started), what its
+    /// listener and pulls did since it was created, and its offset store's metrics (of the
+    /// current or last start). Cheap: no I/O, one short lock per held queue.
+    pub fn stats(&self) -> ConsumerStats {
+        let mut stats = self.counters.stats();
+        stats.offset_store = *lock(&self.store_metrics_at_shutdown);
+        if let Some(engine) = lock(&self.live_engine).clone() {
+            for slot in lock(&engine.queues).values() {
+                let held = slot.pq().message_count();
+                stats.messages_held += held;
+                stats.bytes_held += slot.pq().message_size();
+                stats.max_messages_held_by_a_queue = stats.max_messages_held_by_a_queue.max(held);
+                stats.queues_held += 1;
+            }
+            stats.offset_store = engine.store.metrics().into();
+        }
+        stats
     }
 
     /// The queues this consumer holds now (empty when not started).
@@ -516,11 +633,25 @@ struct Engine {
     store: RemoteOffsetStore,
     puller: Puller,
     offsets: QueueOffsets,
-    queues: Mutex<BTreeMap<MessageQueue, Arc<ProcessQueue>>>,
+    queues: Mutex<BTreeMap<MessageQueue, Arc<QueueSlot>>>,
+    /// Per subscribed topic, the per-queue flow-control limits its pull loops read.
+    limits: BTreeMap<String, Arc<QueueLimits>>,
+    counters: Arc<Counters>,
+    /// Per subscribed topic, the pull and consume figures of the running info's
+    /// `statusTable`.
+    status: BTreeMap<String, TopicStatus>,
+    /// Offset resets a broker asked for (topic, offsets), applied by the next rebalance.
+    resets: Mutex<Vec<(String, BTreeMap<MessageQueue, i64>)>>,
+    /// Where a queue dropped by a reset starts when rebalance adds it again, even if
+    /// persisting the reset failed.
+    reset_to: Mutex<BTreeMap<MessageQueue, i64>>,
     consume_permits: Semaphore,
     rebalance_now: Notify,
     consume_timestamp_ms: i64,
     stop: watch::Sender<bool>,
+    /// When the consumer started, ms since the epoch: `mqadmin consumerStatus -g` compares
+    /// the members' running infos and fails on a member without it.
+    started_ms: i64,
 }
 
 impl Engine {
@@ -529,7 +660,17 @@ impl Engine {
         listener: Arc<dyn MessageListenerConcurrently>,
         instance: Arc<ClientInstance>,
         subscriptions: BTreeMap<String, SubscriptionData>,
+        counters: Arc<Counters>,
     ) -> Self {
+        let thresholds = config.thresholds();
+        let limits = subscriptions
+            .keys()
+            .map(|topic| (topic.clone(), Arc::new(QueueLimits::new(&thresholds))))
+            .collect();
+        let status = subscriptions
+            .keys()
+            .map(|topic| (topic.clone(), TopicStatus::new(Instant::now())))
+            .collect();
         let consume_timestamp_ms = config
             .consume_timestamp_ms
             .unwrap_or_else(|| start_offset::default_consume_timestamp_ms(now_ms()));
@@ -542,9 +683,15 @@ impl Engine {
             instance,
             subscriptions,
             queues: Mutex::new(BTreeMap::new()),
+            limits,
+            counters,
+            status,
+            resets: Mutex::new(Vec::new()),
+            reset_to: Mutex::new(BTreeMap::new()),
             rebalance_now: Notify::new(),
             consume_timestamp_ms,
             stop: watch::channel(false).0,
+            started_ms: now_ms(),
             config,
         }
     }
@@ -607,7 +754,7 @@ impl Engine {
     /// One round over every subscribed topic; false when some allocated queue is not held
     /// yet (try again soon).
     async fn rebalance(self: Arc<Self>) -> bool {
-        let mut changed = false;
+        let mut changed = self.apply_resets().await;
         let mut balanced = true;
         let my_cid = self.instance.client_id().to_owned();
         for (topic, subscription) in &self.subscriptions {
@@ -634,12 +781,12 @@ impl Engine {
             };
             let held: BTreeMap<MessageQueue, HeldQueue> = lock(&self.queues)
                 .iter()
-                .map(|(mq, pq)| {
+                .map(|(mq, slot)| {
                     (
                         mq.clone(),
                         HeldQueue {
-                            last_pull_ms: pq.last_pull(),
-                            dropped: pq.is_dropped(),
+                            last_pull_ms: slot.pq().last_pull(),
+                            dropped: slot.pq().is_dropped(),
                         },
                     )
                 })
@@ -662,19 +809,32 @@ impl Engine {
                 }
             };
             balanced &= plan.balanced;
-            for mq in &plan.to_drop {
-                let pq = lock(&self.queues).remove(mq);
-                if let Some(pq) = pq {
-                    pq.set_dropped(true);
-                    if let Err(err) = self.store.persist(mq).await {
-                        warn!("consumer {}: persisting {mq} on drop: {err}", self.group());
-                    }
-                    self.store.remove_offset(mq);
-                    self.puller.forget(mq);
-                    changed = true;
-                    info!("consumer {}: dropped {mq}", self.group());
+            let dropping: Vec<(MessageQueue, Arc<QueueSlot>)> = {
+                let mut queues = lock(&self.queues);
+                plan.to_drop
+                    .iter()
+                    .filter_map(|mq| queues.remove(mq).map(|slot| (mq.clone(), slot)))
+                    .collect()
+            };
+            self.release_all(&dropping).await;
+            for (mq, _) in &dropping {
+                if let Err(err) = self.store.persist(mq).await {
+                    warn!("consumer {}: persisting {mq} on drop: {err}", self.group());
                 }
+                self.store.remove_offset(mq);
+                self.puller.forget(mq);
+                changed = true;
+                info!("consumer {}: dropped {mq}", self.group());
             }
+            // The limits for the share this round ends with, set before any new pull loop
+            // starts, so none pulls under the looser ones meanwhile.
+            let planned = lock(&self.queues)
+                .keys()
+                .filter(|mq| mq.topic == *topic)
+                .chain(plan.to_add.iter())
+                .collect::<BTreeSet<_>>()
+                .len();
+            self.set_limits(topic, planned);
             for mq in &plan.to_add {
                 if lock(&self.queues).contains_key(mq) {
                     continue;
@@ -682,15 +842,24 @@ impl Engine {
                 // Java's removeDirtyOffset: a memory offset left from an earlier hold would
                 // hide the broker's.
                 self.store.remove_offset(mq);
-                let start = match start_offset::compute_pull_from_where(
-                    &self.store,
-                    &self.offsets,
-                    mq,
-                    self.config.consume_from_where,
-                    self.consume_timestamp_ms,
-                )
-                .await
-                {
+                let reset = lock(&self.reset_to).remove(mq);
+                if let Some(offset) = reset {
+                    self.store.update_offset(mq, offset, false);
+                }
+                let computed = match reset {
+                    Some(offset) => Ok(offset),
+                    None => {
+                        start_offset::compute_pull_from_where(
+                            &self.store,
+                            &self.offsets,
+                            mq,
+                            self.config.consume_from_where,
+                            self.consume_timestamp_ms,
+                        )
+                        .await
+                    }
+                };
+                let start = match computed {
                     Ok(start) => start,
                     Err(err) => {
                         warn!(
@@ -701,17 +870,18 @@ impl Engine {
                         continue;
                     }
                 };
-                let pq = Arc::new(ProcessQueue::new(now_ms()));
-                lock(&self.queues).insert(mq.clone(), Arc::clone(&pq));
+                let slot = Arc::new(QueueSlot::new(Arc::new(ProcessQueue::new(now_ms()))));
+                lock(&self.queues).insert(mq.clone(), Arc::clone(&slot));
                 info!("consumer {}: added {mq} starting at {start}", self.group());
                 tokio::spawn(Arc::clone(&self).pull_loop(
                     mq.clone(),
-                    pq,
+                    slot,
                     start,
                     subscription.clone(),
                 ));
                 changed = true;
             }
+            self.update_limits(topic);
         }
         if changed {
             self.instance.heartbeat_soon();
@@ -751,19 +921,117 @@ impl Engine {
         }
     }
 
+    /// Drops `slots` together: each is marked dropped at once, then waits up to
+    /// [`DROP_CONSUME_WAIT`] for its listener calls in flight, so their commits make it
+    /// into the offset persisted next.
+    async fn release_all(&self, slots: &[(MessageQueue, Arc<QueueSlot>)]) {
+        for (_, slot) in slots {
+            slot.pq().set_dropped(true);
+        }
+        let mut waits = JoinSet::new();
+        for (mq, slot) in slots {
+            let (mq, slot) = (mq.clone(), Arc::clone(slot));
+            waits.spawn(async move { (mq, slot.release(DROP_CONSUME_WAIT).await) });
+        }
+        while let Some(joined) = waits.join_next().await {
+            if let Ok((mq, false)) = joined {
+                warn!(
+                    "consumer {}: a listener call on {mq} still runs after {:?}; its verdict will be ignored and its messages delivered again",
+                    self.group(),
+                    DROP_CONSUME_WAIT
+                );
+            }
+        }
+    }
+
+    /// Recomputes the per-queue limits of `topic` for the queues of it held now (Java's
+    /// `messageQueueChanged`).
+    fn update_limits(&self, topic: &str) {
+        let held = lock(&self.queues)
+            .keys()
+            .filter(|mq| mq.topic == topic)
+            .count();
+        self.set_limits(topic, held);
+    }
+
+    /// Sets the per-queue limits of `topic` for `queues_held` of its queues.
+    fn set_limits(&self, topic: &str, queues_held: usize) {
+        if let Some(limits) = self.limits.get(topic) {
+            limits.update(&self.config.thresholds(), queues_held);
+        }
+    }
+
+    /// Queues a reset of `offsets` (queues of `topic`) for the rebalance task.
+    fn request_reset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>) {
+        lock(&self.resets).push((topic.to_owned(), offsets));
+        self.rebalance_now.notify_one();
+    }
+
+    /// Applies the offset resets brokers asked for (RESET_CONSUMER_CLIENT_OFFSET, or a pull
+    /// answered OFFSET_MOVED), as Java's `resetOffset` does: each held
+    /// queue of the topic that the table names is dropped (its listener calls waited for,
+    /// bounded), its offset set to the table's and persisted, and it is removed; the
+    /// rebalance round that follows adds it again, starting at that offset. True when a
+    /// queue was reset.
+    async fn apply_resets(&self) -> bool {
+        let resets = std::mem::take(&mut *lock(&self.resets));
+        let mut changed = false;
+        for (topic, offsets) in resets {
+            let slots: Vec<(MessageQueue, Arc<QueueSlot>)> = {
+                let queues = lock(&self.queues);
+                offsets
+                    .keys()
+                    .filter(|mq| mq.topic == topic)
+                    .filter_map(|mq| queues.get(mq).map(|slot| (mq.clone(), Arc::clone(slot))))
+                    .collect()
+            };
+            self.release_all(&slots).await;
+            for (mq, slot) in &slots {
+                let offset = offsets[mq];
+                slot.pq().clear();
+                self.store.update_offset(mq, offset, false);
+                if let Err(err) = self.store.persist(mq).await {
+                    warn!(
+                        "consumer {}: persisting the reset offset {offset} of {mq}: {err}",
+                        self.group()
+                    );
+                }
+                self.store.remove_offset(mq);
+                lock(&self.queues).remove(mq);
+                self.puller.forget(mq);
+                lock(&self.reset_to).insert(mq.clone(), offset);
+                info!("consumer {}: reset {mq} to offset {offset}", self.group());
+                changed = true;
+            }
+            if slots.is_empty() {
+                info!(
+                    "consumer {}: offset reset of {topic}: none of its {} queues is held here",
+                    self.group(),
+                    offsets.len()
+                );
+            }
+        }
+        changed
+    }
+
     async fn pull_loop(
         self: Arc<Self>,
         mq: MessageQueue,
-        pq: Arc<ProcessQueue>,
+        slot: Arc<QueueSlot>,
         mut next_offset: i64,
         subscription: SubscriptionData,
     ) {
         let mut stop = self.stop.subscribe();
+        let Some(limits) = self.limits.get(&mq.topic).cloned() else {
+            return; // every held queue is of a subscribed topic
+        };
+        let pq = Arc::clone(slot.pq());
         loop {
             if pq.is_dropped() || self.stopped() {
                 return;
             }
-            if let Some(reason) = flow_control(&self.config, &pq) {
+            if let Some(reason) = limits.check(&pq) {
+                self.counters.add(Event::FlowControlPause, 1);
                 debug!(
                     "consumer {}: {mq} waits, over its {reason} threshold",
                     self.group()
@@ -779,15 +1047,21 @@ impl Engine {
             request.max_msg_nums = self.config.pull_batch_size;
             // No commit offset on the pull (Java sends one): a broker write racing the
             // store's first write of the topic could lose it (see `persist_held`).
+            self.counters.add(Event::Pull, 1);
+            let pull_started = Instant::now();
             let result = tokio::select! {
                 result = self.puller.pull(&request) => result,
                 _ = stop.changed() => return,
             };
+            if let (Some(status), Ok(result)) = (self.status.get(&mq.topic), &result) {
+                status.pulled(pull_started.elapsed(), result.messages.len());
+            }
             if pq.is_dropped() {
                 return;
             }
             match result {
                 Err(err) => {
+                    self.counters.add(Event::PullError, 1);
                     warn!(
                         "consumer {}: pulling {mq} at {next_offset} failed, retrying in {:?}: {err}",
                         self.group(),
@@ -798,45 +1072,55 @@ impl Engine {
                     }
                     continue;
                 }
-                Ok(result) => match result.status {
-                    PullStatus::Found if !result.messages.is_empty() => {
-                        next_offset = result.next_begin_offset;
-                        let group = self.group();
-                        let messages: Vec<Arc<MessageExt>> = result
-                            .messages
-                            .into_iter()
-                            .map(|m| Arc::new(restore_retry_topic(group, m)))
-                            .collect();
-                        pq.put_messages(messages.iter().cloned());
-                        for batch in messages.chunks(self.config.consume_message_batch_max_size) {
-                            tokio::spawn(Arc::clone(&self).consume(
-                                mq.clone(),
-                                Arc::clone(&pq),
-                                batch.to_vec(),
-                            ));
+                Ok(result) => {
+                    self.counters
+                        .add(Event::MalformedSkipped, result.skipped_records as u64);
+                    match result.status {
+                        PullStatus::Found if !result.messages.is_empty() => {
+                            next_offset = result.next_begin_offset;
+                            let group = self.group();
+                            let messages: Vec<Arc<MessageExt>> = result
+                                .messages
+                                .into_iter()
+                                .map(|m| Arc::new(restore_retry_topic(group, m)))
+                                .collect();
+                            pq.put_messages(messages.iter().cloned());
+                            for batch in messages.chunks(self.config.consume_message_batch_max_size)
+                            {
+                                tokio::spawn(Arc::clone(&self).consume(
+                                    mq.clone(),
+                                    Arc::clone(&slot),
+                                    batch.to_vec(),
+                                ));
+                            }
+                        }
+                        PullStatus::Found | PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => {
+                            next_offset = result.next_begin_offset;
+                            // Java's correctTagsOffset: with nothing held, everything before
+                            // the next offset is consumed (filtered out or absent).
+                            if pq.message_count() == 0 {
+                                slot.commit(|| self.store.update_offset(&mq, next_offset, true));
+                            }
+                        }
+                        PullStatus::OffsetIllegal => {
+                            // As Java: the queue is dropped, its offset set to the broker's
+                            // and persisted, and rebalance adds it again from there (a 5.x
+                            // broker answers so after a server-side reset). Dropping it
+                            // also keeps in-flight verdicts of the old offsets from
+                            // committing past the new one.
+                            warn!(
+                                "consumer {}: offset {next_offset} of {mq} is illegal, moving to {}",
+                                self.group(),
+                                result.next_begin_offset
+                            );
+                            self.request_reset(
+                                &mq.topic,
+                                BTreeMap::from([(mq.clone(), result.next_begin_offset)]),
+                            );
+                            return;
                         }
                     }
-                    PullStatus::Found | PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => {
-                        next_offset = result.next_begin_offset;
-                        // Java's correctTagsOffset: with nothing held, everything before
-                        // the next offset is consumed (filtered out or absent).
-                        if pq.message_count() == 0 {
-                            self.store.update_offset(&mq, next_offset, true);
-                        }
-                    }
-                    PullStatus::OffsetIllegal => {
-                        warn!(
-                            "consumer {}: offset {next_offset} of {mq} is illegal, moving to {}",
-                            self.group(),
-                            result.next_begin_offset
-                        );
-                        next_offset = result.next_begin_offset;
-                        self.store.update_offset(&mq, next_offset, false);
-                        if let Err(err) = self.store.persist(&mq).await {
-                            warn!("consumer {}: persisting {mq}: {err}", self.group());
-                        }
-                    }
-                },
+                }
             }
             if !self.config.pull_interval.is_zero() && !self.pause(self.config.pull_interval).await
             {
@@ -845,69 +1129,75 @@ impl Engine {
         }
     }
 
-    /// Runs one batch through the listener and settles it: commit on success, consume
-    /// again later otherwise.
+    /// Runs one batch through the listener and settles it: commit on success, send back
+    /// (or consume again later) otherwise. The queue's gate is held from before the
+    /// listener is called until the verdict is settled, so a drop waits for it (bounded)
+    /// and a verdict that comes after the drop gave up commits nothing.
     async fn consume(
         self: Arc<Self>,
         mq: MessageQueue,
-        pq: Arc<ProcessQueue>,
+        slot: Arc<QueueSlot>,
         mut messages: Vec<Arc<MessageExt>>,
     ) {
+        let pq = Arc::clone(slot.pq());
         loop {
             let Ok(permit) = self.consume_permits.acquire().await else {
                 return;
             };
-            if pq.is_dropped() || self.stopped() {
+            if self.stopped() {
                 return;
             }
-            let outcome = self.call_listener(&mq, messages.clone()).await;
-            if pq.is_dropped() {
-                // Another member owns the queue now; it delivers what was not committed.
+            // None: the queue is being dropped; another member (or the reset queue)
+            // delivers what was not committed.
+            let Some(pass) = slot.enter() else {
                 return;
+            };
+            let call_started = Instant::now();
+            let outcome = self.call_listener(&mq, messages.clone()).await;
+            let count = messages.len() as u64;
+            if let Some(status) = self.status.get(&mq.topic) {
+                let (ok, failed) = match outcome.status {
+                    ConsumeConcurrentlyStatus::ConsumeSuccess => (messages.len(), 0),
+                    ConsumeConcurrentlyStatus::ReconsumeLater => (0, messages.len()),
+                };
+                status.consumed(call_started.elapsed(), ok, failed);
             }
             match outcome.status {
                 ConsumeConcurrentlyStatus::ConsumeSuccess => {
+                    self.counters.add(Event::ConsumedOk, count);
                     let offsets: Vec<i64> = messages.iter().map(|m| m.queue_offset).collect();
                     if let Some(commit) = pq.remove_messages(&offsets, now_ms()) {
-                        self.store.update_offset(&mq, commit, true);
+                        slot.commit(|| self.store.update_offset(&mq, commit, true));
                     }
-                    // Released only now: shutdown takes every permit before persisting, so
-                    // this commit is in the store by then.
+                    // Released only now: shutdown takes every permit before persisting,
+                    // and a drop takes the gate, so this commit is in the store by then.
+                    drop(pass);
                     drop(permit);
                     return;
                 }
                 ConsumeConcurrentlyStatus::ReconsumeLater => {
+                    self.counters.add(Event::ConsumedFailed, count);
+                    if slot.is_closed() {
+                        // Dropped while the listener ran: the new start point delivers
+                        // these again; sending them back too would duplicate them.
+                        return;
+                    }
                     // As Java: each failed message goes back to the broker, which
                     // delivers it again through the group's retry topic after a delay (or
                     // moves it to the DLQ past `max_reconsume_times`); those leave the
                     // process queue. What cannot be sent back stays in it, holding the
                     // commit, and is consumed again here later.
-                    let mut sent_back = Vec::new();
-                    let mut kept = Vec::new();
-                    for message in messages {
-                        match send_back(
-                            &self.instance,
-                            self.group(),
-                            &message,
-                            outcome.delay_level,
-                            self.config.max_reconsume_times,
-                        )
-                        .await
-                        {
-                            Ok(_) => sent_back.push(message.queue_offset),
-                            Err(err) => {
-                                warn!(
-                                    "consumer {}: sending {mq}@{} back failed, consuming it again later: {err}",
-                                    self.group(),
-                                    message.queue_offset
-                                );
-                                kept.push(message);
-                            }
-                        }
-                    }
+                    // Boxed: the send-back state is large, and inline it would grow every
+                    // consume task, failing or not.
+                    let (sent_back, kept) =
+                        Box::pin(self.send_back_all(&mq, messages, outcome.delay_level)).await;
+                    self.counters.add(Event::SentBack, sent_back.len() as u64);
+                    self.counters
+                        .add(Event::ConsumedAgainLocally, kept.len() as u64);
                     if let Some(commit) = pq.remove_messages(&sent_back, now_ms()) {
-                        self.store.update_offset(&mq, commit, true);
+                        slot.commit(|| self.store.update_offset(&mq, commit, true));
                     }
+                    drop(pass);
                     drop(permit);
                     if kept.is_empty() {
                         return;
@@ -928,21 +1218,78 @@ impl Engine {
         }
     }
 
-    /// The listener's verdict; a listener that panics says ReconsumeLater.
+    /// Sends each message back to the broker; returns the offsets of those sent and the
+    /// messages that could not be.
+    async fn send_back_all(
+        &self,
+        mq: &MessageQueue,
+        messages: Vec<Arc<MessageExt>>,
+        delay_level: i32,
+    ) -> (Vec<i64>, Vec<Arc<MessageExt>>) {
+        let mut sent_back = Vec::new();
+        let mut kept = Vec::new();
+        for message in messages {
+            match send_back(
+                &self.instance,
+                self.group(),
+                &message,
+                delay_level,
+                self.config.max_reconsume_times,
+            )
+            .await
+            {
+                Ok(_) => sent_back.push(message.queue_offset),
+                Err(err) => {
+                    warn!(
+                        "consumer {}: sending {mq}@{} back failed, consuming it again later: {err}",
+                        self.group(),
+                        message.queue_offset
+                    );
+                    kept.push(message);
+                }
+            }
+        }
+        (sent_back, kept)
+    }
+
+    /// The listener's verdict. A listener that panics, or runs past `consume_timeout`,
+    /// says ReconsumeLater; the call past its time is cancelled (its future dropped), so
+    /// its late verdict can never be applied.
     async fn call_listener(
         &self,
         mq: &MessageQueue,
         messages: Vec<Arc<MessageExt>>,
     ) -> ConsumeOutcome {
-        let listener = Arc::clone(&self.listener);
         let context = ConsumeContext { queue: mq.clone() };
-        // Its own task, so a panic (in `consume` or in its future) is a JoinError here.
-        match tokio::spawn(async move { listener.consume(messages, context).await }).await {
-            Ok(status) => status,
-            Err(err) => {
+        // Caught here rather than by running the call as a task of its own: a task per
+        // listener call was a tenth of the engine's time per message. Past the timeout the
+        // call's future is dropped, which cancels it.
+        let call = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.listener.consume(messages, context)
+        })) {
+            Ok(future) => future,
+            Err(_) => {
                 warn!(
-                    "consumer {}: the listener failed on {mq}, consuming again later: {err}",
+                    "consumer {}: the listener panicked on {mq}, consuming again later",
                     self.group()
+                );
+                return ConsumeConcurrentlyStatus::ReconsumeLater.into();
+            }
+        };
+        match tokio::time::timeout(self.config.consume_timeout, CatchUnwind(call)).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(())) => {
+                warn!(
+                    "consumer {}: the listener panicked on {mq}, consuming again later",
+                    self.group()
+                );
+                ConsumeConcurrentlyStatus::ReconsumeLater.into()
+            }
+            Err(_) => {
+                warn!(
+                    "consumer {}: the listener ran past consumeTimeout ({:?}) on {mq}; its messages are sent back and its verdict ignored",
+                    self.group(),
+                    self.config.consume_timeout
                 );
                 ConsumeConcurrentlyStatus::ReconsumeLater.into()
             }
@@ -955,9 +1302,9 @@ impl Engine {
             ..ConsumerRunningInfo::default()
         };
         let offsets = self.store.clone_offset_table(None);
-        for (mq, pq) in lock(&self.queues).iter() {
+        for (mq, slot) in lock(&self.queues).iter() {
             let commit = offsets.get(mq).copied().unwrap_or(-1);
-            info.mq_table.insert(mq.clone(), pq.info(commit));
+            info.mq_table.insert(mq.clone(), slot.pq().info(commit));
         }
         let properties = [
             (props::CONSUME_TYPE, "CONSUME_PASSIVELY".to_owned()),
@@ -967,11 +1314,38 @@ impl Engine {
                 self.config.consume_thread_num.to_string(),
             ),
             (props::NAMESERVER_ADDR, self.config.namesrv_addr.clone()),
+            (props::CONSUMER_START_TIMESTAMP, self.started_ms.to_string()),
+            // The protocol version this client speaks (`CLIENT_VERSION`), named as Java names it.
+            (props::CLIENT_VERSION, "V4_9_7".to_owned()),
         ];
         for (key, value) in properties {
             info.properties.insert(key.to_owned(), value);
         }
+        let now = Instant::now();
+        for (topic, status) in &self.status {
+            info.status_table.insert(topic.clone(), status.status(now));
+        }
         info
+    }
+}
+
+/// A listener future whose panic becomes `Err(())` (the listener's own code runs inside
+/// `poll`).
+struct CatchUnwind(ConsumeFuture);
+
+impl Future for CatchUnwind {
+    type Output = std::result::Result<ConsumeOutcome, ()>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let future = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(outcome)) => std::task::Poll::Ready(Ok(outcome)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(Err(())),
+        }
     }
 }
 
@@ -1037,15 +1411,11 @@ impl ConsumerHooks for Hooks {
     }
 
     fn reset_offset(&self, topic: &str, offsets: BTreeMap<MessageQueue, i64>) {
-        // 5.3.3 brokers reset on their side; a 4.x reset is not applied yet.
-        warn!(
-            "consumer group {}: reset of {topic} to {} offsets asked by a broker is not supported yet",
-            self.engine
-                .upgrade()
-                .map(|e| e.group().to_owned())
-                .unwrap_or_default(),
-            offsets.len()
-        );
+        // Only signals: the rebalance task applies it (see `Engine::apply_resets`), so a
+        // reset never races a rebalance round over the same queues.
+        if let Some(engine) = self.engine.upgrade() {
+            engine.request_reset(topic, offsets);
+        }
     }
 
     fn consumer_offsets(&self, topic: &str) -> BTreeMap<MessageQueue, i64> {
@@ -1086,6 +1456,9 @@ mod tests {
         assert_eq!(c.persist_consumer_offset_interval, Duration::from_secs(5));
         assert_eq!(c.rebalance_interval, Duration::from_secs(20));
         assert_eq!(c.pull_interval, Duration::ZERO);
+        assert_eq!(c.consume_timeout, Duration::from_secs(15 * 60));
+        assert_eq!(c.pull_threshold_for_topic, None);
+        assert_eq!(c.pull_threshold_size_for_topic, None);
     }
 
     #[test]
@@ -1118,6 +1491,18 @@ mod tests {
                 group: String::new(),
                 ..config()
             },
+            PushConsumerConfig {
+                consume_timeout: Duration::ZERO,
+                ..config()
+            },
+            PushConsumerConfig {
+                pull_threshold_for_topic: Some(0),
+                ..config()
+            },
+            PushConsumerConfig {
+                pull_threshold_size_for_topic: Some(0),
+                ..config()
+            },
         ];
         for c in bad {
             assert!(c.validate().is_err(), "{c:?}");
@@ -1147,30 +1532,6 @@ mod tests {
             offset_msg_id: String::new(),
             broker_name: String::new(),
         })
-    }
-
-    #[test]
-    fn flow_control_checks_count_size_and_span() {
-        let pq = ProcessQueue::new(0);
-        let c = PushConsumerConfig {
-            pull_threshold_for_queue: 2,
-            pull_threshold_size_for_queue: 100,
-            consume_concurrently_max_span: 10,
-            ..config()
-        };
-        assert_eq!(flow_control(&c, &pq), None);
-        pq.put_messages([message(0, 1), message(1, 1)]);
-        assert_eq!(flow_control(&c, &pq), None);
-        pq.put_messages([message(2, 1)]);
-        assert_eq!(flow_control(&c, &pq), Some("message count"));
-
-        let pq = ProcessQueue::new(0);
-        pq.put_messages([message(0, 101)]);
-        assert_eq!(flow_control(&c, &pq), Some("message size"));
-
-        let pq = ProcessQueue::new(0);
-        pq.put_messages([message(0, 1), message(11, 1)]);
-        assert_eq!(flow_control(&c, &pq), Some("offset span"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::file::{self, Loaded, Table};
 use super::table::OffsetTable;
 use super::{
-    OffsetStore, OffsetStoreMetrics, OffsetStoreMetricsSnapshot, ReadOffsetType, StoreFuture,
+    OffsetStore, OffsetStoreCounters, OffsetStoreMetricsSnapshot, ReadOffsetType, StoreFuture,
 };
 use crate::error::{ClientError, Result};
 
@@ -43,7 +43,7 @@ pub struct LocalOffsetStore {
     on_disk: Mutex<Option<Table>>,
     /// One file write at a time (Java's `string2File` is `synchronized`).
     writing: tokio::sync::Mutex<()>,
-    metrics: OffsetStoreMetrics,
+    metrics: OffsetStoreCounters,
 }
 
 impl std::fmt::Debug for LocalOffsetStore {
@@ -75,7 +75,7 @@ impl LocalOffsetStore {
             table: OffsetTable::default(),
             on_disk: Mutex::new(None),
             writing: tokio::sync::Mutex::new(()),
-            metrics: OffsetStoreMetrics::default(),
+            metrics: OffsetStoreCounters::default(),
         }
     }
 

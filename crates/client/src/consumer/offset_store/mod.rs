@@ -11,7 +11,8 @@
 //! - A persist writes only offsets that changed since the last successful persist of that
 //!   queue; Java rewrites every assigned queue every 5 s. A failed write stays pending and is
 //!   tried again by the next persist.
-//! - Every store keeps [`OffsetStoreMetrics`], which the product API exposes.
+//! - Every store keeps [`OffsetStoreCounters`]; the product API exposes them as
+//!   [`OffsetStoreMetrics`].
 
 mod file;
 pub mod local;
@@ -90,7 +91,7 @@ pub trait OffsetStore: Send + Sync {
 
 /// Counters of one store, updated lock-free on every call.
 #[derive(Debug, Default)]
-pub struct OffsetStoreMetrics {
+pub struct OffsetStoreCounters {
     persist_success: AtomicU64,
     persist_failure: AtomicU64,
     persist_latency_micros: AtomicU64,
@@ -100,7 +101,7 @@ pub struct OffsetStoreMetrics {
     store_read_failures: AtomicU64,
 }
 
-impl OffsetStoreMetrics {
+impl OffsetStoreCounters {
     /// One offset written (`ok`) or not, and how long the attempt took.
     pub fn record_persist(&self, ok: bool, took: Duration) {
         let counter = if ok {
@@ -147,7 +148,7 @@ impl OffsetStoreMetrics {
     }
 }
 
-/// A copy of [`OffsetStoreMetrics`] with the derived rates. A rate is `None` until there is
+/// A copy of [`OffsetStoreCounters`] with the derived rates. A rate is `None` until there is
 /// something to divide: "no persist yet" is not a 0 % success rate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OffsetStoreMetricsSnapshot {
@@ -195,6 +196,42 @@ impl OffsetStoreMetricsSnapshot {
     }
 }
 
+/// The store's metrics as the consumer's counters show them: plain numbers, a rate or an
+/// average being 0 while there is nothing to divide (see the counts next to it).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OffsetStoreMetrics {
+    /// Writes of an offset to the backing store attempted (successful or not).
+    pub persist_count: u64,
+    /// Those writes that failed.
+    pub persist_failures: u64,
+    /// Successful writes over attempted writes, from 0 to 1; 0 before the first write.
+    pub persist_success_rate: f64,
+    /// Mean duration of one write attempt, in milliseconds; 0 before the first write.
+    pub avg_persist_latency_ms: f64,
+    /// Offset reads answered from memory.
+    pub cache_hits: u64,
+    /// Offset reads that found nothing in memory.
+    pub cache_misses: u64,
+    /// Hits over memory lookups, from 0 to 1; 0 before the first lookup.
+    pub cache_hit_rate: f64,
+}
+
+impl From<OffsetStoreMetricsSnapshot> for OffsetStoreMetrics {
+    fn from(s: OffsetStoreMetricsSnapshot) -> Self {
+        OffsetStoreMetrics {
+            persist_count: s.persist_success_count + s.persist_failure_count,
+            persist_failures: s.persist_failure_count,
+            persist_success_rate: s.persist_success_rate().unwrap_or(0.0),
+            avg_persist_latency_ms: s
+                .avg_persist_latency()
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+            cache_hits: s.cache_hit_count,
+            cache_misses: s.cache_miss_count,
+            cache_hit_rate: s.cache_hit_rate().unwrap_or(0.0),
+        }
+    }
+}
+
 fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
@@ -205,7 +242,7 @@ mod tests {
 
     #[test]
     fn rates_are_absent_until_measured_then_derived_from_counts() {
-        let metrics = OffsetStoreMetrics::default();
+        let metrics = OffsetStoreCounters::default();
         let empty = metrics.snapshot();
         assert_eq!(empty.persist_success_rate(), None);
         assert_eq!(empty.cache_hit_rate(), None);
@@ -224,5 +261,16 @@ mod tests {
         assert_eq!(s.avg_persist_latency(), Some(Duration::from_millis(3)));
         assert_eq!(s.cache_hit_rate(), Some(0.5));
         assert_eq!((s.store_read_count, s.store_read_failure_count), (1, 1));
+
+        let view = OffsetStoreMetrics::from(s);
+        assert_eq!((view.persist_count, view.persist_failures), (4, 1));
+        assert_eq!(view.persist_success_rate, 0.75);
+        assert_eq!(view.avg_persist_latency_ms, 3.0);
+        assert_eq!((view.cache_hits, view.cache_misses), (1, 1));
+        assert_eq!(view.cache_hit_rate, 0.5);
+        assert_eq!(
+            OffsetStoreMetrics::from(empty),
+            OffsetStoreMetrics::default()
+        );
     }
 }

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::table::OffsetTable;
 use super::{
-    OffsetStore, OffsetStoreMetrics, OffsetStoreMetricsSnapshot, ReadOffsetType, StoreFuture,
+    OffsetStore, OffsetStoreCounters, OffsetStoreMetricsSnapshot, ReadOffsetType, StoreFuture,
 };
 use crate::error::{ClientError, Result};
 use crate::instance::ClientInstance;
@@ -83,7 +83,7 @@ pub struct RemoteOffsetStore {
     brokers: Arc<dyn BrokerAddrLookup>,
     timeout: Duration,
     table: OffsetTable,
-    metrics: OffsetStoreMetrics,
+    metrics: OffsetStoreCounters,
     /// One persist at a time: two overlapping ones (the timer and a dropped queue) could
     /// otherwise deliver an older offset of a queue after a newer one.
     persisting: tokio::sync::Mutex<()>,
@@ -111,7 +111,7 @@ impl RemoteOffsetStore {
             brokers,
             timeout: DEFAULT_OFFSET_REQUEST_TIMEOUT,
             table: OffsetTable::default(),
-            metrics: OffsetStoreMetrics::default(),
+            metrics: OffsetStoreCounters::default(),
             persisting: tokio::sync::Mutex::new(()),
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use rocketmq_remoting::body::MessageQueue;
 
-use super::{OffsetStoreMetrics, ReadOffsetType};
+use super::{OffsetStoreCounters, ReadOffsetType};
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -28,7 +28,7 @@ impl OffsetTable {
         &self,
         mq: &MessageQueue,
         kind: ReadOffsetType,
-        metrics: &OffsetStoreMetrics,
+        metrics: &OffsetStoreCounters,
     ) -> Option<Option<i64>> {
         if kind == ReadOffsetType::ReadFromStore {
             return None;

@@ -1,0 +1,191 @@
+//! Flow control of the push consumer's pull loops (Java's checks at the top of
+//! `DefaultMQPushConsumerImpl.pullMessage`): a queue is not pulled while it holds more
+//! messages or body bytes than its limits, or while the offsets it holds span too far.
+//!
+//! The per-queue limits are `pull_threshold_for_queue` and `pull_threshold_size_for_queue`,
+//! unless a topic-wide threshold is set: then, as Java's `RebalancePushImpl.messageQueueChanged`
+//! does after each rebalance, the per-queue limit becomes the topic threshold divided by the
+//! number of the topic's queues this consumer holds (at least 1). So the memory a slow
+//! listener can fill is bounded per topic however many queues the consumer gets.
+//! [`QueueLimits`] holds those numbers per topic; rebalance updates them and every pull
+//! loop of the topic reads them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::process_queue::ProcessQueue;
+
+/// The limits every queue of one topic pulls under.
+#[derive(Debug)]
+pub struct QueueLimits {
+    messages: AtomicU64,
+    bytes: AtomicU64,
+    max_span: i64,
+}
+
+/// The thresholds flow control starts from (the consumer's configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    pub per_queue_messages: u64,
+    pub per_queue_bytes: u64,
+    pub per_topic_messages: Option<u64>,
+    pub per_topic_bytes: Option<u64>,
+    pub max_span: i64,
+}
+
+impl Thresholds {
+    /// The per-queue (messages, bytes) limits when `queues_held` queues of the topic are
+    /// held: a topic threshold split evenly (at least 1), else the per-queue threshold.
+    pub fn per_queue(&self, queues_held: usize) -> (u64, u64) {
+        let split = |topic: Option<u64>, queue: u64| match topic {
+            Some(total) if queues_held > 0 => (total / queues_held as u64).max(1),
+            _ => queue,
+        };
+        (
+            split(self.per_topic_messages, self.per_queue_messages),
+            split(self.per_topic_bytes, self.per_queue_bytes),
+        )
+    }
+}
+
+impl QueueLimits {
+    /// The limits before any queue of the topic is held.
+    pub fn new(thresholds: &Thresholds) -> Self {
+        QueueLimits {
+            messages: AtomicU64::new(thresholds.per_queue_messages),
+            bytes: AtomicU64::new(thresholds.per_queue_bytes),
+            max_span: thresholds.max_span,
+        }
+    }
+
+    /// Recomputes the per-queue limits for `queues_held` queues of the topic.
+    pub fn update(&self, thresholds: &Thresholds, queues_held: usize) {
+        let (messages, bytes) = thresholds.per_queue(queues_held);
+        self.messages.store(messages, Ordering::Relaxed);
+        self.bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The per-queue (messages, bytes) limits now.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.messages.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Why `pq` must wait before its next pull, if it must.
+    pub fn check(&self, pq: &ProcessQueue) -> Option<&'static str> {
+        let (messages, bytes) = self.get();
+        if pq.message_count() > messages {
+            Some("message count")
+        } else if pq.message_size() > bytes {
+            Some("message size")
+        } else if pq.max_span() > self.max_span {
+            Some("offset span")
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use rocketmq_remoting::message::MessageExt;
+
+    fn thresholds() -> Thresholds {
+        Thresholds {
+            per_queue_messages: 1000,
+            per_queue_bytes: 100 << 20,
+            per_topic_messages: None,
+            per_topic_bytes: None,
+            max_span: 2000,
+        }
+    }
+
+    #[test]
+    fn topic_thresholds_are_split_over_the_queues_held_as_java_does() {
+        let plain = thresholds();
+        assert_eq!(plain.per_queue(8), (1000, 100 << 20));
+        let topic = Thresholds {
+            per_topic_messages: Some(1000),
+            per_topic_bytes: Some(4096),
+            ..plain
+        };
+        assert_eq!(topic.per_queue(8), (125, 512));
+        assert_eq!(topic.per_queue(3), (333, 1365));
+        // Never below 1, and with no queue held the per-queue thresholds stand.
+        assert_eq!(topic.per_queue(5000), (1, 1));
+        assert_eq!(topic.per_queue(0), (1000, 100 << 20));
+        // Only the one that is set is split.
+        let messages_only = Thresholds {
+            per_topic_messages: Some(10),
+            ..plain
+        };
+        assert_eq!(messages_only.per_queue(2), (5, 100 << 20));
+    }
+
+    fn message(offset: i64, body_len: usize) -> Arc<MessageExt> {
+        let host: std::net::SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        Arc::new(MessageExt {
+            topic: "T".to_owned(),
+            flag: 0,
+            properties: Default::default(),
+            body: vec![b'x'; body_len].into(),
+            store_size: 0,
+            body_crc: 0,
+            queue_id: 0,
+            queue_offset: offset,
+            commit_log_offset: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: host,
+            store_timestamp: 0,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            offset_msg_id: String::new(),
+            broker_name: String::new(),
+        })
+    }
+
+    #[test]
+    fn a_queue_waits_over_its_count_size_or_span_limit() {
+        let limits = QueueLimits::new(&Thresholds {
+            per_queue_messages: 2,
+            per_queue_bytes: 100,
+            max_span: 10,
+            ..thresholds()
+        });
+        let pq = ProcessQueue::new(0);
+        assert_eq!(limits.check(&pq), None);
+        pq.put_messages([message(0, 1), message(1, 1)]);
+        assert_eq!(limits.check(&pq), None);
+        pq.put_messages([message(2, 1)]);
+        assert_eq!(limits.check(&pq), Some("message count"));
+
+        let pq = ProcessQueue::new(0);
+        pq.put_messages([message(0, 101)]);
+        assert_eq!(limits.check(&pq), Some("message size"));
+
+        let pq = ProcessQueue::new(0);
+        pq.put_messages([message(0, 1), message(11, 1)]);
+        assert_eq!(limits.check(&pq), Some("offset span"));
+    }
+
+    #[test]
+    fn a_rebalance_that_changes_the_queues_held_changes_the_limits() {
+        let t = Thresholds {
+            per_topic_messages: Some(4),
+            ..thresholds()
+        };
+        let limits = QueueLimits::new(&t);
+        let pq = ProcessQueue::new(0);
+        pq.put_messages([message(0, 1), message(1, 1), message(2, 1)]);
+        limits.update(&t, 1);
+        assert_eq!(limits.check(&pq), None);
+        limits.update(&t, 2);
+        assert_eq!(limits.check(&pq), Some("message count"));
+    }
+}
