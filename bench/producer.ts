@@ -13,20 +13,14 @@
  *
  * @module
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
-import { cpus, loadavg, release, totalmem } from 'node:os'
-import { dirname, join, relative } from 'node:path'
+import { loadavg } from 'node:os'
+import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Admin } from '../index'
 import type { RunResult } from './clients/measure'
-
-/**
- * Client name to its script, as compiled by {@link compileClients}. The runs execute plain JavaScript
- * rather than going through tsx: the tsx loader adds 35 to 55 MB to a process's peak RSS (more for
- * ours, whose lib/ it would transpile at load) and would blur the RSS column.
- */
-const BUILD_DIR = join(__dirname, '.build')
+import { clientScript, compileClients, describeMachine, formatRow, integerFormat, median, ratio, runJsonChild } from './harness'
 
 /** The engine's own benchmark binary (`crates/client/examples/bench_producer.rs`), built by {@link buildEngine}. */
 const ENGINE_BINARY = join(__dirname, '..', 'target', 'release', 'examples', 'bench_producer')
@@ -36,8 +30,8 @@ const ENGINE_BINARY = join(__dirname, '..', 'target', 'release', 'examples', 'be
  * core alone, without Node: the same workload on one thread, the ceiling of the design.
  */
 const CLIENT_COMMANDS: Readonly<Record<string, readonly string[]>> = {
-  ours: [process.execPath, join(BUILD_DIR, 'bench', 'clients', 'ours-producer.js')],
-  'ali-ons': [process.execPath, join(BUILD_DIR, 'bench', 'clients', 'ali-ons-producer.js')],
+  ours: [process.execPath, clientScript('ours-producer')],
+  'ali-ons': [process.execPath, clientScript('ali-ons-producer')],
   engine: [ENGINE_BINARY],
 }
 
@@ -47,12 +41,6 @@ function buildEngine(): void {
     cwd: join(__dirname, '..'),
     stdio: 'inherit',
   })
-}
-
-/** Compiles the client scripts (and the index.ts/lib they import) with the root's tsc into bench/.build. */
-function compileClients(): void {
-  const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc')
-  execFileSync(process.execPath, [tsc, '-p', join(__dirname, 'tsconfig.build.json')], { stdio: 'inherit' })
 }
 
 interface Options {
@@ -141,38 +129,7 @@ function runChild(client: string, inflight: number, round: number, topic: string
     '--warmup',
     String(options.warmup),
   ]
-  return new Promise((resolve, reject) => {
-    // stderr is inherited so that client warnings show up live; stdout carries the result line.
-    const child = spawn(program as string, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-    let stdout = ''
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk: string) => {
-      stdout += chunk
-    })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-    }, options.timeoutSeconds * 1000)
-    child.on('error', (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      if (code !== 0) {
-        reject(new Error(signal === 'SIGKILL' ? `killed after ${options.timeoutSeconds} s` : `exited with ${code ?? signal}`))
-        return
-      }
-      const line = stdout
-        .split('\n')
-        .reverse()
-        .find((candidate) => candidate.startsWith('{'))
-      if (line === undefined) {
-        reject(new Error(`printed no result line; stdout: ${JSON.stringify(stdout.slice(-500))}`))
-        return
-      }
-      resolve(JSON.parse(line) as RunResult)
-    })
-  })
+  return runJsonChild(program as string, args, options.timeoutSeconds) as Promise<RunResult>
 }
 
 /** The figures the table compares, derived from one run. */
@@ -191,12 +148,6 @@ function figuresOf(run: RunResult): Figures {
     peakRssMb: run.peakRssBytes / (1024 * 1024),
     contextSwitchesPerMessage: (run.voluntaryContextSwitches + run.involuntaryContextSwitches) / run.messages,
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
 }
 
 /** Per (client, in-flight level): the medians of the rounds that produced a result. */
@@ -226,16 +177,6 @@ function summarize(client: string, inflight: number, runs: RunResult[]): Summary
   }
 }
 
-const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
-
-function formatRow(cells: string[], widths: number[]): string {
-  return cells.map((cell, index) => (index === 0 ? cell.padEnd(widths[index] as number) : cell.padStart(widths[index] as number))).join('  ')
-}
-
-function ratio(ours: number, peer: number): string {
-  return peer > 0 ? `${(ours / peer).toFixed(2)}x` : 'n/a'
-}
-
 /** The table of one in-flight level, with ratios ours / ali-ons when both ran. */
 function renderTable(inflight: number, summaries: Summary[], failures: FailedRun[]): string {
   const header = ['client', 'rounds', 'msgs/s', 'CPU s/100k msgs', 'peak RSS MB', 'ctx sw/msg', 'errors', 'not OK']
@@ -263,18 +204,6 @@ function renderTable(inflight: number, summaries: Summary[], failures: FailedRun
     lines.push(`FAILED: ${failure.client} round ${failure.round}: ${failure.failure}`)
   }
   return lines.join('\n')
-}
-
-function describeMachine(): Record<string, unknown> {
-  const processors = cpus()
-  return {
-    cores: processors.length,
-    cpuModel: processors[0]?.model ?? 'unknown',
-    memoryBytes: totalmem(),
-    node: process.version,
-    platform: `${process.platform} ${release()} ${process.arch}`,
-    loadAverageAtStart: loadavg(),
-  }
 }
 
 async function createTopic(options: Options): Promise<string> {
