@@ -1119,22 +1119,52 @@ impl Engine {
                                 .map(|m| Arc::new(restore_retry_topic(group, m)))
                                 .collect();
                             pq.put_messages(messages.iter().cloned());
-                            for batch in messages.chunks(self.config.consume_message_batch_max_size)
-                            {
-                                // A queueing listener gets the batches here, in queue order:
-                                // handed over from the tasks below, they would reach it in
-                                // the order the runtime first polls them, and a late first
-                                // batch would hold the queue's commit back for seconds.
-                                let handed = self
-                                    .config
-                                    .listener_limits_calls
-                                    .then(|| self.hand_over(&mq, batch.to_vec()));
-                                tokio::spawn(Arc::clone(&self).consume(
+                            let batches =
+                                messages.chunks(self.config.consume_message_batch_max_size);
+                            if self.config.listener_limits_calls {
+                                // A queueing listener gets every call of the pull here, in
+                                // queue order (handed over from tasks of their own, they
+                                // reached it in the order the runtime first ran those, and a
+                                // late first batch held the queue's commit back for
+                                // seconds); one task then settles them all, instead of a
+                                // task per call.
+                                let calls: Vec<_> = batches
+                                    .map(|batch| {
+                                        (batch.to_vec(), self.hand_over(&mq, batch.to_vec()))
+                                    })
+                                    .collect();
+                                // One permit per call until it is settled: shutdown waits for
+                                // every permit. Far more exist than flow control lets be
+                                // handed over, so taking them never waits.
+                                let n = u32::try_from(calls.len()).unwrap_or(u32::MAX);
+                                let permits_taken = match self.consume_permits.try_acquire_many(n) {
+                                    Ok(permits) => {
+                                        permits.forget();
+                                        true
+                                    }
+                                    Err(_) => {
+                                        warn!(
+                                            "consumer {}: {n} listener calls on {mq} handed over without permits",
+                                            self.group()
+                                        );
+                                        false
+                                    }
+                                };
+                                tokio::spawn(Arc::clone(&self).settle_handed(
                                     mq.clone(),
                                     Arc::clone(&slot),
-                                    batch.to_vec(),
-                                    handed,
+                                    calls,
+                                    permits_taken,
                                 ));
+                            } else {
+                                for batch in batches {
+                                    tokio::spawn(Arc::clone(&self).consume(
+                                        mq.clone(),
+                                        Arc::clone(&slot),
+                                        batch.to_vec(),
+                                        None,
+                                    ));
+                                }
                             }
                         }
                         PullStatus::Found | PullStatus::NoNewMsg | PullStatus::NoMatchedMsg => {
@@ -1172,6 +1202,28 @@ impl Engine {
         }
     }
 
+    /// Settles the calls of one pull a queueing listener was handed, in order. A call still
+    /// running holds back the settling of later ones (their verdicts wait in their
+    /// channels), which changes nothing for the queue's commit: that cannot pass the
+    /// call's messages anyway.
+    async fn settle_handed(
+        self: Arc<Self>,
+        mq: MessageQueue,
+        slot: Arc<QueueSlot>,
+        calls: Vec<(Vec<Arc<MessageExt>>, Option<ConsumeFuture>)>,
+        permits_taken: bool,
+    ) {
+        for (messages, call) in calls {
+            Arc::clone(&self)
+                .consume(mq.clone(), Arc::clone(&slot), messages, Some(call))
+                .await;
+            // Taken by the pull loop when it handed the call over.
+            if permits_taken {
+                self.consume_permits.add_permits(1);
+            }
+        }
+    }
+
     /// Runs one batch through the listener and settles it: commit on success, send back
     /// (or consume again later) otherwise. The queue's gate is held from before the
     /// listener is called until the verdict is settled, so a drop waits for it (bounded)
@@ -1186,12 +1238,19 @@ impl Engine {
     ) {
         let pq = Arc::clone(slot.pq());
         loop {
-            let Ok(permit) = self.consume_permits.acquire().await else {
-                return;
+            // A handed call's permit was taken by the pull loop, and it is awaited even when
+            // stopping: the listener is running it, and shutdown waits for it.
+            let permit = if handed.is_some() {
+                None
+            } else {
+                let Ok(permit) = self.consume_permits.acquire().await else {
+                    return;
+                };
+                if self.stopped() {
+                    return;
+                }
+                Some(permit)
             };
-            if self.stopped() {
-                return;
-            }
             // None: the queue is being dropped; another member (or the reset queue)
             // delivers what was not committed.
             let Some(pass) = slot.enter() else {
