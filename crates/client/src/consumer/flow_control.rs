@@ -90,9 +90,6 @@ impl QueueLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-
-    use rocketmq_remoting::message::MessageExt;
 
     fn thresholds() -> Thresholds {
         Thresholds {
@@ -126,29 +123,7 @@ mod tests {
         assert_eq!(messages_only.per_queue(2), (5, 100 << 20));
     }
 
-    fn message(offset: i64, body_len: usize) -> Arc<MessageExt> {
-        let host: std::net::SocketAddr = "127.0.0.1:10911".parse().unwrap();
-        Arc::new(MessageExt {
-            topic: "T".to_owned(),
-            flag: 0,
-            properties: Default::default(),
-            body: vec![b'x'; body_len].into(),
-            store_size: 0,
-            body_crc: 0,
-            queue_id: 0,
-            queue_offset: offset,
-            commit_log_offset: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
-            born_host: host,
-            store_timestamp: 0,
-            store_host: host,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            offset_msg_id: String::new(),
-            broker_name: String::new(),
-        })
-    }
+    use crate::consumer::process_queue::test_messages::message;
 
     #[test]
     fn a_queue_waits_over_its_count_size_or_span_limit() {

@@ -377,38 +377,10 @@ mod tests {
         fn shared_between_tasks<T: Send + Sync>() {}
         shared_between_tasks::<ProcessQueue>();
     };
+    use super::test_messages::{message, message_with};
     use rocketmq_remoting::message::Properties;
-    use std::net::SocketAddr;
 
     const NOW: i64 = 1_764_000_000_000;
-
-    fn message(offset: i64, body_len: usize) -> Arc<MessageExt> {
-        message_with(offset, body_len, Properties::new())
-    }
-
-    fn message_with(offset: i64, body_len: usize, properties: Properties) -> Arc<MessageExt> {
-        let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
-        Arc::new(MessageExt {
-            topic: "T".to_owned(),
-            flag: 0,
-            properties,
-            body: vec![b'x'; body_len].into(),
-            store_size: 0,
-            body_crc: 0,
-            queue_id: 0,
-            queue_offset: offset,
-            commit_log_offset: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
-            born_host: host,
-            store_timestamp: 0,
-            store_host: host,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            offset_msg_id: String::new(),
-            broker_name: String::new(),
-        })
-    }
 
     fn queue_with(offsets: impl IntoIterator<Item = i64>) -> ProcessQueue {
         let queue = ProcessQueue::new(NOW);
@@ -674,5 +646,49 @@ mod tests {
                 last_consume_timestamp: NOW + 5,
             }
         );
+    }
+}
+
+/// Messages for the unit tests of this module and its siblings.
+#[cfg(test)]
+pub(crate) mod test_messages {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use rocketmq_remoting::message::properties::Properties;
+    use rocketmq_remoting::message::MessageExt;
+
+    /// A message of topic `T` at `offset` with a body of `body_len` bytes.
+    pub(crate) fn message(offset: i64, body_len: usize) -> Arc<MessageExt> {
+        message_with(offset, body_len, Properties::new())
+    }
+
+    /// [`message`] with `properties`.
+    pub(crate) fn message_with(
+        offset: i64,
+        body_len: usize,
+        properties: Properties,
+    ) -> Arc<MessageExt> {
+        let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        Arc::new(MessageExt {
+            topic: "T".to_owned(),
+            flag: 0,
+            properties,
+            body: vec![b'x'; body_len].into(),
+            store_size: 0,
+            body_crc: 0,
+            queue_id: 0,
+            queue_offset: offset,
+            commit_log_offset: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: host,
+            store_timestamp: 0,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            offset_msg_id: String::new(),
+            broker_name: String::new(),
+        })
     }
 }

@@ -1642,29 +1642,7 @@ mod tests {
         assert!(config().validate().is_ok());
     }
 
-    fn message(offset: i64, body_len: usize) -> Arc<MessageExt> {
-        let host: std::net::SocketAddr = "127.0.0.1:10911".parse().unwrap();
-        Arc::new(MessageExt {
-            topic: "T".to_owned(),
-            flag: 0,
-            properties: Default::default(),
-            body: vec![b'x'; body_len].into(),
-            store_size: 0,
-            body_crc: 0,
-            queue_id: 0,
-            queue_offset: offset,
-            commit_log_offset: 0,
-            sys_flag: 0,
-            born_timestamp: 0,
-            born_host: host,
-            store_timestamp: 0,
-            store_host: host,
-            reconsume_times: 0,
-            prepared_transaction_offset: 0,
-            offset_msg_id: String::new(),
-            broker_name: String::new(),
-        })
-    }
+    use crate::consumer::process_queue::test_messages::message;
 
     #[test]
     fn a_retried_message_shows_its_original_topic() {
