@@ -9,6 +9,7 @@ import {
   ConsumeFromWhere,
   ConsumeResult,
   Consumer,
+  ExpressionType,
   InvalidSelectorError,
   InvalidTopicError,
   MessageModel,
@@ -19,6 +20,7 @@ import {
   createConsumerConfig,
 } from '../index'
 import { toNativeConsumerConfig } from '../lib/consumer-config'
+import { tagHash } from '../lib/selector'
 
 const base = { consumerGroup: 'config_spec_group', namesrvAddr: '127.0.0.1:9876' }
 
@@ -93,15 +95,65 @@ test('the native config carries sizes in bytes, timestamps in ms and -1 as the d
   t.is(native.allocateVirtualNodeCount, 5)
 })
 
-test('tag selectors are normalised; wildcards and empty tags are InvalidSelectorErrors', (t) => {
+test('tag selectors are normalised; empty tags, a lone * among tags and unknown types are InvalidSelectorErrors', (t) => {
   t.is(MessageSelector.byTag(' a ||b ').expression, 'a || b')
+  t.is(MessageSelector.byTag('a || a').expression, 'a')
   t.is(MessageSelector.byTag('').expression, '*')
   t.is(MessageSelector.all().toString(), 'TAG:*')
   t.is(MessageSelector.bySql(' a > 1 ').expression, 'a > 1')
-  t.throws(() => MessageSelector.byTag('order_*'), { instanceOf: InvalidSelectorError })
   t.throws(() => MessageSelector.byTag('a || || b'), { instanceOf: InvalidSelectorError })
+  t.throws(() => MessageSelector.byTag('a || *'), { instanceOf: InvalidSelectorError, message: /every message/ })
+  t.throws(() => MessageSelector.byTag('a | b'), { instanceOf: InvalidSelectorError })
   t.throws(() => MessageSelector.bySql('  '), { instanceOf: InvalidSelectorError })
   t.throws(() => new MessageSelector('GLOB' as never, 'a'), { instanceOf: InvalidSelectorError })
+})
+
+test("the seed's lower-case selector types are aliases of TAG and SQL92", (t) => {
+  t.is(new MessageSelector('tag', 'a').type, ExpressionType.TAG)
+  t.is(new MessageSelector('sql', 'a > 1').type, ExpressionType.SQL92)
+  t.is(new MessageSelector('sql92', 'a > 1').type, ExpressionType.SQL92)
+  t.throws(() => new MessageSelector('Tag' as never, 'a'), { instanceOf: InvalidSelectorError })
+})
+
+test('glob tags are filtered on the client over a * broker subscription', (t) => {
+  const seed = new MessageSelector('tag', 'order_*')
+  t.true(seed.clientFiltered)
+  t.is(seed.expression, 'order_*')
+  t.is(seed.brokerExpression, '*')
+  t.true(seed.matchesTag('order_'))
+  t.true(seed.matchesTag('order_created'))
+  t.false(seed.matchesTag('xorder_created'))
+  t.false(seed.matchesTag('Order_created'))
+  t.false(seed.matchesTag(undefined), 'a message without a tag matches no pattern')
+
+  const mixed = MessageSelector.byTag('paid || v? || a.b*')
+  t.true(mixed.clientFiltered)
+  t.true(mixed.matchesTag('paid'))
+  t.true(mixed.matchesTag('v1'))
+  t.true(mixed.matchesTag('v标'), '? is one character, not one byte')
+  t.true(mixed.matchesTag('v😀'), '? is one code point, not one UTF-16 unit')
+  t.false(mixed.matchesTag('v12'))
+  t.false(mixed.matchesTag('v'))
+  t.true(mixed.matchesTag('a.b'))
+  t.false(mixed.matchesTag('axb'), 'regular-expression characters in a pattern are literal')
+  t.false(mixed.matchesTag('paidx'))
+
+  const exact = MessageSelector.byTag('a || b')
+  t.false(exact.clientFiltered)
+  t.is(exact.brokerExpression, 'a || b')
+  t.true(exact.matchesTag('a'))
+  t.false(exact.matchesTag('c'))
+  t.true(MessageSelector.all().matchesTag(undefined))
+  t.true(MessageSelector.bySql('a > 1').matchesTag('anything'))
+})
+
+test("tagHash is Java's String.hashCode over UTF-16 code units, 32-bit wrapping (the engine's unit vectors)", (t) => {
+  t.is(tagHash(''), 0)
+  t.is(tagHash('TagA'), 2_598_919)
+  t.is(tagHash('标签'), 857_175)
+  t.is(tagHash('😀'), 1_772_899)
+  t.is(tagHash('order_created_with_a_long_tag_name'), 1_209_554_404)
+  t.is(tagHash('zzzzzzzzzz'), -1_580_979_136, 'negative after wrapping, as Java prints it')
 })
 
 test('the subscription manager keeps one selector per topic and names what is wrong', (t) => {
