@@ -38,5 +38,12 @@ export type {
 } from './lib/listener'
 export { ExpressionType, MessageSelector, SUB_ALL, tagHash } from './lib/selector'
 export type { SelectorTypeName, TagFilter } from './lib/selector'
-export { SubscriptionManager } from './lib/subscription-manager'
-export type { Subscription } from './lib/subscription-manager'
+export { DEFAULT_MAX_SUBSCRIPTIONS, SUBSCRIPTIONS_EXPORT_VERSION, SubscriptionManager } from './lib/subscription-manager'
+export type {
+  ExportedSubscription,
+  ImportSubscriptionsOptions,
+  Subscription,
+  SubscriptionData,
+  SubscriptionManagerOptions,
+  SubscriptionsExport,
+} from './lib/subscription-manager'

@@ -14,8 +14,13 @@ import {
   InvalidTopicError,
   MessageModel,
   MessageSelector,
+  DEFAULT_MAX_SUBSCRIPTIONS,
+  SUBSCRIPTIONS_EXPORT_VERSION,
   SubscriptionConflictError,
+  SubscriptionDataError,
+  SubscriptionLimitExceededError,
   SubscriptionManager,
+  type SubscriptionsExport,
   TopicNotSubscribedError,
   createConsumerConfig,
 } from '../index'
@@ -170,6 +175,130 @@ test('the subscription manager keeps one selector per topic and names what is wr
   t.false(subscriptions.isSubscribed('TopicA'))
   t.throws(() => subscriptions.unsubscribe('TopicA'), { instanceOf: TopicNotSubscribedError })
   t.throws(() => subscriptions.updateSelector('TopicA', MessageSelector.all()), { instanceOf: TopicNotSubscribedError })
+})
+
+test("toSubscriptionDataList writes Java's SubscriptionData; fromSubscriptionDataList reads it back", (t) => {
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe('TopicAll')
+  subscriptions.subscribe('TopicTags', MessageSelector.byTag('TagA || 标签'))
+  subscriptions.subscribe('TopicSql', MessageSelector.bySql('a > 1'))
+  subscriptions.subscribe('TopicGlob', new MessageSelector('tag', 'order_*'))
+  const list = subscriptions.toSubscriptionDataList()
+  const version = subscriptions.getSubscription('TopicTags')?.subVersion ?? -1
+  t.deepEqual(list[1], {
+    topic: 'TopicTags',
+    subString: 'TagA || 标签',
+    tagsSet: ['TagA', '标签'],
+    codeSet: [2_598_919, 857_175],
+    expressionType: 'TAG',
+    subVersion: version,
+    classFilterMode: false,
+  })
+  t.like(list[0], { subString: '*', tagsSet: [], codeSet: [], expressionType: 'TAG' })
+  t.like(list[2], { subString: 'a > 1', tagsSet: [], codeSet: [], expressionType: 'SQL92' })
+  t.like(list[3], { subString: 'order_*', tagsSet: ['order_*'] })
+
+  const copy = new SubscriptionManager()
+  copy.fromSubscriptionDataList(JSON.parse(JSON.stringify(list)) as typeof list)
+  t.deepEqual(copy.toSubscriptionDataList(), list)
+  t.true(copy.getSubscription('TopicGlob')?.selector.clientFiltered)
+  // The same list again changes nothing; a Java client's entry without expressionType is a TAG one.
+  t.notThrows(() => copy.fromSubscriptionDataList(list))
+  copy.fromSubscriptionDataList([{ topic: 'TopicJava', subString: 'x||y', subVersion: 5 } as never])
+  t.is(copy.getSubscription('TopicJava')?.selector.toString(), 'TAG:x || y')
+  t.is(copy.getSubscription('TopicJava')?.subVersion, 5)
+})
+
+test('fromSubscriptionDataList is all or nothing and names the bad entry', (t) => {
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe('Kept', MessageSelector.byTag('a'))
+  const good = { topic: 'New', subString: '*', tagsSet: [], codeSet: [], expressionType: 'TAG', subVersion: 1, classFilterMode: false }
+  const bad: Array<[unknown, { instanceOf: new (...args: never[]) => Error; message?: RegExp }]> = [
+    [[good, { ...good, topic: 'bad topic' }], { instanceOf: SubscriptionDataError, message: /#1.*topic/ }],
+    [[good, { ...good, topic: 'Other', subString: 'a || || b' }], { instanceOf: SubscriptionDataError, message: /#1/ }],
+    [[good, { ...good, topic: 'Other', expressionType: 'XPATH' }], { instanceOf: SubscriptionDataError, message: /type/ }],
+    [[good, { ...good, topic: 'Other', classFilterMode: true }], { instanceOf: SubscriptionDataError, message: /classFilterMode/ }],
+    [[good, { ...good, topic: 'Other', subVersion: -1 }], { instanceOf: SubscriptionDataError, message: /subVersion/ }],
+    [[good, good], { instanceOf: SubscriptionDataError, message: /twice/ }],
+    [[good, 'TopicX'], { instanceOf: SubscriptionDataError, message: /#1/ }],
+    [{ topic: 'New' }, { instanceOf: SubscriptionDataError, message: /array/ }],
+    [[good, { ...good, topic: 'Kept', subString: 'b' }], { instanceOf: SubscriptionConflictError }],
+  ]
+  for (const [list, expected] of bad) {
+    t.throws(() => subscriptions.fromSubscriptionDataList(list as never), expected, JSON.stringify(list))
+    t.deepEqual(subscriptions.getTopics(), ['Kept'], `a failed import changed the subscriptions: ${JSON.stringify(list)}`)
+  }
+})
+
+test('exportSubscriptions round-trips through JSON; importSubscriptions validates everything before changing anything', (t) => {
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe('A', MessageSelector.byTag('x || y_*'))
+  subscriptions.subscribe('B', MessageSelector.bySql('n > 3'))
+  const exported = subscriptions.exportSubscriptions()
+  t.is(exported.version, SUBSCRIPTIONS_EXPORT_VERSION)
+  const restored = new SubscriptionManager()
+  restored.importSubscriptions(JSON.parse(JSON.stringify(exported)) as SubscriptionsExport)
+  t.deepEqual(restored.exportSubscriptions(), exported)
+  t.deepEqual(restored.getTopics(), ['A', 'B'])
+
+  const target = new SubscriptionManager()
+  target.subscribe('Kept')
+  const entry = { topic: 'C', type: 'TAG', expression: '*', subVersion: 1 }
+  const bad: Array<[unknown, RegExp]> = [
+    [null, /object/],
+    [[entry], /object/],
+    [{ version: 2, subscriptions: [entry] }, /version 2/],
+    [{ subscriptions: [entry] }, /version undefined/],
+    [{ version: 1, subscriptions: 'A' }, /array/],
+    [{ version: 1, subscriptions: [entry, { ...entry, topic: 'D', type: 'SQL92', expression: ' ' }] }, /#1/],
+    [{ version: 1, subscriptions: [entry, { ...entry, topic: 'D', expression: 3 }] }, /#1.*string/],
+    [{ version: 1, subscriptions: [entry, { ...entry, topic: '' }] }, /#1/],
+  ]
+  for (const [data, message] of bad) {
+    t.throws(() => target.importSubscriptions(data as never), { instanceOf: SubscriptionDataError, message }, JSON.stringify(data))
+    t.throws(() => target.importSubscriptions(data as never, { replace: true }), { instanceOf: SubscriptionDataError })
+    t.deepEqual(target.getTopics(), ['Kept'], `a failed import changed the subscriptions: ${JSON.stringify(data)}`)
+  }
+  target.importSubscriptions(exported, { replace: true })
+  t.deepEqual(target.getTopics(), ['A', 'B'])
+})
+
+test('maxSubscriptions bounds the subscribed topics (default 1000); imports past it change nothing', (t) => {
+  t.is(new SubscriptionManager().maxSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS)
+  t.is(DEFAULT_MAX_SUBSCRIPTIONS, 1000)
+  const defaults = new SubscriptionManager()
+  for (let i = 0; i < 1000; i += 1) {
+    defaults.subscribe(`T${i}`)
+  }
+  t.throws(() => defaults.subscribe('T1000'), { instanceOf: SubscriptionLimitExceededError })
+
+  const subscriptions = new SubscriptionManager({ maxSubscriptions: 2 })
+  subscriptions.subscribe('A')
+  subscriptions.subscribe('B')
+  t.notThrows(() => subscriptions.subscribe('B'), 'subscribing again with the same selector adds nothing')
+  t.notThrows(() => subscriptions.updateSelector('B', MessageSelector.byTag('x')))
+  t.throws(() => subscriptions.subscribe('C'), { instanceOf: SubscriptionLimitExceededError, message: /maxSubscriptions 2/ })
+  const three = { version: 1 as const, subscriptions: ['C', 'D', 'E'].map((topic) => ({ topic, type: 'TAG' as const, expression: '*', subVersion: 1 })) }
+  t.throws(() => subscriptions.importSubscriptions(three), { instanceOf: SubscriptionLimitExceededError })
+  t.throws(() => subscriptions.importSubscriptions(three, { replace: true }), { instanceOf: SubscriptionLimitExceededError })
+  t.deepEqual(subscriptions.getTopics(), ['A', 'B'])
+  subscriptions.unsubscribe('A')
+  t.notThrows(() => subscriptions.subscribe('C'))
+  for (const max of [0, -1, 1.5, Number.NaN]) {
+    t.throws(() => new SubscriptionManager({ maxSubscriptions: max }), { instanceOf: ConfigError, message: /maxSubscriptions/ })
+  }
+})
+
+test('updateSelector keeps the topic in place and increases its subVersion; a non-selector is an InvalidSelectorError', (t) => {
+  const subscriptions = new SubscriptionManager()
+  const first = subscriptions.subscribe('A', MessageSelector.byTag('x'))
+  subscriptions.subscribe('B')
+  const updated = subscriptions.updateSelector('A', MessageSelector.byTag('y'))
+  t.true(updated.subVersion > first.subVersion)
+  t.deepEqual(subscriptions.getTopics(), ['A', 'B'])
+  t.throws(() => subscriptions.subscribe('C', 'x' as never), { instanceOf: InvalidSelectorError })
+  t.throws(() => subscriptions.updateSelector('A', {} as never), { instanceOf: InvalidSelectorError })
+  t.is(subscriptions.getSubscription('A')?.selector.expression, 'y')
 })
 
 test('a Consumer needs a subscription manager and a listener', (t) => {
