@@ -7,13 +7,17 @@ import {
   CONSUMER_DEFAULTS,
   ConfigError,
   ConsumeFromWhere,
+  type ConsumeMessageContext,
   ConsumeResult,
+  type ConsumedMessage,
   Consumer,
   ExpressionType,
   InvalidSelectorError,
   InvalidTopicError,
+  MessageListenerConcurrently,
   MessageModel,
   MessageSelector,
+  SimpleMessageListener,
   DEFAULT_MAX_SUBSCRIPTIONS,
   SUBSCRIPTIONS_EXPORT_VERSION,
   SubscriptionConflictError,
@@ -299,6 +303,58 @@ test('updateSelector keeps the topic in place and increases its subVersion; a no
   t.throws(() => subscriptions.subscribe('C', 'x' as never), { instanceOf: InvalidSelectorError })
   t.throws(() => subscriptions.updateSelector('A', {} as never), { instanceOf: InvalidSelectorError })
   t.is(subscriptions.getSubscription('A')?.selector.expression, 'y')
+})
+
+test('SimpleMessageListener: one call per message, in order; the first failure ends the batch and is its verdict', async (t) => {
+  const messages = ['m0', 'm1', 'm2'].map((name) => ({ name }) as unknown as ConsumedMessage)
+  const context = {} as ConsumeMessageContext
+  const named = (message: ConsumedMessage): string => (message as unknown as { name: string }).name
+  const seen: string[] = []
+
+  const syncOk = new SimpleMessageListener((message) => {
+    seen.push(named(message))
+  })
+  t.true(syncOk instanceof MessageListenerConcurrently)
+  t.is(syncOk.consumeMessage(messages, context), ConsumeResult.SUCCESS, 'a sync handler answers without a promise')
+  t.deepEqual(seen, ['m0', 'm1', 'm2'])
+
+  seen.length = 0
+  const syncLater = new SimpleMessageListener((message) => {
+    seen.push(named(message))
+    return named(message) === 'm1' ? ConsumeResult.RECONSUME_LATER : ConsumeResult.SUCCESS
+  })
+  t.is(syncLater.consumeMessage(messages, context), ConsumeResult.RECONSUME_LATER)
+  t.deepEqual(seen, ['m0', 'm1'], 'the messages after the failed one are not handled')
+
+  seen.length = 0
+  const asyncLater = new SimpleMessageListener(async (message) => {
+    await Promise.resolve()
+    seen.push(named(message))
+    return named(message) === 'm1' ? ConsumeResult.RECONSUME_LATER : undefined
+  })
+  t.is(await asyncLater.consumeMessage(messages, context), ConsumeResult.RECONSUME_LATER)
+  t.deepEqual(seen, ['m0', 'm1'])
+
+  seen.length = 0
+  const asyncOk = new SimpleMessageListener(async (message) => {
+    seen.push(named(message))
+  })
+  t.is(await asyncOk.consumeMessage(messages, context), ConsumeResult.SUCCESS)
+  t.deepEqual(seen, ['m0', 'm1', 'm2'])
+
+  const throws = new SimpleMessageListener((message) => {
+    if (named(message) === 'm0') {
+      throw new Error('boom')
+    }
+  })
+  t.throws(() => throws.consumeMessage(messages, context), { message: 'boom' })
+  const rejects = new SimpleMessageListener(async (message) => {
+    if (named(message) === 'm2') {
+      throw new Error('late boom')
+    }
+  })
+  await t.throwsAsync(async () => rejects.consumeMessage(messages, context), { message: 'late boom' })
+  t.throws(() => new SimpleMessageListener('nope' as never), { instanceOf: TypeError })
 })
 
 test('a Consumer needs a subscription manager and a listener', (t) => {
