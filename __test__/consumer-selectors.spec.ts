@@ -83,6 +83,47 @@ test('a glob selector whose pattern matches nothing commits every message withou
   t.is(consumer.stats().consumedFailed, 0)
 })
 
+test('a failed batch of a glob subscription comes back and its matching messages are delivered again, never the others', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_glob_later')
+  const producer = await startedProducer(t)
+  const tags = ['order_a', 'other', 'order_b']
+  await produce(producer, 300, (i) => ({ topic, body: `later-${i}`, tags: tags[i % 3] ?? 'other' }))
+  const group = uniqueName('consumer_glob_later')
+  let failed: string[] | undefined
+  const { consumer, deliveries } = await recordingConsumer(
+    t,
+    topic,
+    { ...FROM_FIRST, consumerGroup: group, consumeMessageBatchMaxSize: 16 },
+    {
+      selector: MessageSelector.byTag('order_?'),
+      verdict: (messages, context) => {
+        if (failed === undefined) {
+          failed = messages.map((message) => message.body.toString())
+          context.delayLevelWhenNextConsume = 1
+          return ConsumeResult.RECONSUME_LATER
+        }
+        return ConsumeResult.SUCCESS
+      },
+    },
+  )
+  t.true(await waitFor(() => failed !== undefined && deliveries.length >= 200 + failed.length), `delivered ${deliveries.length}`)
+  t.true(await waitForCommits(group, topic), 'the committed offsets never reached the max offsets')
+  const counts = deliveryCounts(deliveries)
+  t.is(counts.size, 200)
+  for (const body of failed ?? []) {
+    t.true((counts.get(body) ?? 0) >= 2, `${body} of the failed batch was not delivered again`)
+  }
+  t.deepEqual(
+    deliveries.filter(({ message }) => message.tags === 'other').map((d) => d.body),
+    [],
+    'a message tagged other reached the listener',
+  )
+  // The failed task's other-tagged messages went back with it and were filtered again on their return.
+  const filteredOut = consumer.stats().messagesFilteredOut
+  t.true(filteredOut >= 100, `filtered out ${filteredOut}`)
+  t.log(`failed batch of ${failed?.length ?? 0}; filtered out ${filteredOut} (100 other-tagged messages stored)`)
+})
+
 test('SimpleMessageListener calls its function once per message; a RECONSUME_LATER answer sends that message back', async (t) => {
   const topic = await createTestTopic(admin, 'consumer_simple')
   const producer = await startedProducer(t)
