@@ -211,6 +211,10 @@ test("toSubscriptionDataList writes Java's SubscriptionData; fromSubscriptionDat
   copy.fromSubscriptionDataList([{ topic: 'TopicJava', subString: 'x||y', subVersion: 5 } as never])
   t.is(copy.getSubscription('TopicJava')?.selector.toString(), 'TAG:x || y')
   t.is(copy.getSubscription('TopicJava')?.subVersion, 5)
+  // A Java heartbeat lists the group's retry topic too; the consumer subscribes its own.
+  const retry = { topic: '%RETRY%java_group', subString: '*', expressionType: 'TAG', subVersion: 1 } as never
+  t.deepEqual(copy.fromSubscriptionDataList([retry]), [])
+  t.false(copy.isSubscribed('%RETRY%java_group'))
 })
 
 test('fromSubscriptionDataList is all or nothing and names the bad entry', (t) => {

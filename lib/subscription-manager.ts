@@ -24,6 +24,9 @@ import { ExpressionType, MessageSelector, type SelectorTypeName, tagHash } from 
  */
 export const DEFAULT_MAX_SUBSCRIPTIONS = 1000
 
+/** Prefix of a group's retry topic, which a consumer subscribes by itself. */
+const RETRY_TOPIC_PREFIX = '%RETRY%'
+
 /** The format version {@link SubscriptionManager.exportSubscriptions} writes and importing accepts. */
 export const SUBSCRIPTIONS_EXPORT_VERSION = 1
 
@@ -214,7 +217,8 @@ export class SubscriptionManager {
    * Adds the subscriptions of a `SubscriptionData` list (as {@link toSubscriptionDataList} writes, or a Java
    * client's), all or none. The selector is rebuilt from `subString` and `expressionType` (TAG when absent);
    * `tagsSet` and `codeSet` are derived from it and not read. A topic subscribed already with the same selector
-   * stays as it is.
+   * stays as it is. Retry topics (`%RETRY%<group>`, which a Java heartbeat lists) are skipped: a consumer subscribes
+   * its group's own.
    *
    * @param list the subscriptions
    * @returns the subscriptions of the list's topics
@@ -226,7 +230,8 @@ export class SubscriptionManager {
     if (!Array.isArray(list)) {
       throw new SubscriptionDataError(`a SubscriptionData list must be an array; got ${describe(list)}`)
     }
-    return this.#addAll(list.map((entry, index) => parseSubscriptionData(entry, index)))
+    const entries = list.map((entry, index) => parseSubscriptionData(entry, index))
+    return this.#addAll(entries.filter(({ topic }) => !topic.startsWith(RETRY_TOPIC_PREFIX)))
   }
 
   /** The subscriptions as plain, versioned data to save (for example as JSON) and {@link importSubscriptions} later. */
