@@ -359,6 +359,7 @@ impl Admin {
                 return Err(ClientError::Timeout {
                     what: format!("waiting for the route of new topic {topic}"),
                     timeout_ms: self.timeout.max(Duration::from_secs(10)).as_millis() as u64,
+                    addr: None,
                 });
             }
             tokio::time::sleep(ROUTE_POLL_INTERVAL).await;

@@ -419,11 +419,14 @@ impl Connection {
         match self.frames.try_send(frame) {
             Ok(()) => Ok(()),
             Err(TrySendError::Closed(_)) => Err(self.closed_error()),
-            Err(TrySendError::Full(_)) => Err(ClientError::Network(format!(
-                "write queue to {} full ({} frames)",
-                self.shared.addr,
-                self.frames.max_capacity()
-            ))),
+            Err(TrySendError::Full(_)) => Err(ClientError::network(
+                &self.shared.addr,
+                format!(
+                    "write queue to {} full ({} frames)",
+                    self.shared.addr,
+                    self.frames.max_capacity()
+                ),
+            )),
         }
     }
 
@@ -446,6 +449,7 @@ impl Connection {
                     self.shared.addr
                 ),
                 timeout_ms: timeout.as_millis() as u64,
+                addr: Some(self.shared.addr.to_string()),
             }),
         }
     }
@@ -480,6 +484,7 @@ impl Connection {
         ClientError::Timeout {
             what,
             timeout_ms: timeout.as_millis() as u64,
+            addr: Some(self.shared.addr.to_string()),
         }
     }
 
@@ -495,7 +500,7 @@ impl Drop for Connection {
 }
 
 fn closed_error(addr: &str) -> ClientError {
-    ClientError::Network(format!("connection to {addr} closed"))
+    ClientError::network(addr, format!("connection to {addr} closed"))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -1,5 +1,9 @@
-//! The engine's error type. Each variant maps to one stable code the binding exposes.
+//! The engine's error type. Each variant maps to one stable code the binding exposes, and
+//! says what a caller needs to decide what to do next: the peer's response code, the
+//! address of the peer that failed, and whether trying again may succeed. The binding hands
+//! these to JavaScript as fields of the error (see `src/error.rs`).
 
+use rocketmq_remoting::codes::response;
 use rocketmq_remoting::CodecError;
 use thiserror::Error;
 
@@ -14,10 +18,19 @@ pub enum ClientError {
     Config(String),
     /// No answer within the request's timeout.
     #[error("{what} timed out after {timeout_ms} ms")]
-    Timeout { what: String, timeout_ms: u64 },
+    Timeout {
+        what: String,
+        timeout_ms: u64,
+        /// The peer that did not answer, when the request had one.
+        addr: Option<String>,
+    },
     /// Connecting, writing or reading failed, or the connection closed.
-    #[error("{0}")]
-    Network(String),
+    #[error("{message}")]
+    Network {
+        message: String,
+        /// The peer of the failed connection.
+        addr: Option<String>,
+    },
     /// No NameServer could answer, or it answered an error.
     #[error("{message}{}", response_code_suffix(*.code))]
     NameServer { message: String, code: Option<i32> },
@@ -52,14 +65,51 @@ fn response_code_suffix(code: Option<i32>) -> String {
         .unwrap_or_default()
 }
 
+/// Response codes of a broker or NameServer that mean "not now" rather than "no": the
+/// peer is busy, throttling, or cannot serve this request at the moment, so the same call
+/// may succeed later or against another broker.
+const RETRIABLE_RESPONSE_CODES: [i32; 5] = [
+    response::SYSTEM_BUSY,
+    response::FLOW_CONTROL,
+    response::SERVICE_NOT_AVAILABLE,
+    response::SYSTEM_ERROR,
+    response::SLAVE_NOT_AVAILABLE,
+];
+
 impl ClientError {
+    /// Every code [`code`](Self::code) can return. The binding exports this list so the
+    /// TypeScript tests can check that each code maps to a class; the unit tests check that
+    /// it matches `code()` exactly.
+    pub const ALL_CODES: [&'static str; 12] = [
+        "ERR_VALIDATION",
+        "ERR_CONFIG",
+        "ERR_TIMEOUT",
+        "ERR_NETWORK",
+        "ERR_NAMESERVER",
+        "ERR_TOPIC_NOT_FOUND",
+        "ERR_BROKER_NOT_AVAILABLE",
+        "ERR_SEND_FAILED",
+        "ERR_BROKER_RESPONSE",
+        "ERR_STATE",
+        "ERR_INVALID_SELECTOR",
+        "ERR_PROTOCOL",
+    ];
+
+    /// A network error about the connection to `addr`.
+    pub fn network(addr: &str, message: impl Into<String>) -> ClientError {
+        ClientError::Network {
+            message: message.into(),
+            addr: Some(addr.to_owned()),
+        }
+    }
+
     /// Stable code string for the binding (`err.code` in JavaScript).
     pub fn code(&self) -> &'static str {
         match self {
             ClientError::Validation(_) => "ERR_VALIDATION",
             ClientError::Config(_) => "ERR_CONFIG",
             ClientError::Timeout { .. } => "ERR_TIMEOUT",
-            ClientError::Network(_) => "ERR_NETWORK",
+            ClientError::Network { .. } => "ERR_NETWORK",
             ClientError::NameServer { .. } => "ERR_NAMESERVER",
             ClientError::TopicNotFound { .. } => "ERR_TOPIC_NOT_FOUND",
             ClientError::BrokerNotAvailable(_) => "ERR_BROKER_NOT_AVAILABLE",
@@ -73,7 +123,60 @@ impl ClientError {
 
     /// Whether trying the same call against another peer may succeed.
     pub fn is_transport(&self) -> bool {
-        matches!(self, ClientError::Timeout { .. } | ClientError::Network(_))
+        matches!(
+            self,
+            ClientError::Timeout { .. } | ClientError::Network { .. }
+        )
+    }
+
+    /// The response code of the broker or NameServer answer the error comes from, if any.
+    pub fn response_code(&self) -> Option<i32> {
+        match self {
+            ClientError::NameServer { code, .. }
+            | ClientError::TopicNotFound { code, .. }
+            | ClientError::SendFailed { code, .. } => *code,
+            ClientError::BrokerResponse { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The address (`host:port`) of the peer that failed, where the engine knows it: the
+    /// broker (or NameServer) a request timed out against or lost its connection to.
+    pub fn broker_addr(&self) -> Option<&str> {
+        match self {
+            ClientError::Timeout { addr, .. } | ClientError::Network { addr, .. } => {
+                addr.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed if made again later: timeouts, network failures,
+    /// no broker available (routes change), no NameServer reachable, and answers that mean
+    /// busy or throttled. Bad configuration, bad input, wrong state, missing routes and
+    /// refusals are final until something changes.
+    pub fn retriable(&self) -> bool {
+        match self {
+            ClientError::Timeout { .. }
+            | ClientError::Network { .. }
+            | ClientError::BrokerNotAvailable(_) => true,
+            // No code: no NameServer answered at all, a transport failure.
+            ClientError::NameServer { code: None, .. } => true,
+            ClientError::NameServer {
+                code: Some(code), ..
+            }
+            | ClientError::SendFailed {
+                code: Some(code), ..
+            }
+            | ClientError::BrokerResponse { code, .. } => RETRIABLE_RESPONSE_CODES.contains(code),
+            ClientError::Validation(_)
+            | ClientError::Config(_)
+            | ClientError::TopicNotFound { .. }
+            | ClientError::SendFailed { code: None, .. }
+            | ClientError::State(_)
+            | ClientError::InvalidSelector(_)
+            | ClientError::Protocol(_) => false,
+        }
     }
 }
 
@@ -97,5 +200,122 @@ mod tests {
             code: None,
         };
         assert_eq!(err.to_string(), "no route info for topic T");
+    }
+
+    /// One error of every variant. The match in [`variant_is_listed`] has no wildcard, so
+    /// a new variant does not compile until it is added here too.
+    fn one_of_each() -> Vec<ClientError> {
+        let examples = vec![
+            ClientError::Validation("v".into()),
+            ClientError::Config("c".into()),
+            ClientError::Timeout {
+                what: "request".into(),
+                timeout_ms: 1,
+                addr: Some("127.0.0.1:10911".into()),
+            },
+            ClientError::network("127.0.0.1:10911", "closed"),
+            ClientError::NameServer {
+                message: "n".into(),
+                code: None,
+            },
+            ClientError::TopicNotFound {
+                topic: "t".into(),
+                code: Some(response::TOPIC_NOT_EXIST),
+            },
+            ClientError::BrokerNotAvailable("b".into()),
+            ClientError::SendFailed {
+                message: "s".into(),
+                code: Some(response::SYSTEM_BUSY),
+            },
+            ClientError::BrokerResponse {
+                message: "r".into(),
+                code: response::FLOW_CONTROL,
+            },
+            ClientError::State("s".into()),
+            ClientError::InvalidSelector("i".into()),
+            ClientError::Protocol(CodecError::Truncated { what: "p" }),
+        ];
+        assert!(examples.iter().all(variant_is_listed));
+        examples
+    }
+
+    fn variant_is_listed(err: &ClientError) -> bool {
+        match err {
+            ClientError::Validation(_)
+            | ClientError::Config(_)
+            | ClientError::Timeout { .. }
+            | ClientError::Network { .. }
+            | ClientError::NameServer { .. }
+            | ClientError::TopicNotFound { .. }
+            | ClientError::BrokerNotAvailable(_)
+            | ClientError::SendFailed { .. }
+            | ClientError::BrokerResponse { .. }
+            | ClientError::State(_)
+            | ClientError::InvalidSelector(_)
+            | ClientError::Protocol(_) => true,
+        }
+    }
+
+    #[test]
+    fn all_codes_is_exactly_what_code_returns() {
+        let mut produced: Vec<&str> = one_of_each().iter().map(ClientError::code).collect();
+        let mut listed = ClientError::ALL_CODES.to_vec();
+        produced.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(produced, listed);
+    }
+
+    #[test]
+    fn transport_failures_and_busy_answers_are_retriable_the_rest_is_not() {
+        let retriable: Vec<&str> = one_of_each()
+            .iter()
+            .filter(|e| e.retriable())
+            .map(ClientError::code)
+            .collect();
+        assert_eq!(
+            retriable,
+            [
+                "ERR_TIMEOUT",
+                "ERR_NETWORK",
+                "ERR_NAMESERVER",
+                "ERR_BROKER_NOT_AVAILABLE",
+                "ERR_SEND_FAILED",
+                "ERR_BROKER_RESPONSE"
+            ]
+        );
+        let refused = ClientError::BrokerResponse {
+            message: "no permission".into(),
+            code: response::NO_PERMISSION,
+        };
+        assert!(!refused.retriable());
+        let answered = ClientError::NameServer {
+            message: "refused".into(),
+            code: Some(response::TOPIC_NOT_EXIST),
+        };
+        assert!(!answered.retriable());
+    }
+
+    #[test]
+    fn response_code_and_broker_addr_where_known() {
+        let by_code: Vec<(&str, Option<i32>, Option<&str>)> = one_of_each()
+            .iter()
+            .map(|e| (e.code(), e.response_code(), e.broker_addr()))
+            .filter(|(_, code, addr)| code.is_some() || addr.is_some())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|(c, r, a)| (c, r, a.map(|_| "addr")))
+            .collect();
+        assert_eq!(
+            by_code,
+            [
+                ("ERR_TIMEOUT", None, Some("addr")),
+                ("ERR_NETWORK", None, Some("addr")),
+                ("ERR_TOPIC_NOT_FOUND", Some(response::TOPIC_NOT_EXIST), None),
+                ("ERR_SEND_FAILED", Some(response::SYSTEM_BUSY), None),
+                ("ERR_BROKER_RESPONSE", Some(response::FLOW_CONTROL), None),
+            ]
+        );
+        let timeout = &one_of_each()[2];
+        assert_eq!(timeout.broker_addr(), Some("127.0.0.1:10911"));
     }
 }

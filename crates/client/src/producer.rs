@@ -444,6 +444,7 @@ impl Producer {
         ClientError::Timeout {
             what: format!("sending to topic {topic}"),
             timeout_ms: self.config.send_timeout.as_millis() as u64,
+            addr: None,
         }
     }
 
@@ -662,7 +663,7 @@ fn auto_create_route(template: &TopicRouteData) -> TopicRouteData {
 /// Java retries these response codes on another broker; everything else is final.
 fn retriable(err: &ClientError) -> bool {
     match err {
-        ClientError::Timeout { .. } | ClientError::Network(_) => true,
+        ClientError::Timeout { .. } | ClientError::Network { .. } => true,
         ClientError::BrokerNotAvailable(_) => true,
         ClientError::BrokerResponse { code, .. } => matches!(
             *code,

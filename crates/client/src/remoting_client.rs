@@ -197,12 +197,15 @@ impl RemotingClient {
         // Inside the backoff window, fail at once rather than wait: callers with other
         // peers (NameServer list, other brokers) move on, and the rest retry on their own pace.
         if let Some(retry_at) = retry_at.filter(|at| *at > Instant::now()) {
-            return Err(ClientError::Network(format!(
-                "{addr} is unreachable; next connect attempt in {} ms",
-                retry_at
-                    .saturating_duration_since(Instant::now())
-                    .as_millis()
-            )));
+            return Err(ClientError::network(
+                addr,
+                format!(
+                    "{addr} is unreachable; next connect attempt in {} ms",
+                    retry_at
+                        .saturating_duration_since(Instant::now())
+                        .as_millis()
+                ),
+            ));
         }
         let budget = deadline
             .saturating_duration_since(Instant::now())
@@ -238,11 +241,13 @@ impl RemotingClient {
                     Err(ClientError::Timeout {
                         what: format!("connect to {addr}"),
                         timeout_ms: budget.as_millis() as u64,
+                        addr: Some(addr.to_owned()),
                     })
                 } else {
-                    Err(ClientError::Network(format!(
-                        "connect to {addr} failed: {err}"
-                    )))
+                    Err(ClientError::network(
+                        addr,
+                        format!("connect to {addr} failed: {err}"),
+                    ))
                 }
             }
         }
@@ -261,6 +266,7 @@ impl RemotingClient {
         ClientError::Timeout {
             what: format!("waiting for a connection to {addr}"),
             timeout_ms: self.inner.config.connect_timeout.as_millis() as u64,
+            addr: Some(addr.to_owned()),
         }
     }
 }

@@ -383,7 +383,9 @@ async fn a_peer_that_stops_reading_fills_a_bounded_queue_and_requests_time_out()
     assert_eq!(connection.queued_frames(), CAPACITY);
     // A oneway cannot wait (it is synchronous): it fails at once, nothing queued.
     match connection.oneway(big()) {
-        Err(ClientError::Network(message)) => assert!(message.contains("write queue"), "{message}"),
+        Err(ClientError::Network { message, .. }) => {
+            assert!(message.contains("write queue"), "{message}")
+        }
         other => panic!("expected a full queue, got {other:?}"),
     }
     assert_eq!(connection.queued_frames(), CAPACITY);
@@ -421,7 +423,7 @@ async fn a_peer_that_stops_reading_is_dropped_after_repeated_timeouts() {
     }
     assert_eq!(timeouts, 3);
     let err = connection.request(big(), BOUND).await.unwrap_err();
-    assert!(matches!(err, ClientError::Network(_)), "{err:?}");
+    assert!(matches!(err, ClientError::Network { .. }), "{err:?}");
     release_tx.send(()).unwrap();
     peer.finish().await;
 }
@@ -521,7 +523,7 @@ async fn a_panic_in_the_reader_closes_the_connection_and_fails_pending_requests_
         .await
         .unwrap();
     assert!(
-        matches!(outcome, Err(ClientError::Network(_))),
+        matches!(outcome, Err(ClientError::Network { .. })),
         "{outcome:?}"
     );
     assert!(connection.is_closed());
@@ -537,7 +539,7 @@ async fn a_panic_in_the_writer_closes_the_connection_and_fails_pending_requests_
     )
     .await;
     assert!(
-        matches!(outcome, Err(ClientError::Network(_))),
+        matches!(outcome, Err(ClientError::Network { .. })),
         "{outcome:?}"
     );
     assert!(connection.is_closed());

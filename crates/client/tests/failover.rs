@@ -106,7 +106,7 @@ async fn with_every_broker_down_the_send_error_is_a_transport_error() {
     .unwrap();
     producer.start().await.unwrap();
     let err = producer.send(message()).await.unwrap_err();
-    assert!(matches!(err, ClientError::Network(_)), "{err:?}");
+    assert!(matches!(err, ClientError::Network { .. }), "{err:?}");
     producer.shutdown().await;
     namesrv.finish().await;
 }
