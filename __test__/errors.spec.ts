@@ -1,6 +1,9 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net'
+
 import test from 'ava'
 
 import {
+  Admin,
   BrokerNotAvailableError,
   BrokerResponseError,
   ClientError,
@@ -21,47 +24,165 @@ import {
   TopicNotFoundError,
   ValidationError,
 } from '../index'
-import { fromNativeError, parseResponseCode } from '../lib/native-errors'
+import { nativeBinding } from '../lib/native'
+import { errorClassFor, fromNativeError, fromNativeFields, parseResponseCode } from '../lib/native-errors'
+import { NAMESRV_ADDR, uniqueName } from './helpers/cluster'
 
-/** What the binding throws: an Error with a string `code`. */
+/** The legacy text form (still used by the native consumer): an Error with a string `code`. */
 function nativeError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code })
 }
 
-const CONTRACT_TABLE: ReadonlyArray<[string, new (...args: never[]) => RocketMQError]> = [
-  ['ERR_VALIDATION', ValidationError],
-  ['ERR_CONFIG', ConfigError],
-  ['ERR_TIMEOUT', TimeoutError],
-  ['ERR_NETWORK', NetworkError],
-  ['ERR_NAMESERVER', NameServerError],
-  ['ERR_TOPIC_NOT_FOUND', TopicNotFoundError],
-  ['ERR_BROKER_NOT_AVAILABLE', BrokerNotAvailableError],
-  ['ERR_SEND_FAILED', MessageSendError],
-  ['ERR_BROKER_RESPONSE', BrokerResponseError],
-  ['ERR_PROTOCOL', ProtocolError],
-]
-
-for (const [code, errorClass] of CONTRACT_TABLE) {
-  test(`native ${code} becomes ${errorClass.name}, keeping code, message and cause`, (t) => {
-    const original = nativeError(code, `reason for ${code}`)
-    const converted = fromNativeError(original, 'producer')
-    t.true(converted instanceof errorClass)
-    t.true(converted instanceof RocketMQError)
-    t.is(converted.code, code)
-    t.is(converted.name, errorClass.name)
-    t.is(converted.message, `reason for ${code}`)
-    t.is(converted.cause, original)
-    t.is(converted.responseCode, undefined)
-  })
+/** The field form every other native call throws or rejects with. */
+function nativeFieldError(
+  code: string,
+  message: string,
+  fields: { responseCode?: number; brokerAddr?: string; retriable: boolean },
+): Error {
+  return Object.assign(new Error(message), { code, ...fields })
 }
 
-test('a code at the front of the message (promise rejections) is read and removed from the message', (t) => {
+/** The class each engine code must become, per client; a code missing here fails the test below. */
+const EXPECTED_CLASS: Readonly<Record<string, new (...args: never[]) => RocketMQError>> = {
+  ERR_VALIDATION: ValidationError,
+  ERR_CONFIG: ConfigError,
+  ERR_TIMEOUT: TimeoutError,
+  ERR_NETWORK: NetworkError,
+  ERR_NAMESERVER: NameServerError,
+  ERR_TOPIC_NOT_FOUND: TopicNotFoundError,
+  ERR_BROKER_NOT_AVAILABLE: BrokerNotAvailableError,
+  ERR_SEND_FAILED: MessageSendError,
+  ERR_BROKER_RESPONSE: BrokerResponseError,
+  ERR_INVALID_SELECTOR: InvalidSelectorError,
+  ERR_PROTOCOL: ProtocolError,
+}
+
+const ENGINE_CODES: readonly string[] = nativeBinding().errorCodes()
+
+test('the engine lists its codes', (t) => {
+  t.true(ENGINE_CODES.length >= 12)
+  t.is(new Set(ENGINE_CODES).size, ENGINE_CODES.length)
+  t.true(ENGINE_CODES.every((code) => /^ERR_[A-Z_]+$/.test(code)))
+})
+
+for (const code of ENGINE_CODES) {
+  for (const context of ['producer', 'consumer'] as const) {
+    test(`engine code ${code} raised by the ${context} becomes a specific class, keeping every field`, (t) => {
+      const expected = code === 'ERR_STATE' ? (context === 'producer' ? ProducerStateError : ConsumerStateError) : EXPECTED_CLASS[code]
+      t.not(expected, undefined, `no class expected for ${code}: add it to lib/native-errors.ts and this table`)
+      t.true(errorClassFor(code, context) === expected)
+      const original = nativeFieldError(code, `reason for ${code}`, { responseCode: 2, brokerAddr: '127.0.0.1:10911', retriable: true })
+      const converted = fromNativeError(original, context)
+      t.not(converted.constructor, RocketMQError)
+      t.is(converted.constructor, expected)
+      t.is(converted.code, code)
+      t.is(converted.name, expected?.name)
+      t.is(converted.message, `reason for ${code}`)
+      t.is(converted.cause, original)
+      t.is(converted.responseCode, 2)
+      t.is(converted.brokerAddr, '127.0.0.1:10911')
+      t.true(converted.retriable)
+
+      const fromFields = fromNativeFields({ code, message: 'as data', retriable: false }, context)
+      t.is(fromFields.constructor, expected)
+      t.false(fromFields.retriable)
+      t.is(fromFields.responseCode, undefined)
+      t.is(fromFields.brokerAddr, undefined)
+    })
+  }
+}
+
+test('fields are read as given, never from the message', (t) => {
+  const converted = fromNativeError(
+    nativeFieldError('ERR_BROKER_RESPONSE', 'ERR_TIMEOUT: looks like a code [responseCode=9]', { retriable: false }),
+    'admin',
+  )
+  t.true(converted instanceof BrokerResponseError)
+  t.is(converted.message, 'ERR_TIMEOUT: looks like a code [responseCode=9]')
+  t.is(converted.responseCode, undefined)
+  t.false(converted.retriable)
+})
+
+test('native: a bad configuration throws synchronously with code and retriable as fields', (t) => {
+  const { NativeAdmin } = nativeBinding()
+  const raw = t.throws(() => new NativeAdmin({ namesrvAddr: NAMESRV_ADDR, timeoutMs: 0 }))
+  t.is((raw as { code?: unknown }).code, 'ERR_CONFIG')
+  t.is((raw as { retriable?: unknown }).retriable, false)
+  t.false(Object.hasOwn(raw as object, 'responseCode'))
+  t.false(Object.hasOwn(raw as object, 'brokerAddr'))
+  t.is(raw?.message, 'timeoutMs must be positive')
+  const typed = fromNativeError(raw, 'admin')
+  t.true(typed instanceof ConfigError)
+  t.false(typed.retriable)
+})
+
+test('native: a call in the wrong state throws ProducerStateError, not retriable', async (t) => {
+  const { NativeProducer } = nativeBinding()
+  const native = new NativeProducer({ namesrvAddr: NAMESRV_ADDR, producerGroup: uniqueName('errors_state') }, () => undefined)
+  await native.shutdown()
+  const raw = t.throws(() => native.flush())
+  t.is((raw as { code?: unknown }).code, 'ERR_STATE')
+  t.is((raw as { retriable?: unknown }).retriable, false)
+  const typed = fromNativeError(raw, 'producer')
+  t.true(typed instanceof ProducerStateError)
+  t.is(typed.message, 'producer has been shut down')
+})
+
+test('native: an unknown topic rejects with TopicNotFoundError carrying the NameServer response code', async (t) => {
+  const { NativeAdmin } = nativeBinding()
+  const native = new NativeAdmin({ namesrvAddr: NAMESRV_ADDR })
+  t.teardown(() => native.close())
+  const raw = await t.throwsAsync(native.getTopicRoute(uniqueName('errors_no_such_topic')))
+  t.is((raw as { code?: unknown }).code, 'ERR_TOPIC_NOT_FOUND')
+  t.is((raw as { responseCode?: unknown }).responseCode, 17)
+  t.is((raw as { retriable?: unknown }).retriable, false)
+
+  const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
+  t.teardown(() => admin.close())
+  const typed = await t.throwsAsync(admin.getTopicRoute(uniqueName('errors_no_such_topic')), { instanceOf: TopicNotFoundError })
+  t.is(typed.responseCode, 17)
+  t.false(typed.retriable)
+})
+
+test('native: a refused connection rejects with NetworkError naming the peer, retriable', async (t) => {
+  const admin = new Admin({ namesrvAddr: '127.0.0.1:1', timeoutMs: 1000 })
+  t.teardown(() => admin.close())
+  const error = await t.throwsAsync(admin.getTopicRoute(uniqueName('errors_refused')), { instanceOf: NetworkError })
+  t.is(error.code, 'ERR_NETWORK')
+  t.is(error.brokerAddr, '127.0.0.1:1')
+  t.true(error.retriable)
+  t.is(error.responseCode, undefined)
+})
+
+test('native: a peer that never answers rejects with TimeoutError naming it, retriable', async (t) => {
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('data', () => undefined)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    for (const socket of sockets) {
+      socket.destroy()
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  const addr = `127.0.0.1:${(server.address() as AddressInfo).port}`
+  const admin = new Admin({ namesrvAddr: addr, timeoutMs: 500 })
+  t.teardown(() => admin.close())
+  const error = await t.throwsAsync(admin.getTopicRoute(uniqueName('errors_silent')), { instanceOf: TimeoutError })
+  t.is(error.brokerAddr, addr)
+  t.true(error.retriable)
+})
+
+test('legacy text form: a code at the front of the message is read and removed from the message', (t) => {
   const original = nativeError('GenericFailure', 'ERR_TIMEOUT: request code 105 to 127.0.0.1:9876 timed out after 3000 ms')
   const converted = fromNativeError(original, 'admin')
   t.true(converted instanceof TimeoutError)
   t.is(converted.code, 'ERR_TIMEOUT')
   t.is(converted.message, 'request code 105 to 127.0.0.1:9876 timed out after 3000 ms')
   t.is(converted.cause, original)
+  t.false(converted.retriable)
 
   const withResponse = fromNativeError(nativeError('GenericFailure', 'ERR_TOPIC_NOT_FOUND: no route info for topic t [responseCode=17]'), 'producer')
   t.true(withResponse instanceof TopicNotFoundError)
@@ -89,7 +210,7 @@ test('ERR_STATE becomes the state error of the client that raised it', (t) => {
   t.is(adminError.code, 'ERR_STATE')
 })
 
-test('the trailing [responseCode=N] becomes a numeric responseCode', (t) => {
+test('legacy text form: the trailing [responseCode=N] becomes a numeric responseCode', (t) => {
   const converted = fromNativeError(nativeError('ERR_TOPIC_NOT_FOUND', 'No topic route info in name server [responseCode=17]'), 'admin')
   t.true(converted instanceof TopicNotFoundError)
   t.is(converted.responseCode, 17)
@@ -143,9 +264,13 @@ test('shared client errors count as ConsumerError and ProducerError, family memb
 })
 
 test('errors are real Errors with the subclass name in their stack', (t) => {
-  const error = new TimeoutError('no answer', { responseCode: 5 })
+  const error = new TimeoutError('no answer', { responseCode: 5, brokerAddr: '127.0.0.1:10911', retriable: true })
   t.true(error instanceof Error)
   t.is(error.responseCode, 5)
+  t.is(error.brokerAddr, '127.0.0.1:10911')
+  t.true(error.retriable)
+  t.false(new ValidationError('bad').retriable)
+  t.false(Object.hasOwn(new ValidationError('bad'), 'brokerAddr'))
   t.regex(error.stack ?? '', /^TimeoutError: no answer/)
   t.false(Object.keys(error).includes('name'))
 })

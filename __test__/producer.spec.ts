@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto'
 
 import test from 'ava'
 
-import { Admin, MessageSendError, Producer, ProducerStateError, SendStatus, TopicNotFoundError, type SendResult } from '../index'
-import type { NativeMessage } from '../lib/binding'
+import { Admin, MessageSendError, Producer, ProducerStateError, SendStatus, TopicNotFoundError, ValidationError, type SendResult } from '../index'
+import type { NativeErrorFields, NativeMessage } from '../lib/binding'
 import { nativeBinding } from '../lib/native'
-import { fromNativeError } from '../lib/native-errors'
+import { fromNativeError, fromNativeFields } from '../lib/native-errors'
 import {
   BROKERS,
   NAMESRV_ADDR,
@@ -238,7 +238,7 @@ test('the native producer validates again: bad messages that bypass the TS check
   const topic = await createTestTopic(admin, 'producer_native_validation')
   const { NativeProducer } = nativeBinding()
   // id -> the error (null when it was sent) and the status index
-  const outcomes = new Map<number, { error: string | null | undefined; status: number | undefined }>()
+  const outcomes = new Map<number, { error: NativeErrorFields | null | undefined; status: number | undefined }>()
   let arrived: (() => void) | undefined
   const native = new NativeProducer(
     { namesrvAddr: NAMESRV_ADDR, producerGroup: uniqueName('producer_native'), maxMessageSize: 1024 },
@@ -269,8 +269,9 @@ test('the native producer validates again: bad messages that bypass the TS check
   ]
   for (const [id, { label, message }] of cases.entries()) {
     const outcome = await sendNative(message, id)
-    t.truthy(outcome?.error, label)
-    t.is(fromNativeError(new Error(outcome?.error ?? ''), 'producer').code, 'ERR_VALIDATION', label)
+    t.is(outcome?.error?.code, 'ERR_VALIDATION', label)
+    t.false(outcome?.error?.retriable, label)
+    t.true(fromNativeFields(outcome?.error as NativeErrorFields, 'producer') instanceof ValidationError, label)
   }
   const ok = await sendNative({ topic, body: Buffer.from('fine') }, cases.length)
   t.is(ok?.error, null)

@@ -5,7 +5,8 @@
  * The hierarchy:
  *
  * ```
- * RocketMQError                      base of everything, `code`, optional `responseCode`, `cause`
+ * RocketMQError                      base of everything: `code`, `retriable`, optional `responseCode`,
+ *                                    `brokerAddr`, `cause`
  * ├── ClientError                    failures any client (producer, consumer, admin) can meet
  * │   ├── ConfigError                ERR_CONFIG            bad configuration value
  * │   ├── ValidationError            ERR_VALIDATION        bad argument (message, topic, ...)
@@ -57,6 +58,10 @@ export interface RocketMQErrorOptions {
   code?: string
   /** The RocketMQ response code when the failure is a broker or NameServer answer. */
   responseCode?: number
+  /** The `host:port` of the broker (or NameServer) that failed, when known. */
+  brokerAddr?: string
+  /** Whether making the same call again may succeed; defaults to `false`. */
+  retriable?: boolean
 }
 
 /** Base class of every error thrown by rocketmq-napi. */
@@ -69,6 +74,17 @@ export class RocketMQError extends Error {
   /** RocketMQ response code when the failure was an error answer from a broker or NameServer. */
   // `declare`: no own property unless a code was given, so errors without one print cleanly.
   declare readonly responseCode?: number
+  /**
+   * The `host:port` of the peer that failed, when the native layer knows it: the broker (or
+   * NameServer) a request timed out against or lost its connection to.
+   */
+  declare readonly brokerAddr?: string
+  /**
+   * Whether the same call may succeed if made again later: `true` for timeouts, network failures,
+   * no broker or NameServer reachable, and broker answers meaning busy or throttled; `false` for bad
+   * configuration or input, wrong state, missing topics and refusals, which need a change first.
+   */
+  readonly retriable: boolean
 
   /**
    * @param message human-readable reason
@@ -83,6 +99,10 @@ export class RocketMQError extends Error {
     if (options.responseCode !== undefined) {
       Object.defineProperty(this, 'responseCode', { value: options.responseCode, enumerable: true })
     }
+    if (options.brokerAddr !== undefined) {
+      Object.defineProperty(this, 'brokerAddr', { value: options.brokerAddr, enumerable: true })
+    }
+    this.retriable = options.retriable ?? false
   }
 }
 

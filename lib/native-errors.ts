@@ -2,9 +2,15 @@
  * Turns errors thrown by the native binding into the typed classes of `errors.ts`. Kept apart from the
  * classes so the mapping lives in one place.
  *
- * The engine's code reaches JavaScript in one of two forms: as the error's `code` property, or (for
- * promise rejections, where napi-rs only carries its own status as `code`) at the front of the message,
- * `"ERR_TIMEOUT: request ... timed out"`. Both are read; the prefix is removed from the message.
+ * The native layer hands an engine failure over as fields (see `src/error.rs`): calls throw or reject
+ * with an `Error` whose own properties are `code` (the engine's stable code), `retriable`, and, when
+ * known, `responseCode` and `brokerAddr`; send outcomes, delivered in batches, carry the same fields as
+ * a plain {@link NativeErrorFields} object. Nothing is parsed out of the message.
+ *
+ * One older text form is still read, for the calls of the native consumer (`src/consumer.rs`, which
+ * has not moved to the field form yet): napi's own status as `code`, the engine's code at the front of
+ * the message (`"ERR_TIMEOUT: ..."`) and the response code at its end (`" [responseCode=N]"`). An error
+ * with a boolean `retriable` property is always read as fields.
  *
  * @module
  */
@@ -25,11 +31,13 @@ import {
   TopicNotFoundError,
   ValidationError,
 } from './errors'
+import type { NativeErrorFields } from './binding'
 
 /** Which client raised the error; decides the class of context-dependent codes such as `ERR_STATE`. */
 export type ErrorContext = 'producer' | 'consumer' | 'admin' | 'logger'
 
-type ErrorClass = new (message: string, options?: RocketMQErrorOptions) => RocketMQError
+/** A typed error class the native codes map to. */
+export type ErrorClass = new (message: string, options?: RocketMQErrorOptions) => RocketMQError
 
 /** Classes for the codes whose meaning does not depend on which client raised them. */
 const CLASS_BY_NATIVE_CODE: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
@@ -54,38 +62,90 @@ const STATE_ERROR_BY_CONTEXT: Readonly<Record<ErrorContext, ErrorClass | undefin
   logger: undefined,
 }
 
-/** The native layer appends ` [responseCode=N]` when the failure is a broker or NameServer answer. */
+/** The legacy text form's response code at the end of the message: ` [responseCode=N]`. */
 const RESPONSE_CODE_SUFFIX = /\s\[responseCode=(-?\d+)\]\s*$/
 
-/** Reads the numeric response code from a native error message, if it carries one. */
+/** Reads the response code of the legacy text form (see the module docs), if the message carries one. */
 export function parseResponseCode(message: string): number | undefined {
   const match = RESPONSE_CODE_SUFFIX.exec(message)
   return match ? Number(match[1]) : undefined
 }
 
-/** An engine code at the front of a message: `ERR_TIMEOUT: ...`. */
+/** The legacy text form's engine code at the front of a message: `ERR_TIMEOUT: ...`. */
 const CODE_PREFIX = /^(ERR_[A-Z_]+): /
 
-function codePropertyOf(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const { code } = error as { code: unknown }
-    return typeof code === 'string' ? code : undefined
-  }
-  return undefined
+/** What the native layer says about a failure, however it arrived. */
+interface NativeFailure {
+  code: string | undefined
+  message: string
+  responseCode?: number
+  brokerAddr?: string
+  retriable?: boolean
 }
 
-/** The engine's code and the reason without the code prefix. */
-function readNativeError(error: unknown): { code: string | undefined; message: string } {
+/** An own or inherited property of an object, if `value` is one. */
+function propertyOf(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined
+}
+
+function stringProperty(value: unknown, key: string): string | undefined {
+  const property = propertyOf(value, key)
+  return typeof property === 'string' ? property : undefined
+}
+
+function numberProperty(value: unknown, key: string): number | undefined {
+  const property = propertyOf(value, key)
+  return typeof property === 'number' ? property : undefined
+}
+
+/** Reads the fields of a native error, or the legacy text form when it has none. */
+function readNativeError(error: unknown): NativeFailure {
   const message = error instanceof Error ? error.message : String(error)
-  const property = codePropertyOf(error)
-  if (property?.startsWith('ERR_')) {
-    return { code: property, message }
+  const code = stringProperty(error, 'code')
+  const retriable = propertyOf(error, 'retriable')
+  if (typeof retriable === 'boolean') {
+    return {
+      code,
+      message,
+      retriable,
+      responseCode: numberProperty(error, 'responseCode'),
+      brokerAddr: stringProperty(error, 'brokerAddr'),
+    }
+  }
+  if (code?.startsWith('ERR_')) {
+    return { code, message, responseCode: parseResponseCode(message) }
   }
   const prefix = CODE_PREFIX.exec(message)
   if (prefix) {
-    return { code: prefix[1], message: message.slice(prefix[0].length) }
+    const reason = message.slice(prefix[0].length)
+    return { code: prefix[1], message: reason, responseCode: parseResponseCode(reason) }
   }
-  return { code: property, message }
+  return { code, message }
+}
+
+/**
+ * The class of errors with `code` raised for `context`, or `undefined` when this version has no class
+ * for it (the error then stays a plain {@link RocketMQError} keeping the code).
+ *
+ * @param code the native code, e.g. `ERR_TIMEOUT`
+ * @param context the client that made the call
+ */
+export function errorClassFor(code: string, context: ErrorContext): ErrorClass | undefined {
+  return code === 'ERR_STATE' ? STATE_ERROR_BY_CONTEXT[context] : CLASS_BY_NATIVE_CODE.get(code)
+}
+
+function typedError(failure: NativeFailure, context: ErrorContext, cause: unknown): RocketMQError {
+  const options: RocketMQErrorOptions = {
+    cause,
+    responseCode: failure.responseCode,
+    brokerAddr: failure.brokerAddr,
+    retriable: failure.retriable,
+  }
+  const errorClass = failure.code === undefined ? undefined : errorClassFor(failure.code, context)
+  if (errorClass !== undefined) {
+    return new errorClass(failure.message, options)
+  }
+  return new RocketMQError(failure.message, { ...options, code: failure.code ?? RocketMQError.CODE })
 }
 
 /**
@@ -100,14 +160,28 @@ export function fromNativeError(error: unknown, context: ErrorContext): RocketMQ
   if (error instanceof RocketMQError) {
     return error
   }
-  const { code, message } = readNativeError(error)
-  const options: RocketMQErrorOptions = { cause: error, responseCode: parseResponseCode(message) }
-  const errorClass =
-    code === 'ERR_STATE' ? STATE_ERROR_BY_CONTEXT[context] : code === undefined ? undefined : CLASS_BY_NATIVE_CODE.get(code)
-  if (errorClass !== undefined) {
-    return new errorClass(message, options)
-  }
-  return new RocketMQError(message, { ...options, code: code ?? RocketMQError.CODE })
+  return typedError(readNativeError(error), context, error)
+}
+
+/**
+ * Converts the fields of a failure delivered as data (a send outcome) into a {@link RocketMQError}
+ * subclass.
+ *
+ * @param fields the failure's fields as the native layer delivered them
+ * @param context the client that made the call
+ */
+export function fromNativeFields(fields: NativeErrorFields, context: ErrorContext): RocketMQError {
+  return typedError(
+    {
+      code: fields.code,
+      message: fields.message,
+      responseCode: fields.responseCode ?? undefined,
+      brokerAddr: fields.brokerAddr ?? undefined,
+      retriable: fields.retriable,
+    },
+    context,
+    undefined,
+  )
 }
 
 /**

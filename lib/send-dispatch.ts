@@ -15,7 +15,7 @@ import type { NativeMessage, NativeSendOutcomes } from './binding'
 import { ProtocolError } from './errors'
 import type { SendResult, SendStatus } from './message'
 import { nativeBinding } from './native'
-import { fromNativeError } from './native-errors'
+import { fromNativeError, fromNativeFields } from './native-errors'
 
 /** The calls of a native producer the dispatch uses. */
 export interface NativeSendTarget {
@@ -122,7 +122,7 @@ export class SendDispatch {
       this.#pending.delete(id)
       const error = errors[index]
       if (error !== undefined && error !== null) {
-        pending.reject(fromNativeError(new Error(error), 'producer'))
+        pending.reject(fromNativeFields(error, 'producer'))
         continue
       }
       const status = names[outcomes.statuses[index] as number]

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::Buffer;
+use napi::Env;
 use napi_derive::napi;
 use rocketmq_client::{Admin, AdminConfig, BrokerProducerConnection, CreateTopicOptions};
 use rocketmq_remoting::body::TopicRouteData;
 use rocketmq_remoting::message::MessageExt;
 
-use crate::error::{config_error, IntoNapi};
+use crate::error::{js_config_error, js_error, Fallible, IntoFallible};
 
 /// Admin settings.
 #[napi(object)]
@@ -174,10 +175,10 @@ pub struct NativeAdmin {
 impl NativeAdmin {
     /// Validates the configuration; connects on first use.
     #[napi(constructor)]
-    pub fn new(config: NativeAdminConfig) -> napi::Result<Self> {
+    pub fn new(env: &Env, config: NativeAdminConfig) -> napi::Result<Self> {
         crate::logger::install_default();
         let timeout = match config.timeout_ms {
-            Some(0) => return Err(config_error("timeoutMs must be positive")),
+            Some(0) => return Err(js_config_error(env, "timeoutMs must be positive")),
             Some(ms) => Duration::from_millis(ms.into()),
             None => Duration::from_secs(3),
         };
@@ -187,7 +188,7 @@ impl NativeAdmin {
             instance_name: config.instance_name,
             unit_name: config.unit_name,
         })
-        .into_napi()?;
+        .map_err(|err| js_error(env, err))?;
         Ok(NativeAdmin {
             inner: Arc::new(admin),
         })
@@ -201,80 +202,77 @@ impl NativeAdmin {
     }
 
     /// The producers of `group` every master broker knows (GET_PRODUCER_CONNECTION_LIST).
-    #[napi]
+    #[napi(ts_return_type = "Promise<Array<NativeProducerConnection>>")]
     pub async fn producer_connections(
         &self,
         group: String,
-    ) -> napi::Result<Vec<NativeProducerConnection>> {
+    ) -> Fallible<Vec<NativeProducerConnection>> {
         self.inner
             .producer_connections(&group)
             .await
             .map(|listed| listed.into_iter().map(Into::into).collect())
-            .into_napi()
+            .fallible()
     }
 
     /// Creates the topic on every master the NameServer knows and waits until the route
     /// shows it on all of them. Returns the broker names.
-    #[napi]
-    pub async fn create_topic(
-        &self,
-        options: NativeCreateTopicOptions,
-    ) -> napi::Result<Vec<String>> {
+    #[napi(ts_return_type = "Promise<Array<string>>")]
+    pub async fn create_topic(&self, options: NativeCreateTopicOptions) -> Fallible<Vec<String>> {
         let options = CreateTopicOptions {
             topic: options.topic,
             queue_nums: options.queue_nums,
             perm: options.perm.unwrap_or(6),
             order: options.order.unwrap_or(false),
         };
-        self.inner.create_topic(&options).await.into_napi()
+        self.inner.create_topic(&options).await.fallible()
     }
 
     /// The topic's route as the NameServer has it now.
-    #[napi]
-    pub async fn get_topic_route(&self, topic: String) -> napi::Result<NativeTopicRoute> {
+    #[napi(ts_return_type = "Promise<NativeTopicRoute>")]
+    pub async fn get_topic_route(&self, topic: String) -> Fallible<NativeTopicRoute> {
         self.inner
             .topic_route(&topic)
             .await
             .map(Into::into)
-            .into_napi()
+            .fallible()
     }
 
     /// The offset one past the last message of a queue.
-    #[napi]
+    #[napi(ts_return_type = "Promise<number>")]
     pub async fn get_max_offset(
         &self,
         topic: String,
         broker_name: String,
         queue_id: i32,
-    ) -> napi::Result<i64> {
+    ) -> Fallible<i64> {
         self.inner
             .max_offset(&topic, &broker_name, queue_id)
             .await
-            .into_napi()
+            .fallible()
     }
 
     /// The smallest offset still stored in a queue.
-    #[napi]
+    #[napi(ts_return_type = "Promise<number>")]
     pub async fn get_min_offset(
         &self,
         topic: String,
         broker_name: String,
         queue_id: i32,
-    ) -> napi::Result<i64> {
+    ) -> Fallible<i64> {
         self.inner
             .min_offset(&topic, &broker_name, queue_id)
             .await
-            .into_napi()
+            .fallible()
     }
 
     /// Reads one stored message back by its offsetMsgId (`SendResult.offsetMsgId`).
-    #[napi]
-    pub async fn view_message(&self, offset_msg_id: String) -> napi::Result<NativeMessageView> {
+    #[napi(ts_return_type = "Promise<NativeMessageView>")]
+    pub async fn view_message(&self, offset_msg_id: String) -> Fallible<NativeMessageView> {
         self.inner
             .view_message(&offset_msg_id)
             .await
             .map(Into::into)
-            .into_napi()
+            .fallible()
     }
 
     /// Leaves the client instance; the last member out closes the connections.

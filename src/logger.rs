@@ -13,11 +13,11 @@ use std::sync::{Mutex, Once};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use napi::bindgen_prelude::Function;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Status, Unknown};
+use napi::{Env, Status, Unknown};
 use napi_derive::napi;
 use rocketmq_client::log_buffer::{Drained, LogBuffer};
 
-use crate::error::config_error;
+use crate::error::js_config_error;
 
 /// Records held for the sink before new ones are dropped: enough for bursts, bounded for floods.
 const LOG_BUFFER_CAPACITY: usize = 10_000;
@@ -175,13 +175,15 @@ pub fn install_default() {
 /// destination.
 #[napi]
 pub fn set_logger(
+    env: &Env,
     level: String,
     sink: Option<Function<'_, Vec<NativeLogRecord>, Unknown<'static>>>,
 ) -> napi::Result<()> {
     let filter = parse_level(&level).ok_or_else(|| {
-        config_error(format!(
-            "log level must be one of off, error, warn, info, debug, trace; got {level:?}"
-        ))
+        js_config_error(
+            env,
+            format!("log level must be one of off, error, warn, info, debug, trace; got {level:?}"),
+        )
     })?;
     let sink: Option<Sink> = sink
         .map(|sink| {

@@ -13,7 +13,7 @@ use rocketmq_client::{
 };
 
 use crate::completions::Completions;
-use crate::error::{config_error, to_js_message, IntoNapi};
+use crate::error::{js_config_error, js_error, Fallible, IntoFallible, NativeErrorFields};
 
 /// How long `shutdown()` waits for sends still in flight to settle before it lets go of
 /// the completion callback; the engine fails them quickly once it is shut down.
@@ -104,8 +104,8 @@ pub struct NativeSendOutcomes {
     pub broker_names: Vec<String>,
     pub queue_ids: Vec<i32>,
     pub queue_offsets: Vec<i64>,
-    /// `"ERR_CODE: reason"` where the send failed, null where it succeeded.
-    pub errors: Vec<Option<String>>,
+    /// The error's fields where the send failed, null where it succeeded.
+    pub errors: Vec<Option<NativeErrorFields>>,
 }
 
 impl From<Vec<SendOutcome>> for NativeSendOutcomes {
@@ -140,7 +140,7 @@ impl From<Vec<SendOutcome>> for NativeSendOutcomes {
                     batch.broker_names.push(String::new());
                     batch.queue_ids.push(0);
                     batch.queue_offsets.push(0);
-                    batch.errors.push(Some(to_js_message(&err)));
+                    batch.errors.push(Some(NativeErrorFields::from(&err)));
                 }
             }
         }
@@ -227,6 +227,7 @@ impl NativeProducer {
     /// outcomes of staged messages, many per call.
     #[napi(constructor)]
     pub fn new(
+        env: &Env,
         config: NativeProducerConfig,
         #[napi(ts_arg_type = "(outcomes: NativeSendOutcomes) => void")] on_complete: Function<
             '_,
@@ -237,7 +238,7 @@ impl NativeProducer {
         crate::logger::install_default();
         let defaults = ProducerConfig::default();
         if config.send_msg_timeout_ms == Some(0) {
-            return Err(config_error("sendMsgTimeout must be positive"));
+            return Err(js_config_error(env, "sendMsgTimeout must be positive"));
         }
         let engine_config = ProducerConfig {
             namesrv_addr: config.namesrv_addr,
@@ -259,7 +260,7 @@ impl NativeProducer {
             ..defaults
         };
         Ok(NativeProducer {
-            inner: Arc::new(Producer::new(engine_config).into_napi()?),
+            inner: Arc::new(Producer::new(engine_config).map_err(|err| js_error(env, err))?),
             completions: Arc::new(Completions::new(on_complete)?),
             staged: Mutex::new(Vec::new()),
         })
@@ -267,9 +268,9 @@ impl NativeProducer {
 
     /// Joins the process's client instance and registers the group with the brokers;
     /// sends are possible afterwards.
-    #[napi]
-    pub async fn start(&self) -> napi::Result<()> {
-        self.inner.start().await.into_napi()
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn start(&self) -> Fallible<()> {
+        self.inner.start().await.fallible()
     }
 
     /// Unregisters the group and leaves the client instance (the last member out closes
@@ -322,16 +323,14 @@ impl NativeProducer {
     /// Sends every staged message, each on its own (not as a batch). One flush for all the
     /// sends of a turn of the event loop costs one wake-up of the runtime, not one per message.
     /// Throws (and drops what was staged) once the producer has shut down.
-    #[napi]
-    pub fn flush(&self) -> napi::Result<()> {
+    #[napi(ts_return_type = "void")]
+    pub fn flush(&self) -> Fallible<()> {
         let staged = std::mem::take(&mut *self.staged.lock().unwrap_or_else(|p| p.into_inner()));
         if self.completions.is_released() {
-            return Err(crate::error::to_js_error(ClientError::State(
-                "producer has been shut down".into(),
-            )));
+            return Err(ClientError::State("producer has been shut down".into())).fallible();
         }
         if staged.is_empty() {
-            return Ok(());
+            return Ok(()).fallible();
         }
         self.completions.begin(staged.len());
         let producer = Arc::clone(&self.inner);
@@ -356,7 +355,7 @@ impl NativeProducer {
                 outcome,
             });
         });
-        Ok(())
+        Ok(()).fallible()
     }
 
     /// Sends messages of one topic as one batch to one queue. Bodies are copied before
@@ -366,16 +365,18 @@ impl NativeProducer {
         &self,
         env: &'env Env,
         messages: Vec<NativeMessage>,
-    ) -> napi::Result<PromiseRaw<'env, NativeSendResult>> {
+    ) -> napi::Result<PromiseRaw<'env, Fallible<NativeSendResult>>> {
         let messages: Vec<OutgoingMessage> =
             messages.into_iter().map(OutgoingMessage::from).collect();
         let producer = Arc::clone(&self.inner);
+        // The outcome resolves the future either way; converting it on the JS thread
+        // rejects the promise with the error object when the batch failed.
         env.spawn_future(async move {
-            producer
+            Ok(producer
                 .send_batch(messages)
                 .await
                 .map(Into::into)
-                .into_napi()
+                .fallible())
         })
     }
 }
