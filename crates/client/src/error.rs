@@ -42,7 +42,12 @@ pub enum ClientError {
     BrokerNotAvailable(String),
     /// Every attempt to send a message failed; the message says why the last one did.
     #[error("{message}{}", response_code_suffix(*.code))]
-    SendFailed { message: String, code: Option<i32> },
+    SendFailed {
+        message: String,
+        code: Option<i32>,
+        /// The broker that refused the last attempt.
+        addr: Option<String>,
+    },
     /// A broker answered a request with an error code.
     #[error("{message}{}", response_code_suffix(Some(*.code)))]
     BrokerResponse { message: String, code: i32 },
@@ -141,12 +146,13 @@ impl ClientError {
     }
 
     /// The address (`host:port`) of the peer that failed, where the engine knows it: the
-    /// broker (or NameServer) a request timed out against or lost its connection to.
+    /// broker (or NameServer) a request timed out against or lost its connection to, or the
+    /// broker that refused a send. (Other broker answers do not carry it yet.)
     pub fn broker_addr(&self) -> Option<&str> {
         match self {
-            ClientError::Timeout { addr, .. } | ClientError::Network { addr, .. } => {
-                addr.as_deref()
-            }
+            ClientError::Timeout { addr, .. }
+            | ClientError::Network { addr, .. }
+            | ClientError::SendFailed { addr, .. } => addr.as_deref(),
             _ => None,
         }
     }
@@ -226,6 +232,7 @@ mod tests {
             ClientError::SendFailed {
                 message: "s".into(),
                 code: Some(response::SYSTEM_BUSY),
+                addr: Some("127.0.0.1:10921".into()),
             },
             ClientError::BrokerResponse {
                 message: "r".into(),
@@ -311,7 +318,7 @@ mod tests {
                 ("ERR_TIMEOUT", None, Some("addr")),
                 ("ERR_NETWORK", None, Some("addr")),
                 ("ERR_TOPIC_NOT_FOUND", Some(response::TOPIC_NOT_EXIST), None),
-                ("ERR_SEND_FAILED", Some(response::SYSTEM_BUSY), None),
+                ("ERR_SEND_FAILED", Some(response::SYSTEM_BUSY), Some("addr")),
                 ("ERR_BROKER_RESPONSE", Some(response::FLOW_CONTROL), None),
             ]
         );

@@ -462,6 +462,8 @@ impl Producer {
         let attempts = self.config.retry_times + 1;
         let mut last_broker: Option<String> = None;
         let mut last_error: Option<ClientError> = None;
+        // The broker of the last failed attempt: a refusal names it as the error's address.
+        let mut last_addr: Option<String> = None;
         for attempt in 1..=attempts {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
@@ -478,6 +480,7 @@ impl Producer {
                         "send to {} failed (attempt {attempt}/{attempts}), trying another broker: {err}",
                         queue.broker_name
                     );
+                    last_addr = route.master_addr(&queue.broker_name).map(str::to_owned);
                     last_broker = Some(queue.broker_name.clone());
                     last_error = Some(err);
                     // The route may be stale (broker gone, queues changed).
@@ -486,11 +489,14 @@ impl Producer {
                         route = fresh;
                     }
                 }
-                Err(err) => return Err(into_send_error(err, attempt)),
+                Err(err) => {
+                    let addr = route.master_addr(&queue.broker_name).map(str::to_owned);
+                    return Err(into_send_error(err, attempt, addr));
+                }
             }
         }
         Err(match last_error {
-            Some(err) => into_send_error(err, attempts),
+            Some(err) => into_send_error(err, attempts, last_addr),
             None => self.budget_spent(&prepared.topic),
         })
     }
@@ -679,11 +685,12 @@ fn retriable(err: &ClientError) -> bool {
 
 /// Broker rejections become SendFailed; transport errors keep their kind so callers
 /// can tell a dead network from a refused message.
-fn into_send_error(err: ClientError, attempts: u32) -> ClientError {
+fn into_send_error(err: ClientError, attempts: u32, addr: Option<String>) -> ClientError {
     match err {
         ClientError::BrokerResponse { message, code } => ClientError::SendFailed {
             message: format!("send failed after {attempts} attempt(s): {message}"),
             code: Some(code),
+            addr,
         },
         other => other,
     }

@@ -112,7 +112,7 @@ async fn with_every_broker_down_the_send_error_is_a_transport_error() {
 }
 
 #[tokio::test]
-async fn a_broker_rejection_is_final_and_carries_the_response_code() {
+async fn a_broker_rejection_is_final_and_carries_the_response_code_and_broker() {
     let rejecting =
         serve(|_| RemotingCommand::response(response::MESSAGE_ILLEGAL, Some("bad".into()))).await;
     let queries = Arc::new(AtomicUsize::new(0));
@@ -129,6 +129,9 @@ async fn a_broker_rejection_is_final_and_carries_the_response_code() {
         other => panic!("expected SendFailed, got {other:?}"),
     }
     assert!(err.to_string().ends_with("[responseCode=13]"), "{err}");
+    assert_eq!(err.response_code(), Some(response::MESSAGE_ILLEGAL));
+    assert_eq!(err.broker_addr(), Some(rejecting.addr.as_str()));
+    assert!(!err.retriable());
     producer.shutdown().await;
     namesrv.finish().await;
     rejecting.finish().await;
