@@ -128,6 +128,16 @@ test('native: a call in the wrong state throws ProducerStateError, not retriable
   t.is(typed.message, 'producer has been shut down')
 })
 
+test('native: a promise made with spawn_future (sendBatch) rejects with the fields too', async (t) => {
+  const { NativeProducer } = nativeBinding()
+  const native = new NativeProducer({ namesrvAddr: NAMESRV_ADDR, producerGroup: uniqueName('errors_batch') }, () => undefined)
+  t.teardown(() => native.shutdown())
+  const raw = await t.throwsAsync(native.sendBatch([{ topic: uniqueName('errors_batch'), body: Buffer.from('x') }]))
+  t.is((raw as { code?: unknown }).code, 'ERR_STATE')
+  t.is((raw as { retriable?: unknown }).retriable, false)
+  t.true(fromNativeError(raw, 'producer') instanceof ProducerStateError)
+})
+
 test('native: an unknown topic rejects with TopicNotFoundError carrying the NameServer response code', async (t) => {
   const { NativeAdmin } = nativeBinding()
   const native = new NativeAdmin({ namesrvAddr: NAMESRV_ADDR })
