@@ -115,8 +115,9 @@ export interface ConsumerConfig {
   rebalanceInterval?: number
   /**
    * Part of the client id (`ip@instanceName[@unitName]`). Clients of one process with the same instance name,
-   * unit name and NameServer list share one client instance. Default: the process id. Two consumers of the same
-   * group in one process need different instance names.
+   * unit name and NameServer list share one client instance. Default: the process id; for BROADCASTING, `DEFAULT`
+   * (Java's rule: the client id, and with it the offsets file's path, stays the same from run to run). Two
+   * consumers of the same group in one process need different instance names.
    */
   instanceName?: string
   /** Appended to the client id when set (Java's `unitName`). */
