@@ -136,6 +136,16 @@ test.serial('two broadcasting members each get all 10,000 messages; one started 
     [a.consumer.clientId, b.consumer.clientId].sort(),
   )
 
+  // Its running info (what `mqadmin consumerStatus` shows) says the model and lists every queue.
+  const status = await mqadmin('consumerStatus', ['-g', group, '-i', a.consumer.clientId ?? ''])
+  t.is(status.status, 0, describe(status))
+  t.regex(status.stdout, /^messageModel\s*: BROADCASTING$/m, describe(status))
+  t.is(
+    parseTable(status.stdout, ['Topic', 'Broker Name', 'QID', 'ProcessQueueInfo']).filter((row) => row.Topic === topic).length,
+    QUEUE_COUNT,
+    describe(status),
+  )
+
   // b stops: a clean shutdown commits everything it consumed into b's own file, at Java's path.
   const clientIdB = b.consumer.clientId ?? ''
   t.true(clientIdB.endsWith(`@${nameB}`))
