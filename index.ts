@@ -27,8 +27,23 @@ export {
 } from './lib/consumer-config'
 export type { AllocateStrategy, ConsumerConfig, MessageQueue, ResolvedConsumerConfig } from './lib/consumer-config'
 export type { ListenerErrorHandler } from './lib/consume-dispatch'
-export { ConsumeResult, MessageListener, MessageListenerConcurrently } from './lib/listener'
-export type { ConcurrentListener, ConsumeConcurrentlyContext, ConsumeFunction, ConsumeVerdict } from './lib/listener'
-export { ExpressionType, MessageSelector } from './lib/selector'
-export { SubscriptionManager } from './lib/subscription-manager'
-export type { Subscription } from './lib/subscription-manager'
+export { ConsumeResult, MessageListener, MessageListenerConcurrently, SimpleMessageListener } from './lib/listener'
+export type {
+  ConcurrentListener,
+  ConsumeConcurrentlyContext,
+  ConsumeFunction,
+  ConsumeMessageContext,
+  ConsumeVerdict,
+  MessageHandler,
+} from './lib/listener'
+export { ExpressionType, MessageSelector, SUB_ALL, tagHash } from './lib/selector'
+export type { SelectorTypeName, TagFilter } from './lib/selector'
+export { DEFAULT_MAX_SUBSCRIPTIONS, SUBSCRIPTIONS_EXPORT_VERSION, SubscriptionManager } from './lib/subscription-manager'
+export type {
+  ExportedSubscription,
+  ImportSubscriptionsOptions,
+  Subscription,
+  SubscriptionData,
+  SubscriptionManagerOptions,
+  SubscriptionsExport,
+} from './lib/subscription-manager'

@@ -7,18 +7,29 @@ import {
   CONSUMER_DEFAULTS,
   ConfigError,
   ConsumeFromWhere,
+  type ConsumeMessageContext,
   ConsumeResult,
+  type ConsumedMessage,
   Consumer,
+  ExpressionType,
   InvalidSelectorError,
   InvalidTopicError,
+  MessageListenerConcurrently,
   MessageModel,
   MessageSelector,
+  SimpleMessageListener,
+  DEFAULT_MAX_SUBSCRIPTIONS,
+  SUBSCRIPTIONS_EXPORT_VERSION,
   SubscriptionConflictError,
+  SubscriptionDataError,
+  SubscriptionLimitExceededError,
   SubscriptionManager,
+  type SubscriptionsExport,
   TopicNotSubscribedError,
   createConsumerConfig,
 } from '../index'
 import { toNativeConsumerConfig } from '../lib/consumer-config'
+import { tagHash } from '../lib/selector'
 
 const base = { consumerGroup: 'config_spec_group', namesrvAddr: '127.0.0.1:9876' }
 
@@ -111,15 +122,65 @@ test('offsetStoreDir reaches the engine when broadcasting, which refuses it with
   )
 })
 
-test('tag selectors are normalised; wildcards and empty tags are InvalidSelectorErrors', (t) => {
+test('tag selectors are normalised; empty tags, a lone * among tags and unknown types are InvalidSelectorErrors', (t) => {
   t.is(MessageSelector.byTag(' a ||b ').expression, 'a || b')
+  t.is(MessageSelector.byTag('a || a').expression, 'a')
   t.is(MessageSelector.byTag('').expression, '*')
   t.is(MessageSelector.all().toString(), 'TAG:*')
   t.is(MessageSelector.bySql(' a > 1 ').expression, 'a > 1')
-  t.throws(() => MessageSelector.byTag('order_*'), { instanceOf: InvalidSelectorError })
   t.throws(() => MessageSelector.byTag('a || || b'), { instanceOf: InvalidSelectorError })
+  t.throws(() => MessageSelector.byTag('a || *'), { instanceOf: InvalidSelectorError, message: /every message/ })
+  t.throws(() => MessageSelector.byTag('a | b'), { instanceOf: InvalidSelectorError })
   t.throws(() => MessageSelector.bySql('  '), { instanceOf: InvalidSelectorError })
   t.throws(() => new MessageSelector('GLOB' as never, 'a'), { instanceOf: InvalidSelectorError })
+})
+
+test("the seed's lower-case selector types are aliases of TAG and SQL92", (t) => {
+  t.is(new MessageSelector('tag', 'a').type, ExpressionType.TAG)
+  t.is(new MessageSelector('sql', 'a > 1').type, ExpressionType.SQL92)
+  t.is(new MessageSelector('sql92', 'a > 1').type, ExpressionType.SQL92)
+  t.throws(() => new MessageSelector('Tag' as never, 'a'), { instanceOf: InvalidSelectorError })
+})
+
+test('glob tags are filtered on the client over a * broker subscription', (t) => {
+  const seed = new MessageSelector('tag', 'order_*')
+  t.true(seed.clientFiltered)
+  t.is(seed.expression, 'order_*')
+  t.is(seed.brokerExpression, '*')
+  t.true(seed.matchesTag('order_'))
+  t.true(seed.matchesTag('order_created'))
+  t.false(seed.matchesTag('xorder_created'))
+  t.false(seed.matchesTag('Order_created'))
+  t.false(seed.matchesTag(undefined), 'a message without a tag matches no pattern')
+
+  const mixed = MessageSelector.byTag('paid || v? || a.b*')
+  t.true(mixed.clientFiltered)
+  t.true(mixed.matchesTag('paid'))
+  t.true(mixed.matchesTag('v1'))
+  t.true(mixed.matchesTag('v标'), '? is one character, not one byte')
+  t.true(mixed.matchesTag('v😀'), '? is one code point, not one UTF-16 unit')
+  t.false(mixed.matchesTag('v12'))
+  t.false(mixed.matchesTag('v'))
+  t.true(mixed.matchesTag('a.b'))
+  t.false(mixed.matchesTag('axb'), 'regular-expression characters in a pattern are literal')
+  t.false(mixed.matchesTag('paidx'))
+
+  const exact = MessageSelector.byTag('a || b')
+  t.false(exact.clientFiltered)
+  t.is(exact.brokerExpression, 'a || b')
+  t.true(exact.matchesTag('a'))
+  t.false(exact.matchesTag('c'))
+  t.true(MessageSelector.all().matchesTag(undefined))
+  t.true(MessageSelector.bySql('a > 1').matchesTag('anything'))
+})
+
+test("tagHash is Java's String.hashCode over UTF-16 code units, 32-bit wrapping (the engine's unit vectors)", (t) => {
+  t.is(tagHash(''), 0)
+  t.is(tagHash('TagA'), 2_598_919)
+  t.is(tagHash('标签'), 857_175)
+  t.is(tagHash('😀'), 1_772_899)
+  t.is(tagHash('order_created_with_a_long_tag_name'), 1_209_554_404)
+  t.is(tagHash('zzzzzzzzzz'), -1_580_979_136, 'negative after wrapping, as Java prints it')
 })
 
 test('the subscription manager keeps one selector per topic and names what is wrong', (t) => {
@@ -136,6 +197,186 @@ test('the subscription manager keeps one selector per topic and names what is wr
   t.false(subscriptions.isSubscribed('TopicA'))
   t.throws(() => subscriptions.unsubscribe('TopicA'), { instanceOf: TopicNotSubscribedError })
   t.throws(() => subscriptions.updateSelector('TopicA', MessageSelector.all()), { instanceOf: TopicNotSubscribedError })
+})
+
+test("toSubscriptionDataList writes Java's SubscriptionData; fromSubscriptionDataList reads it back", (t) => {
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe('TopicAll')
+  subscriptions.subscribe('TopicTags', MessageSelector.byTag('TagA || 标签'))
+  subscriptions.subscribe('TopicSql', MessageSelector.bySql('a > 1'))
+  subscriptions.subscribe('TopicGlob', new MessageSelector('tag', 'order_*'))
+  const list = subscriptions.toSubscriptionDataList()
+  const version = subscriptions.getSubscription('TopicTags')?.subVersion ?? -1
+  t.deepEqual(list[1], {
+    topic: 'TopicTags',
+    subString: 'TagA || 标签',
+    tagsSet: ['TagA', '标签'],
+    codeSet: [2_598_919, 857_175],
+    expressionType: 'TAG',
+    subVersion: version,
+    classFilterMode: false,
+  })
+  t.like(list[0], { subString: '*', tagsSet: [], codeSet: [], expressionType: 'TAG' })
+  t.like(list[2], { subString: 'a > 1', tagsSet: [], codeSet: [], expressionType: 'SQL92' })
+  t.like(list[3], { subString: 'order_*', tagsSet: ['order_*'] })
+
+  const copy = new SubscriptionManager()
+  copy.fromSubscriptionDataList(JSON.parse(JSON.stringify(list)) as typeof list)
+  t.deepEqual(copy.toSubscriptionDataList(), list)
+  t.true(copy.getSubscription('TopicGlob')?.selector.clientFiltered)
+  // The same list again changes nothing; a Java client's entry without expressionType is a TAG one.
+  t.notThrows(() => copy.fromSubscriptionDataList(list))
+  copy.fromSubscriptionDataList([{ topic: 'TopicJava', subString: 'x||y', subVersion: 5 } as never])
+  t.is(copy.getSubscription('TopicJava')?.selector.toString(), 'TAG:x || y')
+  t.is(copy.getSubscription('TopicJava')?.subVersion, 5)
+  // A Java heartbeat lists the group's retry topic too; the consumer subscribes its own.
+  const retry = { topic: '%RETRY%java_group', subString: '*', expressionType: 'TAG', subVersion: 1 } as never
+  t.deepEqual(copy.fromSubscriptionDataList([retry]), [])
+  t.false(copy.isSubscribed('%RETRY%java_group'))
+})
+
+test('fromSubscriptionDataList is all or nothing and names the bad entry', (t) => {
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe('Kept', MessageSelector.byTag('a'))
+  const good = { topic: 'New', subString: '*', tagsSet: [], codeSet: [], expressionType: 'TAG', subVersion: 1, classFilterMode: false }
+  const bad: Array<[unknown, { instanceOf: new (...args: never[]) => Error; message?: RegExp }]> = [
+    [[good, { ...good, topic: 'bad topic' }], { instanceOf: SubscriptionDataError, message: /#1.*topic/ }],
+    [[good, { ...good, topic: 'Other', subString: 'a || || b' }], { instanceOf: SubscriptionDataError, message: /#1/ }],
+    [[good, { ...good, topic: 'Other', expressionType: 'XPATH' }], { instanceOf: SubscriptionDataError, message: /type/ }],
+    [[good, { ...good, topic: 'Other', classFilterMode: true }], { instanceOf: SubscriptionDataError, message: /classFilterMode/ }],
+    [[good, { ...good, topic: 'Other', subVersion: -1 }], { instanceOf: SubscriptionDataError, message: /subVersion/ }],
+    [[good, good], { instanceOf: SubscriptionDataError, message: /twice/ }],
+    [[good, 'TopicX'], { instanceOf: SubscriptionDataError, message: /#1/ }],
+    [{ topic: 'New' }, { instanceOf: SubscriptionDataError, message: /array/ }],
+    [[good, { ...good, topic: 'Kept', subString: 'b' }], { instanceOf: SubscriptionConflictError }],
+  ]
+  for (const [list, expected] of bad) {
+    t.throws(() => subscriptions.fromSubscriptionDataList(list as never), expected, JSON.stringify(list))
+    t.deepEqual(subscriptions.getTopics(), ['Kept'], `a failed import changed the subscriptions: ${JSON.stringify(list)}`)
+  }
+})
+
+test('exportSubscriptions round-trips through JSON; importSubscriptions validates everything before changing anything', (t) => {
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe('A', MessageSelector.byTag('x || y_*'))
+  subscriptions.subscribe('B', MessageSelector.bySql('n > 3'))
+  const exported = subscriptions.exportSubscriptions()
+  t.is(exported.version, SUBSCRIPTIONS_EXPORT_VERSION)
+  const restored = new SubscriptionManager()
+  restored.importSubscriptions(JSON.parse(JSON.stringify(exported)) as SubscriptionsExport)
+  t.deepEqual(restored.exportSubscriptions(), exported)
+  t.deepEqual(restored.getTopics(), ['A', 'B'])
+
+  const target = new SubscriptionManager()
+  target.subscribe('Kept')
+  const entry = { topic: 'C', type: 'TAG', expression: '*', subVersion: 1 }
+  const bad: Array<[unknown, RegExp]> = [
+    [null, /object/],
+    [[entry], /object/],
+    [{ version: 2, subscriptions: [entry] }, /version 2/],
+    [{ subscriptions: [entry] }, /version undefined/],
+    [{ version: 1, subscriptions: 'A' }, /array/],
+    [{ version: 1, subscriptions: [entry, { ...entry, topic: 'D', type: 'SQL92', expression: ' ' }] }, /#1/],
+    [{ version: 1, subscriptions: [entry, { ...entry, topic: 'D', expression: 3 }] }, /#1.*string/],
+    [{ version: 1, subscriptions: [entry, { ...entry, topic: '' }] }, /#1/],
+  ]
+  for (const [data, message] of bad) {
+    t.throws(() => target.importSubscriptions(data as never), { instanceOf: SubscriptionDataError, message }, JSON.stringify(data))
+    t.throws(() => target.importSubscriptions(data as never, { replace: true }), { instanceOf: SubscriptionDataError })
+    t.deepEqual(target.getTopics(), ['Kept'], `a failed import changed the subscriptions: ${JSON.stringify(data)}`)
+  }
+  target.importSubscriptions(exported, { replace: true })
+  t.deepEqual(target.getTopics(), ['A', 'B'])
+})
+
+test('maxSubscriptions bounds the subscribed topics (default 1000); imports past it change nothing', (t) => {
+  t.is(new SubscriptionManager().maxSubscriptions, DEFAULT_MAX_SUBSCRIPTIONS)
+  t.is(DEFAULT_MAX_SUBSCRIPTIONS, 1000)
+  const defaults = new SubscriptionManager()
+  for (let i = 0; i < 1000; i += 1) {
+    defaults.subscribe(`T${i}`)
+  }
+  t.throws(() => defaults.subscribe('T1000'), { instanceOf: SubscriptionLimitExceededError })
+
+  const subscriptions = new SubscriptionManager({ maxSubscriptions: 2 })
+  subscriptions.subscribe('A')
+  subscriptions.subscribe('B')
+  t.notThrows(() => subscriptions.subscribe('B'), 'subscribing again with the same selector adds nothing')
+  t.notThrows(() => subscriptions.updateSelector('B', MessageSelector.byTag('x')))
+  t.throws(() => subscriptions.subscribe('C'), { instanceOf: SubscriptionLimitExceededError, message: /maxSubscriptions 2/ })
+  const three = { version: 1 as const, subscriptions: ['C', 'D', 'E'].map((topic) => ({ topic, type: 'TAG' as const, expression: '*', subVersion: 1 })) }
+  t.throws(() => subscriptions.importSubscriptions(three), { instanceOf: SubscriptionLimitExceededError })
+  t.throws(() => subscriptions.importSubscriptions(three, { replace: true }), { instanceOf: SubscriptionLimitExceededError })
+  t.deepEqual(subscriptions.getTopics(), ['A', 'B'])
+  subscriptions.unsubscribe('A')
+  t.notThrows(() => subscriptions.subscribe('C'))
+  for (const max of [0, -1, 1.5, Number.NaN]) {
+    t.throws(() => new SubscriptionManager({ maxSubscriptions: max }), { instanceOf: ConfigError, message: /maxSubscriptions/ })
+  }
+})
+
+test('updateSelector keeps the topic in place and increases its subVersion; a non-selector is an InvalidSelectorError', (t) => {
+  const subscriptions = new SubscriptionManager()
+  const first = subscriptions.subscribe('A', MessageSelector.byTag('x'))
+  subscriptions.subscribe('B')
+  const updated = subscriptions.updateSelector('A', MessageSelector.byTag('y'))
+  t.true(updated.subVersion > first.subVersion)
+  t.deepEqual(subscriptions.getTopics(), ['A', 'B'])
+  t.throws(() => subscriptions.subscribe('C', 'x' as never), { instanceOf: InvalidSelectorError })
+  t.throws(() => subscriptions.updateSelector('A', {} as never), { instanceOf: InvalidSelectorError })
+  t.is(subscriptions.getSubscription('A')?.selector.expression, 'y')
+})
+
+test('SimpleMessageListener: one call per message, in order; the first failure ends the batch and is its verdict', async (t) => {
+  const messages = ['m0', 'm1', 'm2'].map((name) => ({ name }) as unknown as ConsumedMessage)
+  const context = {} as ConsumeMessageContext
+  const named = (message: ConsumedMessage): string => (message as unknown as { name: string }).name
+  const seen: string[] = []
+
+  const syncOk = new SimpleMessageListener((message) => {
+    seen.push(named(message))
+  })
+  t.true(syncOk instanceof MessageListenerConcurrently)
+  t.is(syncOk.consumeMessage(messages, context), ConsumeResult.SUCCESS, 'a sync handler answers without a promise')
+  t.deepEqual(seen, ['m0', 'm1', 'm2'])
+
+  seen.length = 0
+  const syncLater = new SimpleMessageListener((message) => {
+    seen.push(named(message))
+    return named(message) === 'm1' ? ConsumeResult.RECONSUME_LATER : ConsumeResult.SUCCESS
+  })
+  t.is(syncLater.consumeMessage(messages, context), ConsumeResult.RECONSUME_LATER)
+  t.deepEqual(seen, ['m0', 'm1'], 'the messages after the failed one are not handled')
+
+  seen.length = 0
+  const asyncLater = new SimpleMessageListener(async (message) => {
+    await Promise.resolve()
+    seen.push(named(message))
+    return named(message) === 'm1' ? ConsumeResult.RECONSUME_LATER : undefined
+  })
+  t.is(await asyncLater.consumeMessage(messages, context), ConsumeResult.RECONSUME_LATER)
+  t.deepEqual(seen, ['m0', 'm1'])
+
+  seen.length = 0
+  const asyncOk = new SimpleMessageListener(async (message) => {
+    seen.push(named(message))
+  })
+  t.is(await asyncOk.consumeMessage(messages, context), ConsumeResult.SUCCESS)
+  t.deepEqual(seen, ['m0', 'm1', 'm2'])
+
+  const throws = new SimpleMessageListener((message) => {
+    if (named(message) === 'm0') {
+      throw new Error('boom')
+    }
+  })
+  t.throws(() => throws.consumeMessage(messages, context), { message: 'boom' })
+  const rejects = new SimpleMessageListener(async (message) => {
+    if (named(message) === 'm2') {
+      throw new Error('late boom')
+    }
+  })
+  await t.throwsAsync(async () => rejects.consumeMessage(messages, context), { message: 'late boom' })
+  t.throws(() => new SimpleMessageListener('nope' as never), { instanceOf: TypeError })
 })
 
 test('a Consumer needs a subscription manager and a listener', (t) => {

@@ -112,6 +112,20 @@ test('the body is taken when send() is called: reusing the Buffer right after do
   t.is(stored.body.toString(), 'original content')
 })
 
+test('a Uint8Array body (a view into a larger buffer) is sent as exactly its bytes, by send and sendBatch', async (t) => {
+  const topic = await createTestTopic(admin, 'producer_uint8array')
+  const producer = await startedProducer(t)
+  const backing = new Uint8Array(Buffer.from('..uint8 body..'))
+  const body = backing.subarray(2, 12)
+  const single = await producer.send({ topic, body })
+  t.is((await admin.viewMessage(single.offsetMsgId)).body.toString(), 'uint8 body')
+  const batch = await producer.sendBatch([{ topic, body }, { topic, body: new TextEncoder().encode('encoded') }])
+  const ids = batch.offsetMsgId.split(',')
+  t.is(ids.length, 2)
+  t.is((await admin.viewMessage(ids[0] ?? '')).body.toString(), 'uint8 body')
+  t.is((await admin.viewMessage(ids[1] ?? '')).body.toString(), 'encoded')
+})
+
 test('sendBatch stores the messages together: consecutive offsets in one queue', async (t) => {
   const topic = await createTestTopic(admin, 'producer_batch')
   const producer = await startedProducer(t)

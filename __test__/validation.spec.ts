@@ -14,6 +14,7 @@ import {
   ProducerStateError,
   ValidationError,
 } from '../index'
+import { toNativeMessage } from '../lib/message'
 
 // Never contacted: every call here fails before any request is sent.
 const NAMESRV = '127.0.0.1:9876'
@@ -78,8 +79,11 @@ const BAD_MESSAGES: ReadonlyArray<[string, unknown, RegExp]> = [
   ['topic of 128 characters', { ...GOOD, topic: 't'.repeat(128) }, /longer than 127/],
   ['empty string body', { ...GOOD, body: '' }, /empty/],
   ['empty Buffer body', { ...GOOD, body: Buffer.alloc(0) }, /empty/],
-  ['number body', { ...GOOD, body: 42 }, /Buffer or a string/],
-  ['missing body', { topic: GOOD.topic }, /Buffer or a string/],
+  ['number body', { ...GOOD, body: 42 }, /Buffer, a Uint8Array or a string/],
+  ['missing body', { topic: GOOD.topic }, /Buffer, a Uint8Array or a string/],
+  ['Uint16Array body', { ...GOOD, body: new Uint16Array(4) }, /Uint8Array.*got Uint16Array/],
+  ['empty Uint8Array body', { ...GOOD, body: new Uint8Array(0) }, /empty/],
+  ['Uint8Array body over maxMessageSize', { ...GOOD, body: new Uint8Array(1025) }, /over maxMessageSize 1024/],
   ['body over maxMessageSize', { ...GOOD, body: Buffer.alloc(1025) }, /over maxMessageSize 1024/],
   ['delayLevel above the maximum', { ...GOOD, delayLevel: MAX_DELAY_LEVEL + 1 }, /delayLevel/],
   ['negative delayLevel', { ...GOOD, delayLevel: -1 }, /delayLevel/],
@@ -92,6 +96,18 @@ const BAD_MESSAGES: ReadonlyArray<[string, unknown, RegExp]> = [
   ['empty key', { ...GOOD, keys: ['ok', ''] }, /keys/],
   ['flag beyond 32 bits', { ...GOOD, flag: 2 ** 40 }, /flag/],
 ]
+
+test('a Uint8Array body is taken as its bytes, without copying them (a view over the same memory)', (t) => {
+  const backing = new Uint8Array([0, 104, 105, 33, 0])
+  const view = backing.subarray(1, 4)
+  const native = toNativeMessage({ ...GOOD, body: view }, 1024)
+  t.true(Buffer.isBuffer(native.body))
+  t.is(native.body.toString(), 'hi!')
+  t.is(native.body.buffer, backing.buffer, 'the Buffer shares the Uint8Array memory')
+  t.is(native.body.byteOffset, 1)
+  const buffer = Buffer.from('as is')
+  t.is(toNativeMessage({ ...GOOD, body: buffer }, 1024).body, buffer)
+})
 
 for (const [label, message, reason] of BAD_MESSAGES) {
   test(`send: ${label} gives ValidationError`, async (t) => {

@@ -9,11 +9,17 @@
  * everything over at once is what makes a crossing carry hundreds of tasks instead of the twenty that
  * would be in flight otherwise.
  *
+ * Tag globs (see `MessageSelector`) are filtered here, as tasks arrive: a message of a client-filtered topic
+ * whose tag does not match is left out of its task; a task left empty is settled SUCCESS at once without a
+ * listener call or a slot, and a task left with some messages runs with those, its verdict applying to the
+ * whole task (a failed one sends the left-out messages back too; filtered again when they return).
+ *
  * @module
  */
 import type { NativeConsumer, NativeConsumeTasks } from './binding'
 import { type ConsumeTask, tasksFromNative } from './consumed-message'
 import { MessageConsumeError } from './errors'
+import type { TagFilter } from './selector'
 import {
   type ConcurrentListener,
   type ConsumeConcurrentlyContext,
@@ -66,6 +72,9 @@ export class ConsumeDispatch {
   #statuses: number[] = []
   #delays: number[] = []
   #flushScheduled = false
+  /** Client-side tag filters by topic (only the topics subscribed with a glob). */
+  #tagFilters: ReadonlyMap<string, TagFilter> = new Map()
+  #filteredOut = 0
 
   /**
    * @param group the consumer group, shown to the listener
@@ -83,6 +92,19 @@ export class ConsumeDispatch {
   /** Connects the native consumer the verdicts go to (it is built after this dispatch, which it calls). */
   attach(native: NativeConsumer): void {
     this.#native = native
+  }
+
+  /**
+   * Sets the client-side tag filters, by topic (a message's own topic: a redelivered message is filtered as
+   * its original topic's subscription says). Set before the native consumer starts.
+   */
+  setTagFilters(filters: ReadonlyMap<string, TagFilter>): void {
+    this.#tagFilters = filters
+  }
+
+  /** Messages acknowledged without a listener call because their tag matched no glob of their subscription. */
+  get filteredOut(): number {
+    return this.#filteredOut
   }
 
   /** Listener calls running now. */
@@ -113,7 +135,7 @@ export class ConsumeDispatch {
 
   /** The native consumer's task callback. An arrow property so it can be passed as is. */
   readonly onTasks = (batch: NativeConsumeTasks): void => {
-    const tasks = tasksFromNative(batch)
+    const tasks = this.#tagFilters.size === 0 ? tasksFromNative(batch) : this.#filterTags(tasksFromNative(batch))
     if (this.#head === this.#queue.length) {
       this.#queue = tasks
       this.#head = 0
@@ -123,6 +145,21 @@ export class ConsumeDispatch {
       }
     }
     this.#pump()
+  }
+
+  /** Leaves out the messages no tag filter lets through; settles the tasks left empty as consumed. */
+  #filterTags(tasks: ConsumeTask[]): ConsumeTask[] {
+    const kept: ConsumeTask[] = []
+    for (const task of tasks) {
+      const matching = task.messages.filter((message) => this.#tagFilters.get(message.topic)?.(message.tags) ?? true)
+      this.#filteredOut += task.messages.length - matching.length
+      if (matching.length === 0) {
+        this.#push(task.id, SETTLE_SUCCESS, 0)
+      } else {
+        kept.push(matching.length === task.messages.length ? task : { ...task, messages: matching })
+      }
+    }
+    return kept
   }
 
   /** Begins waiting tasks while slots are free (all of them, unanswered, when stopping). */

@@ -17,6 +17,7 @@ import { ConfigError, ConsumerStateError, type MessageConsumeError } from './err
 import { type ConcurrentListener, MessageListener } from './listener'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
+import type { TagFilter } from './selector'
 import { SubscriptionManager } from './subscription-manager'
 
 /** The offset store's metrics (the seed's `get_metrics()` keys in camelCase). */
@@ -72,6 +73,11 @@ export interface ConsumerStats {
   listenerCallsRunning: number
   /** Listener calls handed over and waiting for one of the `consumeThreadNum` slots. */
   listenerCallsQueued: number
+  /**
+   * Messages acknowledged without a listener call because their tag matched none of their subscription's glob
+   * patterns (see `MessageSelector`); the engine counts them in `consumedOk` too.
+   */
+  messagesFilteredOut: number
   /** The offset store's metrics. */
   offsetStore: OffsetStoreMetrics
 }
@@ -192,9 +198,15 @@ export class Consumer {
     if (subscriptions.length === 0) {
       throw new ConsumerStateError('subscribe to at least one topic before start()')
     }
+    const tagFilters = new Map<string, TagFilter>()
     for (const { topic, selector } of subscriptions) {
-      callNativeSync('consumer', () => this.#native.subscribe(topic, selector.type, selector.expression))
+      // A glob selector asks the brokers for every message; the dispatch filters them.
+      callNativeSync('consumer', () => this.#native.subscribe(topic, selector.type, selector.brokerExpression))
+      if (selector.tagFilter !== undefined) {
+        tagFilters.set(topic, selector.tagFilter)
+      }
     }
+    this.#dispatch.setTagFilters(tagFilters)
     this.#state = 'starting'
     try {
       await callNative('consumer', () => this.#native.start())
@@ -274,6 +286,7 @@ export class Consumer {
       pullErrors: s.pullErrors,
       listenerCallsRunning: this.#dispatch.running,
       listenerCallsQueued: this.#dispatch.queued,
+      messagesFilteredOut: this.#dispatch.filteredOut,
       offsetStore: {
         persistCount: s.offsetPersistCount,
         persistFailures: s.offsetPersistFailures,

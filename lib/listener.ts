@@ -37,6 +37,12 @@ export interface ConsumeConcurrentlyContext {
 }
 
 /**
+ * What a listener learns besides the messages (the seed's name). For the concurrent listeners of this version it is
+ * the {@link ConsumeConcurrentlyContext}.
+ */
+export type ConsumeMessageContext = ConsumeConcurrentlyContext
+
+/**
  * A verdict, or nothing: a listener that returns (or resolves) without a value consumed the messages; a throw or a
  * rejection means RECONSUME_LATER.
  */
@@ -59,7 +65,7 @@ export abstract class MessageListener {
    */
   abstract consumeMessage(
     messages: ConsumedMessage[],
-    context: ConsumeConcurrentlyContext,
+    context: ConsumeMessageContext,
   ): ConsumeVerdict | Promise<ConsumeVerdict>
 }
 
@@ -77,6 +83,88 @@ export abstract class MessageListener {
  * ```
  */
 export abstract class MessageListenerConcurrently extends MessageListener {}
+
+/** What {@link SimpleMessageListener} wraps: a (sync or async) function of one message. */
+export type MessageHandler = (
+  message: ConsumedMessage,
+  context: ConsumeMessageContext,
+) => ConsumeVerdict | Promise<ConsumeVerdict>
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/** Whether a message's answer lets the batch go on to the next message. */
+function consumed(verdict: unknown): boolean {
+  return verdict === undefined || verdict === ConsumeResult.SUCCESS
+}
+
+/**
+ * A concurrent listener made of a function called once per message (the seed's `SimpleMessageListener`).
+ *
+ * The verdict of a batch: the messages are handled one after another, in queue order, each after the previous
+ * one's answer (awaited when it is a promise). When every message answered SUCCESS (or nothing), the batch is
+ * SUCCESS. The first message that answers anything else, throws or rejects ends the batch: the messages after it
+ * are not handled, and that answer (or the failure) is the batch's, so with RECONSUME_LATER the whole batch,
+ * handled messages included, is delivered again (at least once; handlers should be idempotent). With the default
+ * `consumeMessageBatchMaxSize` of 1 a batch is one message and none of this matters.
+ *
+ * A handler that never returns a promise is called synchronously, and the batch answers without a promise.
+ *
+ * ```ts
+ * const listener = new SimpleMessageListener(async (message) => {
+ *   await save(JSON.parse(message.body.toString()))
+ * })
+ * ```
+ */
+export class SimpleMessageListener extends MessageListenerConcurrently {
+  readonly #handler: MessageHandler
+
+  /**
+   * @param handler called with each message and the batch's context
+   * @throws TypeError when the handler is not a function
+   */
+  constructor(handler: MessageHandler) {
+    super()
+    if (typeof handler !== 'function') {
+      throw new TypeError('SimpleMessageListener wraps a function (message, context) => result')
+    }
+    this.#handler = handler
+  }
+
+  /**
+   * Handles the messages one by one; see the class documentation for the batch's verdict.
+   *
+   * @param messages the batch
+   * @param context the queue and the per-mode controls, shared by the batch's calls
+   */
+  consumeMessage(messages: ConsumedMessage[], context: ConsumeMessageContext): ConsumeVerdict | Promise<ConsumeVerdict> {
+    for (let index = 0; index < messages.length; index += 1) {
+      const verdict = this.#handler(messages[index] as ConsumedMessage, context)
+      if (isPromiseLike(verdict)) {
+        return this.#finish(verdict, messages, index, context)
+      }
+      if (!consumed(verdict)) {
+        return verdict
+      }
+    }
+    return ConsumeResult.SUCCESS
+  }
+
+  /** The rest of a batch once a handler went async. */
+  async #finish(
+    pending: PromiseLike<ConsumeVerdict>,
+    messages: ConsumedMessage[],
+    index: number,
+    context: ConsumeMessageContext,
+  ): Promise<ConsumeVerdict> {
+    let verdict = await pending
+    for (let next = index + 1; consumed(verdict) && next < messages.length; next += 1) {
+      verdict = await this.#handler(messages[next] as ConsumedMessage, context)
+    }
+    return consumed(verdict) ? ConsumeResult.SUCCESS : verdict
+  }
+}
 
 /** What the consumer accepts as its listener. */
 export type ConcurrentListener = MessageListenerConcurrently | ConsumeFunction

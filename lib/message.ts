@@ -14,8 +14,11 @@ import { validateTopic } from './names'
 export interface Message {
   /** Destination topic. */
   topic: string
-  /** Payload; strings are sent as UTF-8. Must not be empty. */
-  body: Buffer | string
+  /**
+   * Payload: bytes (a Buffer or any Uint8Array, taken without copying; the send copies it once, when called) or a
+   * string, sent as UTF-8. Must not be empty.
+   */
+  body: Buffer | Uint8Array | string
   /** Tag used by consumers to filter (`TAGS`). */
   tags?: string
   /** Business keys, indexed by the broker for lookups (`KEYS`, space-separated on the wire). */
@@ -119,10 +122,15 @@ function toBody(body: unknown, maxMessageSize: number): Buffer {
   let bytes: Buffer
   if (Buffer.isBuffer(body)) {
     bytes = body
+  } else if (body instanceof Uint8Array) {
+    // A view of the same memory, not a copy: the native send copies the bytes once anyway.
+    bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   } else if (typeof body === 'string') {
     bytes = Buffer.from(body, 'utf8')
   } else {
-    throw new ValidationError(`message body must be a Buffer or a string; got ${body === null ? 'null' : typeof body}`)
+    throw new ValidationError(
+      `message body must be a Buffer, a Uint8Array or a string; got ${body === null ? 'null' : ArrayBuffer.isView(body) ? body.constructor.name : typeof body}`,
+    )
   }
   if (bytes.length === 0) {
     throw new ValidationError('message body is empty')
