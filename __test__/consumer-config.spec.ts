@@ -80,6 +80,8 @@ test('bad settings are ConfigErrors naming the setting', (t) => {
     [{ instanceName: '' }, /instanceName/],
     [{ consumeTimeout: 0 }, /consumeTimeout/],
     [{ pullThresholdForTopic: 0 }, /pullThresholdForTopic/],
+    [{ messageModel: MessageModel.BROADCASTING, offsetStoreDir: '' }, /offsetStoreDir/],
+    [{ messageModel: MessageModel.BROADCASTING, offsetStoreDir: 7 }, /offsetStoreDir/],
   ]
   for (const [override, message] of bad) {
     t.throws(() => createConsumerConfig({ ...base, ...override } as never), { instanceOf: ConfigError, message }, JSON.stringify(override))
@@ -102,6 +104,22 @@ test('the native config carries sizes in bytes, timestamps in ms and -1 as the d
   t.is(native.maxReconsumeTimes, 16)
   t.is(native.allocateStrategy, 'CONSISTENT_HASH')
   t.is(native.allocateVirtualNodeCount, 5)
+})
+
+test('offsetStoreDir reaches the engine when broadcasting, which refuses it with CLUSTERING', (t) => {
+  const broadcasting = createConsumerConfig({ ...base, messageModel: MessageModel.BROADCASTING, offsetStoreDir: '/tmp/offsets' })
+  t.is(broadcasting.offsetStoreDir, '/tmp/offsets')
+  t.is(toNativeConsumerConfig(broadcasting).offsetStoreDir, '/tmp/offsets')
+  t.is(toNativeConsumerConfig(createConsumerConfig(base)).offsetStoreDir, undefined)
+  t.throws(
+    () =>
+      new Consumer({
+        config: { ...base, offsetStoreDir: '/tmp/offsets' },
+        subscriptionManager: new SubscriptionManager(),
+        messageListener: () => ConsumeResult.SUCCESS,
+      }),
+    { instanceOf: ConfigError, message: /offsetStoreDir.*BROADCASTING/ },
+  )
 })
 
 test('tag selectors are normalised; empty tags, a lone * among tags and unknown types are InvalidSelectorErrors', (t) => {

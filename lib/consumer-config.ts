@@ -63,8 +63,18 @@ export interface ConsumerConfig {
   consumerGroup: string
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
   namesrvAddr?: string
-  /** Clustering (default) or broadcasting. */
+  /**
+   * Clustering (default): the members share the queues, offsets live on the brokers. Broadcasting: every member
+   * consumes every message, offsets live in a local file (see `offsetStoreDir`), and a failed message is dropped
+   * with a warning rather than delivered again (Java's behaviour).
+   */
   messageModel?: MessageModel
+  /**
+   * BROADCASTING only: the directory of the offsets files, each at `<offsetStoreDir>/<clientId>/<consumerGroup>/offsets.json`
+   * in the Java client's format (Java's `rocketmq.client.localOffsetStoreDir`). Default: `~/.rocketmq_offsets`, as
+   * Java. Refused with CLUSTERING, whose offsets live on the brokers.
+   */
+  offsetStoreDir?: string
   /** Where a new group starts. Default CONSUME_FROM_LAST_OFFSET. */
   consumeFromWhere?: ConsumeFromWhere
   /** For CONSUME_FROM_TIMESTAMP: a Date or milliseconds since the epoch. Default: half an hour before start. */
@@ -105,8 +115,9 @@ export interface ConsumerConfig {
   rebalanceInterval?: number
   /**
    * Part of the client id (`ip@instanceName[@unitName]`). Clients of one process with the same instance name,
-   * unit name and NameServer list share one client instance. Default: the process id. Two consumers of the same
-   * group in one process need different instance names.
+   * unit name and NameServer list share one client instance. Default: the process id; for BROADCASTING, `DEFAULT`
+   * (Java's rule: the client id, and with it the offsets file's path, stays the same from run to run). Two
+   * consumers of the same group in one process need different instance names.
    */
   instanceName?: string
   /** Appended to the client id when set (Java's `unitName`). */
@@ -134,8 +145,15 @@ export const CONSUMER_DEFAULTS = {
 /** A consumer configuration whose every value was checked, with the defaults filled in. */
 export interface ResolvedConsumerConfig
   extends Readonly<
-    Required<Omit<ConsumerConfig, 'consumeTimestamp' | 'instanceName' | 'unitName' | 'pullThresholdForTopic' | 'pullThresholdSizeForTopic'>>
+    Required<
+      Omit<
+        ConsumerConfig,
+        'consumeTimestamp' | 'instanceName' | 'unitName' | 'pullThresholdForTopic' | 'pullThresholdSizeForTopic' | 'offsetStoreDir'
+      >
+    >
   > {
+  /** As configured; undefined: `~/.rocketmq_offsets` when broadcasting. */
+  readonly offsetStoreDir: string | undefined
   /** As configured; undefined: no topic limit. */
   readonly pullThresholdForTopic: number | undefined
   /** As configured, MiB; undefined: no topic limit. */
@@ -256,6 +274,7 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
     consumerGroup: validateGroup(config.consumerGroup, ConfigError),
     namesrvAddr: resolveNamesrvAddr(config.namesrvAddr),
     messageModel: oneOf('messageModel', config.messageModel, MessageModel, d.messageModel),
+    offsetStoreDir: optionalName('offsetStoreDir', config.offsetStoreDir),
     consumeFromWhere: oneOf('consumeFromWhere', config.consumeFromWhere, ConsumeFromWhere, d.consumeFromWhere),
     consumeTimestamp: resolveTimestamp(config.consumeTimestamp),
     allocateStrategy: resolveAllocateStrategy(config.allocateStrategy),
@@ -302,6 +321,9 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
     pullIntervalMs: config.pullInterval,
     // Java reads -1 as "the default", 16 for concurrent listeners.
     maxReconsumeTimes: config.maxReconsumeTimes === -1 ? CONSUMER_DEFAULTS.maxReconsumeTimes : config.maxReconsumeTimes,
+  }
+  if (config.offsetStoreDir !== undefined) {
+    native.offsetStoreDir = config.offsetStoreDir
   }
   if (config.consumeTimestamp !== undefined) {
     native.consumeTimestampMs = config.consumeTimestamp

@@ -56,6 +56,11 @@ export interface ConsumerStats {
   sentBack: number
   /** Failed messages that could not be sent back and are consumed again here. */
   consumedAgainLocally: number
+  /**
+   * BROADCASTING only: failed messages dropped without another attempt (each logged at `warn`), as the Java
+   * client drops them; a broadcasting consumer sends nothing back.
+   */
+  droppedAfterFailure: number
   /** Malformed records of pull responses skipped (each logged). */
   malformedSkipped: number
   /** Pulls put off because a queue was over a flow-control threshold. */
@@ -274,6 +279,7 @@ export class Consumer {
       consumedFailed: s.consumedFailed,
       sentBack: s.sentBack,
       consumedAgainLocally: s.consumedAgainLocally,
+      droppedAfterFailure: s.droppedAfterFailure,
       malformedSkipped: s.malformedSkipped,
       flowControlPauses: s.flowControlPauses,
       pulls: s.pulls,

@@ -8,6 +8,7 @@
 //! through [`NativeConsumer::settle`], which completes the engine's waiting futures.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,6 +40,9 @@ pub struct NativeConsumerConfig {
     pub consumer_group: String,
     /// 'CLUSTERING' | 'BROADCASTING'.
     pub message_model: Option<String>,
+    /// BROADCASTING only: the directory of the offsets files
+    /// (`<dir>/<clientId>/<group>/offsets.json`). Default: `~/.rocketmq_offsets`.
+    pub offset_store_dir: Option<String>,
     /// 'CONSUME_FROM_LAST_OFFSET' | 'CONSUME_FROM_FIRST_OFFSET' | 'CONSUME_FROM_TIMESTAMP'.
     pub consume_from_where: Option<String>,
     /// Milliseconds since the epoch, for CONSUME_FROM_TIMESTAMP. Default: half an hour ago.
@@ -151,6 +155,7 @@ fn engine_config(config: &NativeConsumerConfig) -> napi::Result<PushConsumerConf
         instance_name: config.instance_name.clone(),
         unit_name: config.unit_name.clone(),
         message_model: parse_message_model(config.message_model.as_deref())?,
+        offset_store_dir: config.offset_store_dir.as_ref().map(PathBuf::from),
         consume_from_where: parse_consume_from_where(config.consume_from_where.as_deref())?,
         consume_timestamp_ms: config.consume_timestamp_ms.map(|ms| ms as i64),
         allocate_strategy: allocate_strategy(config)?,
@@ -202,6 +207,7 @@ pub struct NativeConsumerStats {
     pub consumed_failed: f64,
     pub sent_back: f64,
     pub consumed_again_locally: f64,
+    pub dropped_after_failure: f64,
     pub malformed_skipped: f64,
     pub flow_control_pauses: f64,
     pub pulls: f64,
@@ -227,6 +233,7 @@ impl From<ConsumerStats> for NativeConsumerStats {
             consumed_failed: s.consumed_failed as f64,
             sent_back: s.sent_back as f64,
             consumed_again_locally: s.consumed_again_locally as f64,
+            dropped_after_failure: s.dropped_after_failure as f64,
             malformed_skipped: s.malformed_skipped as f64,
             flow_control_pauses: s.flow_control_pauses as f64,
             pulls: s.pulls as f64,

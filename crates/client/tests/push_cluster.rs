@@ -22,7 +22,7 @@ use rocketmq_client::consumer::push::{
 };
 use rocketmq_client::instance::{ClientInstance, InstanceConfig};
 use rocketmq_client::{Admin, ClientError, OutgoingMessage, Producer, SendStatus};
-use rocketmq_remoting::body::{ConsumeFromWhere, MessageQueue, ResetOffsetBody};
+use rocketmq_remoting::body::{ConsumeFromWhere, MessageModel, MessageQueue, ResetOffsetBody};
 use rocketmq_remoting::codes::request;
 use rocketmq_remoting::header::{EncodeHeader, ResetOffsetRequestHeader};
 use rocketmq_remoting::message::properties::keys;
@@ -902,5 +902,183 @@ async fn a_server_side_reset_by_time_moves_consumption_back() {
     for (mq, (committed, max)) in fx.offsets().await {
         assert_eq!(committed, Some(max), "offset of {mq}");
     }
+    fx.close().await;
+}
+
+/// A fresh directory for offsets files, removed when dropped.
+struct OffsetsDir(std::path::PathBuf);
+
+impl OffsetsDir {
+    fn new(name: &str) -> OffsetsDir {
+        let dir = std::env::temp_dir().join(unique(&format!("push_it_offsets_{name}")));
+        std::fs::create_dir_all(&dir).unwrap();
+        OffsetsDir(dir)
+    }
+
+    /// The offsets file Java's layout gives `client_id` and `group` under this directory,
+    /// decoded.
+    fn table(&self, client_id: &str, group: &str) -> BTreeMap<MessageQueue, i64> {
+        let path = self.0.join(client_id).join(group).join("offsets.json");
+        let content =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        ResetOffsetBody::decode(&content).unwrap().offset_table
+    }
+}
+
+impl Drop for OffsetsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Fixture {
+    /// A broadcasting member with its offsets under `dir`.
+    fn broadcasting_config(&self, instance: &str, dir: &OffsetsDir) -> PushConsumerConfig {
+        PushConsumerConfig {
+            message_model: MessageModel::Broadcasting,
+            offset_store_dir: Some(dir.0.clone()),
+            persist_consumer_offset_interval: Duration::from_millis(500),
+            ..self.config(instance, ConsumeFromWhere::ConsumeFromFirstOffset)
+        }
+    }
+
+    async fn max_offsets(&self) -> BTreeMap<MessageQueue, i64> {
+        self.offsets()
+            .await
+            .into_iter()
+            .map(|(mq, (_, max))| (mq, max))
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn broadcasting_members_each_consume_every_message_and_failures_are_dropped() {
+    const COUNT: usize = 400;
+    let fx = Fixture::new("bcast").await;
+    let all_queues = fx.all_queues().await;
+    fx.send(bodies("bcast", COUNT, "A")).await;
+    let (dir_a, dir_b) = (OffsetsDir::new("a"), OffsetsDir::new("b"));
+    let log: Log = Arc::default();
+    // `b` fails every tenth message: broadcasting drops it instead of sending it back.
+    let fails = |d: &Delivery| d.body.rsplit('-').next().unwrap().ends_with('0');
+    let a = PushConsumer::new(
+        fx.broadcasting_config("a", &dir_a),
+        recording_listener("a", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    )
+    .unwrap();
+    let b = PushConsumer::new(
+        fx.broadcasting_config("b", &dir_b),
+        recording_listener("b", Arc::clone(&log), move |d| {
+            if fails(d) {
+                ConsumeConcurrentlyStatus::ReconsumeLater
+            } else {
+                ConsumeConcurrentlyStatus::ConsumeSuccess
+            }
+        }),
+    )
+    .unwrap();
+    for c in [&a, &b] {
+        c.subscribe(&fx.topic, "*").unwrap();
+        c.start().await.unwrap();
+    }
+    let all = wait_until(|| {
+        distinct(&log, |d| d.consumer == "a") >= COUNT
+            && distinct(&log, |d| d.consumer == "b") >= COUNT
+    })
+    .await;
+    // Every member holds every queue of the topic, and nothing else: no retry topic.
+    let (held_a, held_b) = (a.assigned_queues().await, b.assigned_queues().await);
+    let (id_a, id_b) = (a.client_id().await.unwrap(), b.client_id().await.unwrap());
+    a.shutdown().await;
+    b.shutdown().await;
+    assert!(
+        all,
+        "a consumed {}, b {} of {COUNT}",
+        distinct(&log, |d| d.consumer == "a"),
+        distinct(&log, |d| d.consumer == "b")
+    );
+    assert_eq!(held_a, all_queues);
+    assert_eq!(held_b, all_queues);
+
+    let log: Vec<Delivery> = log.lock().unwrap().clone();
+    for name in ["a", "b"] {
+        let mut seen = BTreeMap::new();
+        for d in log.iter().filter(|d| d.consumer == name) {
+            *seen.entry(d.body.clone()).or_insert(0) += 1;
+        }
+        assert_eq!(seen.len(), COUNT, "{name}");
+        assert!(seen.values().all(|n| *n == 1), "{name} got a message twice");
+    }
+    let failed = (0..COUNT).filter(|i| i % 10 == 0).count() as u64;
+    let stats = b.stats();
+    assert_eq!(stats.dropped_after_failure, failed);
+    assert_eq!((stats.sent_back, stats.consumed_again_locally), (0, 0));
+    assert_eq!(a.stats().dropped_after_failure, 0);
+
+    // Each member's file holds every queue at its end, the dropped messages included.
+    let max = fx.max_offsets().await;
+    assert_eq!(dir_a.table(&id_a, &fx.group), max);
+    assert_eq!(dir_b.table(&id_b, &fx.group), max);
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_broadcasting_member_started_again_resumes_from_its_file() {
+    const EACH: usize = 200;
+    let fx = Fixture::new("bresume").await;
+    fx.send(bodies("first", EACH, "A")).await;
+    let dir = OffsetsDir::new("resume");
+    let config = fx.broadcasting_config("c", &dir);
+    let log: Log = Arc::default();
+    let run = |name: &'static str| {
+        let consumer = PushConsumer::new(
+            config.clone(),
+            recording_listener(name, Arc::clone(&log), |_| {
+                ConsumeConcurrentlyStatus::ConsumeSuccess
+            }),
+        )
+        .unwrap();
+        consumer.subscribe(&fx.topic, "*").unwrap();
+        consumer
+    };
+    let first = run("first");
+    first.start().await.unwrap();
+    let id = first.client_id().await.unwrap();
+    assert!(wait_until(|| distinct(&log, |_| true) >= EACH).await);
+    first.shutdown().await;
+    let max = fx.max_offsets().await;
+    assert_eq!(
+        dir.table(&id, &fx.group),
+        max,
+        "a clean shutdown commits all"
+    );
+
+    fx.send(bodies("second", EACH, "A")).await;
+    let again = run("again");
+    again.start().await.unwrap();
+    assert_eq!(again.client_id().await.unwrap(), id);
+    let all = wait_until(|| distinct(&log, |d| d.consumer == "again") >= EACH).await;
+    again.shutdown().await;
+    assert!(
+        all,
+        "{} of {EACH}",
+        distinct(&log, |d| d.consumer == "again")
+    );
+    let log: Vec<Delivery> = log.lock().unwrap().clone();
+    let second: BTreeSet<&str> = log
+        .iter()
+        .filter(|d| d.consumer == "again")
+        .map(|d| d.body.as_str())
+        .collect();
+    assert_eq!(second.len(), EACH);
+    assert!(
+        second.iter().all(|b| b.starts_with("second-")),
+        "the second run got a message the first had committed"
+    );
+    assert_eq!(dir.table(&id, &fx.group), fx.max_offsets().await);
     fx.close().await;
 }

@@ -35,11 +35,27 @@
 //! Subscriptions are TAG or SQL92 ([`ExpressionType`]); the SQL92 ones are checked by the
 //! brokers at start ([`selector`]). [`PushConsumer::stats`] reads the counters.
 //!
-//! Only CLUSTERING is supported for now (offsets on the brokers, [`RemoteOffsetStore`]).
+//! Two message models, as Java's:
+//! - CLUSTERING (the default): the members of a group share the queues
+//!   ([`PushConsumerConfig::allocate_strategy`]), offsets live on the brokers
+//!   ([`RemoteOffsetStore`]), failed messages are sent back, and the group's retry topic is
+//!   subscribed besides the user's topics.
+//! - BROADCASTING: every member holds every queue of its subscriptions (no consumer list, no
+//!   strategy), offsets live in a file of this client ([`LocalOffsetStore`], Java's format and
+//!   path `<offset_store_dir>/<clientId>/<group>/offsets.json`), loaded at start and
+//!   persisted as in clustering. There is no retry topic: a message the listener fails
+//!   (ReconsumeLater, a panic, a call past `consume_timeout`) is logged at warn, counted
+//!   ([`ConsumerStats::dropped_after_failure`]) and committed like a consumed one, as
+//!   Java's `ConsumeMessageConcurrentlyService` drops it ("BROADCASTING, the message consume
+//!   failed, drop it"). A failure verdict while shutting down still leaves its messages
+//!   uncommitted: the next start of this member delivers them again. With no `instance_name`
+//!   the client id keeps Java's `DEFAULT` (clustering takes the process id), so the file is
+//!   found again by the next run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -57,6 +73,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::allocate::{AllocateAveragely, AllocateStrategy};
 use super::flow_control::{QueueLimits, Thresholds};
+use super::offset_store::local::{self, LocalOffsetStore};
 use super::offset_store::remote::RemoteOffsetStore;
 use super::offset_store::OffsetStore;
 use super::process_queue::ProcessQueue;
@@ -87,6 +104,10 @@ pub const SHUTDOWN_CONSUME_WAIT: Duration = Duration::from_secs(10);
 pub const DEFAULT_CONSUME_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// Java 5.x rebalances again this soon when a round left an allocated queue unbalanced.
 const UNBALANCED_RETRY: Duration = Duration::from_secs(1);
+/// The instance name of a broadcasting consumer that sets none: Java's `ClientConfig`
+/// default, which only a clustering consumer replaces with the process id. A name that is
+/// the same from run to run keeps the client id, and so the offsets file's path, stable.
+pub const BROADCASTING_DEFAULT_INSTANCE_NAME: &str = "DEFAULT";
 
 /// What the listener says of a batch (Java's `ConsumeConcurrentlyStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,8 +181,15 @@ pub struct PushConsumerConfig {
     pub instance_name: Option<String>,
     /// Java's `unitName`.
     pub unit_name: Option<String>,
-    /// Only [`MessageModel::Clustering`] is supported yet.
+    /// Clustering (the default: members share the queues, offsets on the brokers) or
+    /// broadcasting (every member consumes every queue, offsets in a local file). See the
+    /// module doc.
     pub message_model: MessageModel,
+    /// Broadcasting only: where the offsets files live, each at
+    /// `<dir>/<clientId>/<group>/offsets.json` (Java's `rocketmq.client.localOffsetStoreDir`).
+    /// Default (`None`): `~/.rocketmq_offsets`, Java's default. Refused for clustering,
+    /// whose offsets live on the brokers.
+    pub offset_store_dir: Option<PathBuf>,
     /// Where a group with no stored offset starts.
     pub consume_from_where: ConsumeFromWhere,
     /// For [`ConsumeFromWhere::ConsumeFromTimestamp`], in milliseconds since the epoch.
@@ -218,6 +246,7 @@ impl Default for PushConsumerConfig {
             instance_name: None,
             unit_name: None,
             message_model: MessageModel::Clustering,
+            offset_store_dir: None,
             consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
             consume_timestamp_ms: None,
             allocate_strategy: Arc::new(AllocateAveragely),
@@ -254,13 +283,80 @@ impl PushConsumerConfig {
         }
     }
 
+    fn broadcasting(&self) -> bool {
+        self.message_model == MessageModel::Broadcasting
+    }
+
+    /// The instance name the client id is formed from: the configured one, else Java's
+    /// `DEFAULT` when broadcasting; `None` leaves the instance's default (the process id).
+    fn effective_instance_name(&self) -> Option<&str> {
+        match self
+            .instance_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+        {
+            Some(name) => Some(name),
+            None if self.broadcasting() => Some(BROADCASTING_DEFAULT_INSTANCE_NAME),
+            None => None,
+        }
+    }
+
+    /// The directory of a broadcasting consumer's offsets files.
+    fn resolved_offset_store_dir(&self) -> Result<PathBuf> {
+        self.offset_store_dir
+            .clone()
+            .or_else(local::default_store_dir)
+            .ok_or_else(|| {
+                ClientError::Config(
+                    "offsetStoreDir: no home directory for the default ~/.rocketmq_offsets; set offsetStoreDir".into(),
+                )
+            })
+    }
+
+    /// What the consumer subscribes to once started: the user's subscriptions and, when
+    /// clustering, the group's retry topic, where the broker puts the messages sent back for
+    /// a later attempt (Java's `copySubscription`). A broadcasting consumer sends nothing
+    /// back, so it has no retry topic.
+    fn subscriptions_to_start(
+        &self,
+        mut subscriptions: BTreeMap<String, SubscriptionData>,
+    ) -> BTreeMap<String, SubscriptionData> {
+        if !self.broadcasting() {
+            let retry = rebalance::retry_topic(&self.group);
+            subscriptions
+                .entry(retry.clone())
+                .or_insert_with(|| SubscriptionData::tag(retry, "*", now_ms()));
+        }
+        subscriptions
+    }
+
+    /// The group as the heartbeat describes it.
+    fn consumer_data(&self, subscription_data_set: Vec<SubscriptionData>) -> ConsumerData {
+        ConsumerData {
+            group_name: self.group.clone(),
+            consume_type: ConsumeType::ConsumePassively,
+            message_model: self.message_model,
+            consume_from_where: self.consume_from_where,
+            subscription_data_set,
+            unit_mode: false,
+        }
+    }
+
     /// Checks what Java's `checkConfig` checks, and refuses what this engine cannot do yet.
     pub fn validate(&self) -> Result<()> {
         validate_group("consumer", &self.group)?;
-        if self.message_model == MessageModel::Broadcasting {
-            return Err(ClientError::Config(
-                "messageModel BROADCASTING is not supported yet; use CLUSTERING".into(),
-            ));
+        match &self.offset_store_dir {
+            Some(_) if !self.broadcasting() => {
+                return Err(ClientError::Config(
+                    "offsetStoreDir applies to BROADCASTING consumers only; a CLUSTERING group's offsets live on the brokers".into(),
+                ))
+            }
+            Some(dir) if dir.as_os_str().is_empty() => {
+                return Err(ClientError::Config(
+                    "offsetStoreDir must not be empty".into(),
+                ))
+            }
+            _ => {}
         }
         if !(1..=1024).contains(&self.pull_batch_size) {
             return Err(ClientError::Config(format!(
@@ -348,6 +444,14 @@ fn restore_retry_topic(group: &str, mut message: MessageExt) -> MessageExt {
         }
     }
     message
+}
+
+/// The model's name as Java's enum spells it.
+fn message_model_name(model: MessageModel) -> &'static str {
+    match model {
+        MessageModel::Clustering => "CLUSTERING",
+        MessageModel::Broadcasting => "BROADCASTING",
+    }
 }
 
 fn now_ms() -> i64 {
@@ -446,21 +550,16 @@ impl PushConsumer {
         if running.is_some() {
             return Err(ClientError::State("the consumer is already started".into()));
         }
-        let mut subscriptions = lock(&self.subscriptions).clone();
+        let subscriptions = lock(&self.subscriptions).clone();
         if subscriptions.is_empty() {
             return Err(ClientError::State(
                 "subscribe to at least one topic before start".into(),
             ));
         }
-        // Java subscribes every clustering consumer to its group's retry topic, where the
-        // broker puts the messages sent back for a later attempt.
-        let retry = rebalance::retry_topic(&self.config.group);
-        subscriptions
-            .entry(retry.clone())
-            .or_insert_with(|| SubscriptionData::tag(retry, "*", now_ms()));
+        let subscriptions = self.config.subscriptions_to_start(subscriptions);
 
         let instance_config = InstanceConfig::new(&self.config.namesrv_addr)?.with_names(
-            self.config.instance_name.as_deref(),
+            self.config.effective_instance_name(),
             self.config.unit_name.as_deref(),
         );
         let instance = ClientInstance::acquire(instance_config).await?;
@@ -482,29 +581,29 @@ impl PushConsumer {
             instance.release().await;
             return Err(err);
         }
+        let store = match self.open_offset_store(&instance).await {
+            Ok(store) => store,
+            Err(err) => {
+                instance.release().await;
+                return Err(err);
+            }
+        };
         let engine = Arc::new(Engine::new(
             self.config.clone(),
             Arc::clone(&self.listener),
             Arc::clone(&instance),
             subscriptions,
+            store,
             Arc::clone(&self.counters),
         ));
         let provider_engine = Arc::downgrade(&engine);
-        let group = self.config.group.clone();
-        let from = self.config.consume_from_where;
+        let config = self.config.clone();
         let provider = move || {
             let subscription_data_set = provider_engine
                 .upgrade()
                 .map(|e| e.subscriptions.values().cloned().collect())
                 .unwrap_or_default();
-            ConsumerData {
-                group_name: group.clone(),
-                consume_type: ConsumeType::ConsumePassively,
-                message_model: MessageModel::Clustering,
-                consume_from_where: from,
-                subscription_data_set,
-                unit_mode: false,
-            }
+            config.consumer_data(subscription_data_set)
         };
         if let Err(err) = instance.register_consumer(&self.config.group, Arc::new(provider)) {
             instance.release().await;
@@ -536,6 +635,31 @@ impl PushConsumer {
         *lock(&self.live_engine) = Some(Arc::clone(&engine));
         *running = Some(Running { engine, tasks });
         Ok(())
+    }
+
+    /// The group's offset store on `instance`: the brokers' when clustering; when
+    /// broadcasting, the local file of this client id, loaded now (Java's
+    /// `offsetStore.load()` at start), so that a file neither readable nor recoverable from
+    /// its backup fails the start instead of silently starting over.
+    async fn open_offset_store(
+        &self,
+        instance: &Arc<ClientInstance>,
+    ) -> Result<Box<dyn OffsetStore>> {
+        let group = &self.config.group;
+        if !self.config.broadcasting() {
+            return Ok(Box::new(RemoteOffsetStore::for_instance(
+                instance,
+                group.clone(),
+            )));
+        }
+        let dir = self.config.resolved_offset_store_dir()?;
+        let store = LocalOffsetStore::new(dir, instance.client_id(), group);
+        store.load().await?;
+        info!(
+            "consumer {group}: broadcasting, offsets in {}",
+            store.path().display()
+        );
+        Ok(Box::new(store))
     }
 
     /// CHECK_CLIENT_CONFIG of each SQL92 subscription to the masters of its topic.
@@ -662,9 +786,10 @@ struct Engine {
     config: PushConsumerConfig,
     listener: Arc<dyn MessageListenerConcurrently>,
     instance: Arc<ClientInstance>,
-    /// Topic → subscription, the retry topic included; fixed once started.
+    /// Topic → subscription, the retry topic included when clustering; fixed once started.
     subscriptions: BTreeMap<String, SubscriptionData>,
-    store: RemoteOffsetStore,
+    /// The brokers' store when clustering, the local file's when broadcasting.
+    store: Box<dyn OffsetStore>,
     puller: Puller,
     offsets: QueueOffsets,
     queues: Mutex<BTreeMap<MessageQueue, Arc<QueueSlot>>>,
@@ -694,6 +819,7 @@ impl Engine {
         listener: Arc<dyn MessageListenerConcurrently>,
         instance: Arc<ClientInstance>,
         subscriptions: BTreeMap<String, SubscriptionData>,
+        store: Box<dyn OffsetStore>,
         counters: Arc<Counters>,
     ) -> Self {
         let thresholds = config.thresholds();
@@ -709,7 +835,7 @@ impl Engine {
             .consume_timestamp_ms
             .unwrap_or_else(|| start_offset::default_consume_timestamp_ms(now_ms()));
         Engine {
-            store: RemoteOffsetStore::for_instance(&instance, config.group.clone()),
+            store,
             puller: Puller::for_instance(&instance),
             offsets: QueueOffsets::for_instance(&instance),
             consume_permits: Semaphore::new(config.calls_in_flight()),
@@ -803,14 +929,19 @@ impl Engine {
                 }
             };
             let queues = route.consumer_queues(topic);
-            let cids = match rebalance::consumer_ids(&self.instance, topic, self.group()).await {
-                Ok(cids) => cids,
-                Err(err) => {
-                    warn!(
-                        "consumer {}: consumer list of {topic} unavailable: {err}",
-                        self.group()
-                    );
-                    continue;
+            // Broadcasting takes every queue: Java asks for no consumer list then.
+            let cids = if self.config.broadcasting() {
+                Vec::new()
+            } else {
+                match rebalance::consumer_ids(&self.instance, topic, self.group()).await {
+                    Ok(cids) => cids,
+                    Err(err) => {
+                        warn!(
+                            "consumer {}: consumer list of {topic} unavailable: {err}",
+                            self.group()
+                        );
+                        continue;
+                    }
                 }
             };
             let held: BTreeMap<MessageQueue, HeldQueue> = lock(&self.queues)
@@ -828,7 +959,7 @@ impl Engine {
             let input = RebalanceInput {
                 group: self.group(),
                 topic,
-                message_model: MessageModel::Clustering,
+                message_model: self.config.message_model,
                 queues: &queues,
                 cids: &cids,
                 my_cid: &my_cid,
@@ -884,7 +1015,7 @@ impl Engine {
                     Some(offset) => Ok(offset),
                     None => {
                         start_offset::compute_pull_from_where(
-                            &self.store,
+                            self.store.as_ref(),
                             &self.offsets,
                             mq,
                             self.config.consume_from_where,
@@ -930,7 +1061,12 @@ impl Engine {
     /// (not checked in the broker source). So one queue per broker and topic is written
     /// alone first; the store's concurrent writes of the rest then find the map. With that,
     /// twelve runs in a row passed.
+    /// The local store writes its file once per call, so a broadcasting consumer skips
+    /// this (each extra write would also push the backup file forward).
     async fn persist_held(&self, held: &BTreeSet<MessageQueue>) -> Result<usize> {
+        if self.config.broadcasting() {
+            return self.store.persist_all(held).await;
+        }
         let offsets = self.store.clone_offset_table(None);
         let mut seen = BTreeSet::new();
         for mq in held.iter().filter(|mq| offsets.contains_key(*mq)) {
@@ -1295,6 +1431,16 @@ impl Engine {
                         // these again; sending them back too would duplicate them.
                         return;
                     }
+                    if self.config.broadcasting() {
+                        self.drop_failed(&mq, &messages);
+                        let offsets: Vec<i64> = messages.iter().map(|m| m.queue_offset).collect();
+                        if let Some(commit) = pq.remove_messages(&offsets, now_ms()) {
+                            slot.commit(|| self.store.update_offset(&mq, commit, true));
+                        }
+                        drop(pass);
+                        drop(permit);
+                        return;
+                    }
                     // As Java: each failed message goes back to the broker, which
                     // delivers it again through the group's retry topic after a delay (or
                     // moves it to the DLQ past `max_reconsume_times`); those leave the
@@ -1328,6 +1474,25 @@ impl Engine {
                     }
                 }
             }
+        }
+    }
+
+    /// A broadcasting consumer's failed messages: Java's `ConsumeMessageConcurrentlyService`
+    /// neither sends them back nor consumes them again, it logs each one and commits it
+    /// ("BROADCASTING, the message consume failed, drop it"). Retrying is the
+    /// application's business there: a retry topic is shared by the group, so a message
+    /// sent back would reach one member, not the one that failed it.
+    fn drop_failed(&self, mq: &MessageQueue, messages: &[Arc<MessageExt>]) {
+        self.counters
+            .add(Event::DroppedAfterFailure, messages.len() as u64);
+        for message in messages {
+            warn!(
+                "consumer {}: BROADCASTING, the message consume failed, drop it: {mq}@{} msgId {} reconsumeTimes {}",
+                self.group(),
+                message.queue_offset,
+                message.msg_id(),
+                message.reconsume_times
+            );
         }
     }
 
@@ -1419,7 +1584,7 @@ impl Engine {
             }
             Err(_) => {
                 warn!(
-                    "consumer {}: the listener ran past consumeTimeout ({:?}) on {mq}; its messages are sent back and its verdict ignored",
+                    "consumer {}: the listener ran past consumeTimeout ({:?}) on {mq}; its messages count as failed and its verdict is ignored",
                     self.group(),
                     self.config.consume_timeout
                 );
@@ -1441,6 +1606,11 @@ impl Engine {
         let properties = [
             (props::CONSUME_TYPE, "CONSUME_PASSIVELY".to_owned()),
             (props::CONSUME_ORDERLY, "false".to_owned()),
+            // Java lists every field of the consumer; the model is the one tools read.
+            (
+                props::MESSAGE_MODEL,
+                message_model_name(self.config.message_model).to_owned(),
+            ),
             (
                 props::THREADPOOL_CORE_SIZE,
                 self.config.consume_thread_num.to_string(),
@@ -1593,15 +1763,111 @@ mod tests {
         assert_eq!(c.pull_threshold_size_for_topic, None);
     }
 
-    #[test]
-    fn broadcasting_is_refused_by_name() {
-        let err = PushConsumerConfig {
+    fn broadcasting() -> PushConsumerConfig {
+        PushConsumerConfig {
             message_model: MessageModel::Broadcasting,
+            ..config()
+        }
+    }
+
+    #[test]
+    fn broadcasting_is_accepted_and_an_offset_store_dir_belongs_to_it_alone() {
+        broadcasting().validate().unwrap();
+        PushConsumerConfig {
+            offset_store_dir: Some("/var/lib/offsets".into()),
+            ..broadcasting()
+        }
+        .validate()
+        .unwrap();
+        let clustering_with_dir = PushConsumerConfig {
+            offset_store_dir: Some("/var/lib/offsets".into()),
             ..config()
         }
         .validate()
         .unwrap_err();
-        assert!(matches!(&err, ClientError::Config(m) if m.contains("BROADCASTING")));
+        assert!(
+            matches!(&clustering_with_dir, ClientError::Config(m) if m.contains("offsetStoreDir") && m.contains("BROADCASTING")),
+            "{clustering_with_dir}"
+        );
+        let empty = PushConsumerConfig {
+            offset_store_dir: Some(PathBuf::new()),
+            ..broadcasting()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(matches!(&empty, ClientError::Config(m) if m.contains("offsetStoreDir")));
+    }
+
+    #[test]
+    fn the_offsets_file_lives_under_the_configured_dir_else_javas_default() {
+        let dir = PathBuf::from("/tmp/some-offsets");
+        let configured = PushConsumerConfig {
+            offset_store_dir: Some(dir.clone()),
+            ..broadcasting()
+        };
+        assert_eq!(configured.resolved_offset_store_dir().unwrap(), dir);
+        if let Some(home_default) = local::default_store_dir() {
+            assert!(home_default.ends_with(".rocketmq_offsets"));
+            assert_eq!(
+                broadcasting().resolved_offset_store_dir().unwrap(),
+                home_default
+            );
+        }
+    }
+
+    #[test]
+    fn a_broadcasting_client_id_keeps_javas_default_instance_name() {
+        assert_eq!(
+            broadcasting().effective_instance_name(),
+            Some(BROADCASTING_DEFAULT_INSTANCE_NAME)
+        );
+        let blank = PushConsumerConfig {
+            instance_name: Some("  ".into()),
+            ..broadcasting()
+        };
+        assert_eq!(blank.effective_instance_name(), Some("DEFAULT"));
+        let named = PushConsumerConfig {
+            instance_name: Some("edge-7".into()),
+            ..broadcasting()
+        };
+        assert_eq!(named.effective_instance_name(), Some("edge-7"));
+        // Clustering leaves it to the instance: the process id.
+        assert_eq!(config().effective_instance_name(), None);
+    }
+
+    #[test]
+    fn only_a_clustering_consumer_subscribes_to_its_retry_topic() {
+        let user = BTreeMap::from([(
+            "Orders".to_owned(),
+            SubscriptionData::tag("Orders".to_owned(), "*", 1),
+        )]);
+        let clustering: Vec<String> = config()
+            .subscriptions_to_start(user.clone())
+            .into_keys()
+            .collect();
+        assert_eq!(clustering, ["%RETRY%PushUnitGroup", "Orders"]);
+        let broadcasting: Vec<String> = broadcasting()
+            .subscriptions_to_start(user)
+            .into_keys()
+            .collect();
+        assert_eq!(broadcasting, ["Orders"]);
+    }
+
+    #[test]
+    fn the_heartbeat_tells_the_brokers_the_message_model() {
+        let data = broadcasting().consumer_data(Vec::new());
+        assert_eq!(data.message_model, MessageModel::Broadcasting);
+        assert_eq!(data.group_name, "PushUnitGroup");
+        assert_eq!(data.consume_type, ConsumeType::ConsumePassively);
+        assert_eq!(
+            config().consumer_data(Vec::new()).message_model,
+            MessageModel::Clustering
+        );
+        assert_eq!(
+            message_model_name(MessageModel::Broadcasting),
+            "BROADCASTING"
+        );
+        assert_eq!(message_model_name(MessageModel::Clustering), "CLUSTERING");
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct ConsumerStats {
     pub sent_back: u64,
     /// Failed messages that could not be sent back and are consumed again here.
     pub consumed_again_locally: u64,
+    /// Failed messages of a broadcasting consumer, logged and committed without another
+    /// attempt, as the Java client drops them.
+    pub dropped_after_failure: u64,
     /// Malformed records of pull responses skipped by the decoder.
     pub malformed_skipped: u64,
     /// Pulls put off because a queue was over a flow-control threshold.
@@ -54,13 +57,14 @@ pub(crate) enum Event {
     ConsumedFailed,
     SentBack,
     ConsumedAgainLocally,
+    DroppedAfterFailure,
     MalformedSkipped,
     FlowControlPause,
     Pull,
     PullError,
 }
 
-const EVENTS: usize = 8;
+const EVENTS: usize = 9;
 
 /// The event counts, kept for the consumer's whole life (across start and shutdown).
 #[derive(Debug, Default)]
@@ -88,6 +92,7 @@ impl Counters {
             consumed_failed: self.get(Event::ConsumedFailed),
             sent_back: self.get(Event::SentBack),
             consumed_again_locally: self.get(Event::ConsumedAgainLocally),
+            dropped_after_failure: self.get(Event::DroppedAfterFailure),
             malformed_skipped: self.get(Event::MalformedSkipped),
             flow_control_pauses: self.get(Event::FlowControlPause),
             pulls: self.get(Event::Pull),
@@ -209,6 +214,7 @@ mod tests {
             Event::ConsumedFailed,
             Event::SentBack,
             Event::ConsumedAgainLocally,
+            Event::DroppedAfterFailure,
             Event::MalformedSkipped,
             Event::FlowControlPause,
             Event::Pull,
@@ -224,12 +230,13 @@ mod tests {
                 s.consumed_failed,
                 s.sent_back,
                 s.consumed_again_locally,
+                s.dropped_after_failure,
                 s.malformed_skipped,
                 s.flow_control_pauses,
                 s.pulls,
                 s.pull_errors
             ],
-            [1, 2, 3, 4, 5, 6, 7, 8]
+            [1, 2, 3, 4, 5, 6, 7, 8, 9]
         );
         assert_eq!(s.messages_held, 0);
     }

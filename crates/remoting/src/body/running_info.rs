@@ -35,6 +35,9 @@ pub mod props {
     pub const CLIENT_VERSION: &str = "PROP_CLIENT_VERSION";
     /// Milliseconds since the epoch; mqadmin parses it as a long.
     pub const CONSUMER_START_TIMESTAMP: &str = "PROP_CONSUMER_START_TIMESTAMP";
+    /// `CLUSTERING` or `BROADCASTING`: Java copies every field of the consumer into the
+    /// properties under its field name, this one among them.
+    pub const MESSAGE_MODEL: &str = "messageModel";
 }
 
 /// The state of one queue's process queue (Java `ProcessQueueInfo`). The `transaction_*`

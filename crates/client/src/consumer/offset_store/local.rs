@@ -1,11 +1,11 @@
 //! Broadcasting offsets, kept in a file of this client: Java's `LocalFileOffsetStore`.
 //!
 //! One file per client id and group, `<store dir>/<clientId>/<group>/offsets.json`, in Java's
-//! format and written atomically with a backup (see [`super::file`]). The file is read once
-//! by [`OffsetStore::load`] and by store reads; each persist writes the whole table: the
-//! offsets the file held, with the changed offsets of the persisted queues put over them (as
-//! Java's `persistAll` does), so queues this run never touched keep their offsets. File work
-//! runs on tokio's blocking pool.
+//! format and written atomically with a backup (see [`super::file`]). The file is read once,
+//! by [`OffsetStore::load`] or the first store read, and is known from then on: only this
+//! store writes it. Each persist writes the whole table: the offsets the file held, with the
+//! changed offsets of the persisted queues put over them (as Java's `persistAll` does), so
+//! queues this run never touched keep their offsets. File work runs on tokio's blocking pool.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -195,7 +195,19 @@ impl OffsetStore for LocalOffsetStore {
             if let Some(answer) = self.table.read_memory_first(mq, kind, &self.metrics) {
                 return Ok(answer);
             }
-            let stored = self.read_file().await?.into_table().get(mq).copied();
+            // Only this store writes the file, so once read (or written) its content is known:
+            // a consumer adding its queues asks for each, and rereading a file that needs its
+            // backup would warn once per queue.
+            let known = self.lock_on_disk().clone();
+            let table = match known {
+                Some(table) => table,
+                None => {
+                    let table = self.read_file().await?.into_table();
+                    *self.lock_on_disk() = Some(table.clone());
+                    table
+                }
+            };
+            let stored = table.get(mq).copied();
             if let Some(offset) = stored {
                 self.table.set_from_store(mq, offset);
             }
@@ -391,6 +403,34 @@ mod tests {
         assert_eq!(
             file::decode(&fs::read(&path).unwrap()).unwrap(),
             Table::from([(q.clone(), 43)])
+        );
+    }
+
+    #[tokio::test]
+    async fn store_reads_after_load_use_the_known_table_instead_of_rereading_the_file() {
+        let dir = TempDir::new();
+        let path = dir.0.join("offsets.json");
+        let queues: Vec<_> = (0..4).map(|i| mq("T", "b", i)).collect();
+        let table: Table = queues.iter().map(|q| (q.clone(), 10)).collect();
+        fs::write(file::backup_path(&path), file::encode(&table)).unwrap();
+        fs::write(&path, "{\"offsetTable\":{{").unwrap();
+        let store = LocalOffsetStore::at_path(&path, "g");
+        store.load().await.unwrap();
+        // As a consumer adding its queues does: forget the memory value, ask the store.
+        for q in &queues {
+            store.remove_offset(q);
+            assert_eq!(
+                store
+                    .read_offset(q, ReadOffsetType::ReadFromStore)
+                    .await
+                    .unwrap(),
+                Some(10)
+            );
+        }
+        assert_eq!(
+            store.metrics().store_read_count,
+            1,
+            "the file was read again"
         );
     }
 
