@@ -25,10 +25,10 @@ import {
   ValidationError,
 } from '../index'
 import { nativeBinding } from '../lib/native'
-import { errorClassFor, fromNativeError, fromNativeFields, parseResponseCode } from '../lib/native-errors'
+import { errorClassFor, fromNativeError, fromNativeFields } from '../lib/native-errors'
 import { NAMESRV_ADDR, uniqueName } from './helpers/cluster'
 
-/** The legacy text form (still used by the native consumer): an Error with a string `code`. */
+/** An error without the native fields (napi-rs' own, e.g. for a wrong argument type): a string `code` only. */
 function nativeError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code })
 }
@@ -185,29 +185,6 @@ test('native: a peer that never answers rejects with TimeoutError naming it, ret
   t.true(error.retriable)
 })
 
-test('legacy text form: a code at the front of the message is read and removed from the message', (t) => {
-  const original = nativeError('GenericFailure', 'ERR_TIMEOUT: request code 105 to 127.0.0.1:9876 timed out after 3000 ms')
-  const converted = fromNativeError(original, 'admin')
-  t.true(converted instanceof TimeoutError)
-  t.is(converted.code, 'ERR_TIMEOUT')
-  t.is(converted.message, 'request code 105 to 127.0.0.1:9876 timed out after 3000 ms')
-  t.is(converted.cause, original)
-  t.false(converted.retriable)
-
-  const withResponse = fromNativeError(nativeError('GenericFailure', 'ERR_TOPIC_NOT_FOUND: no route info for topic t [responseCode=17]'), 'producer')
-  t.true(withResponse instanceof TopicNotFoundError)
-  t.is(withResponse.responseCode, 17)
-
-  const unknownPrefix = fromNativeError(nativeError('GenericFailure', 'ERR_SOMETHING_NEW: later'), 'producer')
-  t.is(unknownPrefix.constructor, RocketMQError)
-  t.is(unknownPrefix.code, 'ERR_SOMETHING_NEW')
-  t.is(unknownPrefix.message, 'later')
-
-  const notACode = fromNativeError(nativeError('GenericFailure', 'Err: lower case is not a code'), 'producer')
-  t.is(notACode.code, 'GenericFailure')
-  t.is(notACode.message, 'Err: lower case is not a code')
-})
-
 test('ERR_STATE becomes the state error of the client that raised it', (t) => {
   const producerError = fromNativeError(nativeError('ERR_STATE', 'not started'), 'producer')
   t.true(producerError instanceof ProducerStateError)
@@ -220,13 +197,11 @@ test('ERR_STATE becomes the state error of the client that raised it', (t) => {
   t.is(adminError.code, 'ERR_STATE')
 })
 
-test('legacy text form: the trailing [responseCode=N] becomes a numeric responseCode', (t) => {
-  const converted = fromNativeError(nativeError('ERR_TOPIC_NOT_FOUND', 'No topic route info in name server [responseCode=17]'), 'admin')
+test('nothing is read out of a message: an error without fields keeps its code and its text as they are', (t) => {
+  const converted = fromNativeError(nativeError('ERR_TOPIC_NOT_FOUND', 'ERR_TIMEOUT: no route [responseCode=17]'), 'admin')
   t.true(converted instanceof TopicNotFoundError)
-  t.is(converted.responseCode, 17)
-  t.is(parseResponseCode('broker busy [responseCode=-2]'), -2)
-  t.is(parseResponseCode('a [responseCode=17] in the middle'), undefined)
-  t.is(parseResponseCode('no code'), undefined)
+  t.is(converted.responseCode, undefined)
+  t.is(converted.message, 'ERR_TIMEOUT: no route [responseCode=17]')
 })
 
 test('unknown native codes and non-errors become RocketMQError keeping the code', (t) => {

@@ -7,10 +7,8 @@
  * known, `responseCode` and `brokerAddr`; send outcomes, delivered in batches, carry the same fields as
  * a plain {@link NativeErrorFields} object. Nothing is parsed out of the message.
  *
- * One older text form is still read, for the calls of the native consumer (`src/consumer.rs`, which
- * has not moved to the field form yet): napi's own status as `code`, the engine's code at the front of
- * the message (`"ERR_TIMEOUT: ..."`) and the response code at its end (`" [responseCode=N]"`). An error
- * with a boolean `retriable` property is always read as fields.
+ * An error without those fields (napi-rs' own, for a bad argument type) keeps its `code` property and
+ * becomes a plain {@link RocketMQError} unless the code names a class.
  *
  * @module
  */
@@ -62,18 +60,6 @@ const STATE_ERROR_BY_CONTEXT: Readonly<Record<ErrorContext, ErrorClass | undefin
   logger: undefined,
 }
 
-/** The legacy text form's response code at the end of the message: ` [responseCode=N]`. */
-const RESPONSE_CODE_SUFFIX = /\s\[responseCode=(-?\d+)\]\s*$/
-
-/** Reads the response code of the legacy text form (see the module docs), if the message carries one. */
-export function parseResponseCode(message: string): number | undefined {
-  const match = RESPONSE_CODE_SUFFIX.exec(message)
-  return match ? Number(match[1]) : undefined
-}
-
-/** The legacy text form's engine code at the front of a message: `ERR_TIMEOUT: ...`. */
-const CODE_PREFIX = /^(ERR_[A-Z_]+): /
-
 /** What the native layer says about a failure, however it arrived. */
 interface NativeFailure {
   code: string | undefined
@@ -98,7 +84,7 @@ function numberProperty(value: unknown, key: string): number | undefined {
   return typeof property === 'number' ? property : undefined
 }
 
-/** Reads the fields of a native error, or the legacy text form when it has none. */
+/** Reads the fields of a native error. */
 function readNativeError(error: unknown): NativeFailure {
   const message = error instanceof Error ? error.message : String(error)
   const code = stringProperty(error, 'code')
@@ -112,15 +98,7 @@ function readNativeError(error: unknown): NativeFailure {
       brokerAddr: stringProperty(error, 'brokerAddr'),
     }
   }
-  if (code?.startsWith('ERR_')) {
-    return { code, message, responseCode: parseResponseCode(message) }
-  }
-  const prefix = CODE_PREFIX.exec(message)
-  if (prefix) {
-    const reason = message.slice(prefix[0].length)
-    return { code: prefix[1], message: reason, responseCode: parseResponseCode(reason) }
-  }
-  return { code, message }
+  return { code, message, responseCode: numberProperty(error, 'responseCode') }
 }
 
 /**

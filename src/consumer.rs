@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use napi::bindgen_prelude::{Buffer, Function, Int32Array, Uint32Array};
-use napi::Unknown;
+use napi::{Env, Unknown};
 use napi_derive::napi;
 use rocketmq_client::consumer::allocate::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateByMachineRoom,
@@ -24,12 +24,13 @@ use rocketmq_client::consumer::push::{
     ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome, ConsumerStats,
     ExpressionType, MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
 };
+use rocketmq_client::ClientError;
 use rocketmq_remoting::body::{ConsumeFromWhere, MessageModel, MessageQueue};
 use rocketmq_remoting::message::MessageExt;
 use tokio::sync::oneshot;
 
 use crate::completions::Completions;
-use crate::error::{config_error, IntoNapi};
+use crate::error::{js_error, Fallible, IntoFallible};
 
 /// Consumer settings; unset fields take the Java push consumer's defaults. The TypeScript
 /// layer has already checked ranges; the engine checks again.
@@ -100,24 +101,30 @@ impl From<NativeMessageQueue> for MessageQueue {
     }
 }
 
-fn parse_message_model(name: Option<&str>) -> napi::Result<MessageModel> {
+fn parse_message_model(name: Option<&str>) -> Result<MessageModel, ClientError> {
     match name.unwrap_or("CLUSTERING") {
         "CLUSTERING" => Ok(MessageModel::Clustering),
         "BROADCASTING" => Ok(MessageModel::Broadcasting),
-        other => Err(config_error(format!("unknown messageModel {other:?}"))),
+        other => Err(ClientError::Config(format!(
+            "unknown messageModel {other:?}"
+        ))),
     }
 }
 
-fn parse_consume_from_where(name: Option<&str>) -> napi::Result<ConsumeFromWhere> {
+fn parse_consume_from_where(name: Option<&str>) -> Result<ConsumeFromWhere, ClientError> {
     match name.unwrap_or("CONSUME_FROM_LAST_OFFSET") {
         "CONSUME_FROM_LAST_OFFSET" => Ok(ConsumeFromWhere::ConsumeFromLastOffset),
         "CONSUME_FROM_FIRST_OFFSET" => Ok(ConsumeFromWhere::ConsumeFromFirstOffset),
         "CONSUME_FROM_TIMESTAMP" => Ok(ConsumeFromWhere::ConsumeFromTimestamp),
-        other => Err(config_error(format!("unknown consumeFromWhere {other:?}"))),
+        other => Err(ClientError::Config(format!(
+            "unknown consumeFromWhere {other:?}"
+        ))),
     }
 }
 
-fn allocate_strategy(config: &NativeConsumerConfig) -> napi::Result<Arc<dyn AllocateStrategy>> {
+fn allocate_strategy(
+    config: &NativeConsumerConfig,
+) -> Result<Arc<dyn AllocateStrategy>, ClientError> {
     Ok(match config.allocate_strategy.as_deref().unwrap_or("AVG") {
         "AVG" => Arc::new(AllocateAveragely),
         "AVG_BY_CIRCLE" => Arc::new(AllocateAveragelyByCircle),
@@ -136,7 +143,11 @@ fn allocate_strategy(config: &NativeConsumerConfig) -> napi::Result<Arc<dyn Allo
         "MACHINE_ROOM" => Arc::new(AllocateByMachineRoom::new(
             config.allocate_machine_rooms.clone().unwrap_or_default(),
         )),
-        other => return Err(config_error(format!("unknown allocateStrategy {other:?}"))),
+        other => {
+            return Err(ClientError::Config(format!(
+                "unknown allocateStrategy {other:?}"
+            )))
+        }
     })
 }
 
@@ -147,7 +158,7 @@ fn millis(ms: Option<u32>, default: Duration) -> Duration {
 // `..d` although every field is set today: a setting the engine gains takes its default
 // until the binding exposes it.
 #[allow(clippy::needless_update)]
-fn engine_config(config: &NativeConsumerConfig) -> napi::Result<PushConsumerConfig> {
+fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, ClientError> {
     let d = PushConsumerConfig::default();
     Ok(PushConsumerConfig {
         group: config.consumer_group.clone(),
@@ -459,6 +470,7 @@ impl NativeConsumer {
     /// listener tasks, many per call; each must be answered through `settle`.
     #[napi(constructor)]
     pub fn new(
+        env: &Env,
         config: NativeConsumerConfig,
         #[napi(ts_arg_type = "(tasks: NativeConsumeTasks) => void")] on_tasks: Function<
             '_,
@@ -467,7 +479,7 @@ impl NativeConsumer {
         >,
     ) -> napi::Result<Self> {
         crate::logger::install_default();
-        let engine_config = engine_config(&config)?;
+        let engine_config = engine_config(&config).map_err(|err| js_error(env, err))?;
         let listener = Arc::new(JsListener {
             tasks: Completions::new(on_tasks)?,
             waiting: Mutex::new(HashMap::new()),
@@ -475,27 +487,35 @@ impl NativeConsumer {
         });
         let engine_listener: Arc<dyn MessageListenerConcurrently> = listener.clone();
         Ok(NativeConsumer {
-            inner: Arc::new(PushConsumer::new(engine_config, engine_listener).into_napi()?),
+            inner: Arc::new(
+                PushConsumer::new(engine_config, engine_listener)
+                    .map_err(|err| js_error(env, err))?,
+            ),
             listener,
         })
     }
 
     /// Subscribes to `topic` with a 'TAG' or 'SQL92' expression; before `start()` only.
-    #[napi]
+    #[napi(ts_return_type = "void")]
     pub fn subscribe(
         &self,
         topic: String,
         expression_type: String,
         expression: String,
-    ) -> napi::Result<()> {
+    ) -> Fallible<()> {
         let kind = match expression_type.as_str() {
             "TAG" => ExpressionType::Tag,
             "SQL92" => ExpressionType::Sql92,
-            other => return Err(config_error(format!("unknown expression type {other:?}"))),
+            other => {
+                return Err(ClientError::Config(format!(
+                    "unknown expression type {other:?}"
+                )))
+                .fallible()
+            }
         };
         self.inner
             .subscribe_with(&topic, kind, &expression)
-            .into_napi()
+            .fallible()
     }
 
     /// The engine's counters now (see `ConsumerStats` in `lib/consumer.ts`).
@@ -505,9 +525,9 @@ impl NativeConsumer {
     }
 
     /// Joins the group and starts pulling.
-    #[napi]
-    pub async fn start(&self) -> napi::Result<()> {
-        self.inner.start().await.into_napi()
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn start(&self) -> Fallible<()> {
+        self.inner.start().await.fallible()
     }
 
     /// Stops pulls and new listener calls at once; verdicts of failure from now on leave
@@ -521,12 +541,11 @@ impl NativeConsumer {
     /// verdicts JavaScript keeps settling meanwhile), persists the offsets, unregisters;
     /// then lets go of the task callback.
     #[napi]
-    pub async fn shutdown(&self) -> napi::Result<()> {
+    pub async fn shutdown(&self) {
         self.inner.shutdown().await;
         self.listener.tasks.release();
         // Tasks JavaScript never answered: their messages were not committed.
         self.listener.waiting().clear();
-        Ok(())
     }
 
     /// `ip@instanceName[@unitName]`, once started; null before.

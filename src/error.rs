@@ -142,20 +142,3 @@ pub fn to_js_error(err: ClientError) -> Error {
 pub fn to_js_message(err: &ClientError) -> String {
     format!("{}: {err}", err.code())
 }
-
-/// A bad configuration value found by the binding itself, in the text form.
-pub fn config_error(message: impl std::fmt::Display) -> Error {
-    to_js_error(ClientError::Config(message.to_string()))
-}
-
-/// Extension to turn engine results into napi results in the text form.
-pub trait IntoNapi<T> {
-    /// Maps the error with [`to_js_error`].
-    fn into_napi(self) -> napi::Result<T>;
-}
-
-impl<T> IntoNapi<T> for Result<T, ClientError> {
-    fn into_napi(self) -> napi::Result<T> {
-        self.map_err(to_js_error)
-    }
-}
