@@ -6,6 +6,7 @@ import test from 'ava'
 
 import {
   Admin,
+  ConfigError,
   ConsumeFromWhere,
   ConsumeResult,
   type ConsumedMessage,
@@ -361,4 +362,75 @@ test('at most consumeThreadNum listener calls run at once, however many the engi
   t.true(await waitFor(() => deliveries.length >= 200), `delivered ${deliveries.length} of 200`)
   t.is(most, 3)
   t.true(queuedSeen > 0, 'no call ever waited for a slot')
+})
+
+test('pause() before start pulls nothing until resume(); a topic paused by name waits while the others flow', async (t) => {
+  const paused = await createTestTopic(admin, 'consumer_paused')
+  const flowing = await createTestTopic(admin, 'consumer_flowing')
+  const producer = await startedProducer(t)
+  await produce(producer, 50, (i) => ({ topic: paused, body: `paused-${i}` }))
+  await produce(producer, 50, (i) => ({ topic: flowing, body: `flowing-${i}` }))
+  const member = (): { consumer: Consumer; bodies: string[] } => {
+    const subscriptions = new SubscriptionManager()
+    subscriptions.subscribe(paused)
+    subscriptions.subscribe(flowing)
+    const bodies: string[] = []
+    const consumer = new Consumer({
+      config: { consumerGroup: uniqueName('consumer_pause'), namesrvAddr: NAMESRV_ADDR, ...FROM_FIRST },
+      subscriptionManager: subscriptions,
+      messageListener: (messages) => {
+        for (const message of messages) {
+          bodies.push(message.body.toString())
+        }
+      },
+    })
+    t.teardown(() => consumer.shutdown())
+    return { consumer, bodies }
+  }
+
+  // The whole consumer paused: not one pull until resume().
+  const whole = member()
+  whole.consumer.pause()
+  t.true(whole.consumer.isPaused(paused) && whole.consumer.isPaused(flowing))
+  await whole.consumer.start()
+  await sleep(1500)
+  t.is(whole.consumer.stats().pulls, 0, 'a paused consumer pulled')
+  t.deepEqual(whole.bodies, [])
+  whole.consumer.resume()
+  t.true(await waitFor(() => whole.bodies.length >= 100), `delivered ${whole.bodies.length} of 100`)
+
+  // One topic paused by name: the other one's messages arrive, the paused one's wait for resume(topic).
+  const one = member()
+  one.consumer.pause(paused)
+  t.false(one.consumer.isPaused(flowing))
+  await one.consumer.start()
+  t.true(await waitFor(() => one.bodies.length >= 50), `delivered ${one.bodies.length} of 50`)
+  await sleep(1000)
+  t.true(one.bodies.every((body) => body.startsWith('flowing-')), 'a message of the paused topic came')
+  one.consumer.resume(paused)
+  t.true(await waitFor(() => one.bodies.length >= 100), `delivered ${one.bodies.length} of 100`)
+  t.is(new Set(one.bodies).size, 100)
+})
+
+test('shutdown({ timeout }) gives up on a listener call that does not finish, and the message is not committed', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_deadline')
+  const group = uniqueName('consumer_deadline')
+  const producer = await startedProducer(t)
+  await produce(producer, 1, () => ({ topic, body: 'stuck' }))
+  let began = false
+  const first = await recordingConsumer(t, topic, { ...FROM_FIRST, consumerGroup: group }, {
+    verdict: () => {
+      began = true
+      return new Promise<ConsumeResult>(() => undefined)
+    },
+  })
+  t.true(await waitFor(() => began))
+  const started = Date.now()
+  await first.consumer.shutdown({ timeout: 500 })
+  t.log(`shutdown took ${Date.now() - started} ms`)
+  // The next member of the group gets the message again: it was never committed.
+  const second = await recordingConsumer(t, topic, { ...FROM_FIRST, consumerGroup: group })
+  t.true(await waitFor(() => second.deliveries.length >= 1))
+  t.is(second.deliveries[0]?.body, 'stuck')
+  await t.throwsAsync(() => first.consumer.shutdown({ timeout: -1 }), { instanceOf: ConfigError })
 })

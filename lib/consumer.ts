@@ -99,6 +99,26 @@ export interface ConsumerOptions {
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
 
+/** Options of {@link Consumer.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * Milliseconds to wait for listener calls still running before the offsets are committed and the group is left;
+   * what such calls were consuming stays uncommitted and is delivered again. Default 10000.
+   */
+  timeout?: number
+}
+
+function toTopicList(topics: unknown): string[] | undefined {
+  if (topics === undefined) {
+    return undefined
+  }
+  const list = typeof topics === 'string' ? [topics] : topics
+  if (!Array.isArray(list) || list.some((topic) => typeof topic !== 'string' || topic === '')) {
+    throw new ConfigError('topics must be a topic name or an array of topic names')
+  }
+  return [...(list as string[])]
+}
+
 /** The default listener-error handler: one stderr line a second at most, with the count of the others. */
 function rateLimitedWarning(): ListenerErrorHandler {
   let lastWarned = 0
@@ -225,7 +245,11 @@ export class Consumer {
    * of what was consumed, unregisters from the brokers. Messages not yet consumed are delivered again, to this
    * group's next member. Does nothing when not started.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(options: ShutdownOptions = {}): Promise<void> {
+    const timeout = options.timeout
+    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0 || timeout > 0x7fffffff)) {
+      throw new ConfigError(`shutdown timeout must be a whole number of milliseconds; got ${String(timeout)}`)
+    }
     if (this.#state !== 'running') {
       if (this.#state === 'created') {
         this.#state = 'stopped'
@@ -238,7 +262,7 @@ export class Consumer {
       // uncommitted for the group), the calls running finish while the engine waits for them.
       this.#native.beginShutdown()
       this.#dispatch.stop()
-      await callNative('consumer', () => this.#native.shutdown())
+      await callNative('consumer', () => this.#native.shutdown(timeout))
     } finally {
       this.#dispatch.dispose()
       clearInterval(this.#keepAlive)
@@ -250,6 +274,36 @@ export class Consumer {
   /** The id brokers know this client by, `ip@instanceName[@unitName]`; `undefined` until started. */
   get clientId(): string | undefined {
     return this.#clientId
+  }
+
+  /**
+   * Stops pulling the given topics, or every topic (the group's retry topic included) when none are given, until
+   * {@link resume} (Java's `suspend()`). Messages already pulled are still delivered and committed. Pausing a topic
+   * by name does not pause the retry topic, which carries the failed messages of every topic. Works before
+   * `start()` too.
+   *
+   * @param topics one topic or several; all when omitted
+   */
+  pause(topics?: string | readonly string[]): void {
+    this.#native.pause(toTopicList(topics))
+  }
+
+  /**
+   * Pulls the given topics again, or everything paused when none are given.
+   *
+   * @param topics one topic or several; all when omitted
+   */
+  resume(topics?: string | readonly string[]): void {
+    this.#native.resume(toTopicList(topics))
+  }
+
+  /**
+   * Whether pulls of a topic are paused now (by name, or because the whole consumer is).
+   *
+   * @param topic a topic
+   */
+  isPaused(topic: string): boolean {
+    return this.#native.isPaused(topic)
   }
 
   /** Whether the consumer is started and not shut down. */

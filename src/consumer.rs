@@ -518,6 +518,25 @@ impl NativeConsumer {
             .fallible()
     }
 
+    /// Stops pulling `topics` (everything, the retry topic included, when absent); what was
+    /// pulled is still consumed.
+    #[napi]
+    pub fn pause(&self, topics: Option<Vec<String>>) {
+        self.inner.pause(topics.as_deref());
+    }
+
+    /// Pulls `topics` again (everything paused, when absent).
+    #[napi]
+    pub fn resume(&self, topics: Option<Vec<String>>) {
+        self.inner.resume(topics.as_deref());
+    }
+
+    /// Whether pulls of `topic` are paused now.
+    #[napi]
+    pub fn is_paused(&self, topic: String) -> bool {
+        self.inner.is_paused(&topic)
+    }
+
     /// The engine's counters now (see `ConsumerStats` in `lib/consumer.ts`).
     #[napi]
     pub fn stats(&self) -> NativeConsumerStats {
@@ -541,8 +560,15 @@ impl NativeConsumer {
     /// verdicts JavaScript keeps settling meanwhile), persists the offsets, unregisters;
     /// then lets go of the task callback.
     #[napi]
-    pub async fn shutdown(&self) {
-        self.inner.shutdown().await;
+    pub async fn shutdown(&self, wait_ms: Option<u32>) {
+        match wait_ms {
+            Some(ms) => {
+                self.inner
+                    .shutdown_within(Duration::from_millis(ms.into()))
+                    .await
+            }
+            None => self.inner.shutdown().await,
+        }
         self.listener.tasks.release();
         // Tasks JavaScript never answered: their messages were not committed.
         self.listener.waiting().clear();

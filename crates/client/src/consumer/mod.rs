@@ -5,6 +5,7 @@
 pub mod allocate;
 pub mod flow_control;
 pub mod offset_store;
+pub mod pause;
 pub mod process_queue;
 pub mod pull;
 pub mod push;

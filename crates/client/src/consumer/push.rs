@@ -76,6 +76,7 @@ use super::flow_control::{QueueLimits, Thresholds};
 use super::offset_store::local::{self, LocalOffsetStore};
 use super::offset_store::remote::RemoteOffsetStore;
 use super::offset_store::OffsetStore;
+use super::pause::{PauseSwitch, PAUSED_PULL_DELAY};
 use super::process_queue::ProcessQueue;
 use super::pull::{PullRequest, PullStatus, Puller};
 use super::queue_slot::{QueueSlot, DROP_CONSUME_WAIT};
@@ -478,6 +479,8 @@ pub struct PushConsumer {
     live_engine: Mutex<Option<Arc<Engine>>>,
     /// The offset store's metrics as the last shutdown left them.
     store_metrics_at_shutdown: Mutex<OffsetStoreMetrics>,
+    /// What pulls are paused; kept across starts.
+    paused: Arc<PauseSwitch>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -510,6 +513,7 @@ impl PushConsumer {
             counters: Arc::default(),
             live_engine: Mutex::new(None),
             store_metrics_at_shutdown: Mutex::new(OffsetStoreMetrics::default()),
+            paused: Arc::default(),
         })
     }
 
@@ -595,6 +599,7 @@ impl PushConsumer {
             subscriptions,
             store,
             Arc::clone(&self.counters),
+            Arc::clone(&self.paused),
         ));
         let provider_engine = Arc::downgrade(&engine);
         let config = self.config.clone();
@@ -685,6 +690,23 @@ impl PushConsumer {
         Ok(())
     }
 
+    /// Stops pulling `topics` (every topic, the retry topic included, when `None`) until
+    /// [`resume`](Self::resume); what was pulled is still consumed (Java's `suspend()`).
+    /// Works before start too.
+    pub fn pause(&self, topics: Option<&[String]>) {
+        self.paused.pause(topics);
+    }
+
+    /// Pulls `topics` again (everything paused when `None`).
+    pub fn resume(&self, topics: Option<&[String]>) {
+        self.paused.resume(topics);
+    }
+
+    /// Whether pulls of `topic` are paused now.
+    pub fn is_paused(&self, topic: &str) -> bool {
+        self.paused.is_paused(topic)
+    }
+
     /// The first step of [`shutdown`](Self::shutdown), taken at once: pulls, rebalances and
     /// new listener calls stop; verdicts of failure from now on leave their messages
     /// uncommitted instead of sending them back. Does nothing when not started (or while
@@ -701,6 +723,13 @@ impl PushConsumer {
     /// [`SHUTDOWN_CONSUME_WAIT`] for listener calls in flight, persists the offsets, then
     /// unregisters and releases the client instance. Does nothing when not started.
     pub async fn shutdown(&self) {
+        self.shutdown_within(SHUTDOWN_CONSUME_WAIT).await;
+    }
+
+    /// [`shutdown`](Self::shutdown) waiting up to `wait` (instead of
+    /// [`SHUTDOWN_CONSUME_WAIT`]) for the listener calls in flight; their messages, if
+    /// still running then, are left uncommitted for the group.
+    pub async fn shutdown_within(&self, wait: Duration) {
         let Some(running) = self.running.lock().await.take() else {
             return;
         };
@@ -712,17 +741,14 @@ impl PushConsumer {
         // Every permit back means no listener call is in flight; batches still waiting
         // see the stop and leave their messages uncommitted.
         let permits = u32::try_from(engine.config.calls_in_flight()).unwrap_or(u32::MAX);
-        if tokio::time::timeout(
-            SHUTDOWN_CONSUME_WAIT,
-            engine.consume_permits.acquire_many(permits),
-        )
-        .await
-        .is_err()
+        if tokio::time::timeout(wait, engine.consume_permits.acquire_many(permits))
+            .await
+            .is_err()
         {
             warn!(
                 "consumer {}: listener calls still running after {:?}; their messages will be delivered again",
                 engine.group(),
-                SHUTDOWN_CONSUME_WAIT
+                wait
             );
         }
         let held: BTreeSet<MessageQueue> = lock(&engine.queues).keys().cloned().collect();
@@ -784,6 +810,8 @@ impl PushConsumer {
 /// The state shared by the tasks of a started consumer.
 struct Engine {
     config: PushConsumerConfig,
+    /// What pulls are paused (shared with the [`PushConsumer`]).
+    paused: Arc<PauseSwitch>,
     listener: Arc<dyn MessageListenerConcurrently>,
     instance: Arc<ClientInstance>,
     /// Topic → subscription, the retry topic included when clustering; fixed once started.
@@ -821,6 +849,7 @@ impl Engine {
         subscriptions: BTreeMap<String, SubscriptionData>,
         store: Box<dyn OffsetStore>,
         counters: Arc<Counters>,
+        paused: Arc<PauseSwitch>,
     ) -> Self {
         let thresholds = config.thresholds();
         let limits = subscriptions
@@ -835,6 +864,7 @@ impl Engine {
             .consume_timestamp_ms
             .unwrap_or_else(|| start_offset::default_consume_timestamp_ms(now_ms()));
         Engine {
+            paused,
             store,
             puller: Puller::for_instance(&instance),
             offsets: QueueOffsets::for_instance(&instance),
@@ -1199,6 +1229,12 @@ impl Engine {
         loop {
             if pq.is_dropped() || self.stopped() {
                 return;
+            }
+            if self.paused.is_paused(&mq.topic) {
+                if !self.pause(PAUSED_PULL_DELAY).await {
+                    return;
+                }
+                continue;
             }
             if let Some(reason) = limits.check(&pq) {
                 self.counters.add(Event::FlowControlPause, 1);
