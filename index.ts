@@ -17,7 +17,7 @@ export { NATIVE_PATH_ENV, detectPlatform, loadNativeBinding, platformTriple } fr
 export type { LoadNativeOptions, PlatformInfo } from './lib/native'
 export { Producer } from './lib/producer'
 export { Consumer } from './lib/consumer'
-export type { ConsumerOptions, ConsumerStats, ConsumeTask, OffsetStoreMetrics, ShutdownOptions } from './lib/consumer'
+export type { ConsumerEvents, ConsumerOptions, ConsumerStats, ConsumeTask, OffsetStoreMetrics, ShutdownOptions } from './lib/consumer'
 export { ConsumedMessage } from './lib/consumed-message'
 export {
   CONSUMER_DEFAULTS,

@@ -434,3 +434,41 @@ test('shutdown({ timeout }) gives up on a listener call that does not finish, an
   t.is(second.deliveries[0]?.body, 'stuck')
   await t.throwsAsync(() => first.consumer.shutdown({ timeout: -1 }), { instanceOf: ConfigError })
 })
+
+test('events: started, rebalanced with the queues held, offsetsPersisted, stopped; a throwing handler stops nothing', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_events')
+  const producer = await startedProducer(t)
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe(topic)
+  const consumer = new Consumer({
+    config: { consumerGroup: uniqueName('consumer_events'), namesrvAddr: NAMESRV_ADDR, ...FROM_FIRST, persistConsumerOffsetInterval: 300 },
+    subscriptionManager: subscriptions,
+    messageListener: () => ConsumeResult.SUCCESS,
+  })
+  const seen: string[] = []
+  let lastQueues: Array<{ topic: string; brokerName: string; queueId: number }> = []
+  let persisted = 0
+  consumer.on('started', (clientId) => seen.push(`started ${clientId === consumer.clientId}`))
+  consumer.on('rebalanced', () => {
+    throw new Error('a handler that throws')
+  })
+  consumer.on('rebalanced', (queues) => {
+    lastQueues = queues
+  })
+  consumer.on('offsetsPersisted', (queues) => {
+    persisted = Math.max(persisted, queues)
+  })
+  consumer.on('stopped', () => seen.push('stopped'))
+  await consumer.start()
+  t.teardown(() => consumer.shutdown())
+  await produce(producer, 20, (i) => ({ topic, body: `events-${i}` }))
+  t.true(await waitFor(() => lastQueues.filter((q) => q.topic === topic).length === 16), 'no rebalanced event with 16 queues')
+  const held = await consumer.assignedQueues()
+  const key = (q: { topic: string; brokerName: string; queueId: number }): string => `${q.topic}/${q.brokerName}/${q.queueId}`
+  t.deepEqual(lastQueues.map(key).sort(), held.map(key).sort())
+  // Queues that consumed something have an offset to write.
+  t.true(await waitFor(() => persisted > 0), 'no offsetsPersisted event')
+  t.true(persisted <= lastQueues.length, `offsetsPersisted said ${persisted}`)
+  await consumer.shutdown()
+  t.deepEqual(seen, ['started true', 'stopped'])
+})

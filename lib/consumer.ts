@@ -3,7 +3,9 @@
  *
  * @module
  */
-import type { NativeConsumer } from './binding'
+import { EventEmitter } from 'node:events'
+
+import type { NativeConsumer, NativeConsumerEvents } from './binding'
 import type { ConsumeTask } from './consumed-message'
 import { ConsumeDispatch, type ListenerErrorHandler } from './consume-dispatch'
 import {
@@ -80,6 +82,24 @@ export interface ConsumerStats {
   messagesFilteredOut: number
   /** The offset store's metrics. */
   offsetStore: OffsetStoreMetrics
+}
+
+/**
+ * The events a {@link Consumer} emits (it is an `EventEmitter`). They are delivered on the JavaScript thread after the
+ * fact; a slow handler delays other JavaScript work, never the Rust engine's pulls, and a handler that throws is
+ * reported on stderr and does not stop the others.
+ */
+export interface ConsumerEvents {
+  /** `start()` succeeded; the argument is the client id. */
+  started: [clientId: string]
+  /** A rebalance changed the queues this member holds; the argument is the whole new set. */
+  rebalanced: [queues: MessageQueue[]]
+  /** The periodic persist wrote the offsets of this many queues. */
+  offsetsPersisted: [queues: number]
+  /** A listener call failed (threw, rejected, timed out, or answered something unusable). */
+  listenerError: [error: MessageConsumeError, task: Readonly<ConsumeTask>]
+  /** `shutdown()` finished. */
+  stopped: []
 }
 
 /** What a {@link Consumer} is built from. */
@@ -164,7 +184,7 @@ function rateLimitedWarning(): ListenerErrorHandler {
  *
  * While started, the consumer keeps the Node process alive; after `shutdown()` it lets it exit.
  */
-export class Consumer {
+export class Consumer extends EventEmitter<ConsumerEvents> {
   /** The configuration in effect. */
   readonly config: ResolvedConsumerConfig
   readonly #subscriptions: SubscriptionManager
@@ -179,6 +199,7 @@ export class Consumer {
    * @throws ConfigError for a bad setting or a missing subscription manager or listener
    */
   constructor(options: ConsumerOptions) {
+    super()
     if (typeof options !== 'object' || options === null) {
       throw new ConfigError('Consumer needs { config, subscriptionManager, messageListener }')
     }
@@ -194,13 +215,26 @@ export class Consumer {
       throw new ConfigError('onListenerError must be a function')
     }
     this.#subscriptions = options.subscriptionManager
-    this.#dispatch = new ConsumeDispatch(this.config.consumerGroup, listener, options.onListenerError ?? rateLimitedWarning(), {
+    const warn = rateLimitedWarning()
+    const onError = options.onListenerError
+    const onListenerError: ListenerErrorHandler = (error, task) => {
+      if (onError !== undefined) {
+        onError(error, task)
+      } else if (this.listenerCount('listenerError') === 0) {
+        warn(error, task)
+      }
+      this.#emitSafely('listenerError', error, task)
+    }
+    this.#dispatch = new ConsumeDispatch(this.config.consumerGroup, listener, onListenerError, {
       concurrency: this.config.consumeThreadNum,
       timeoutMs: Math.round(this.config.consumeTimeout * 60_000),
     })
     const { NativeConsumer: NativeConsumerClass } = nativeBinding()
     const native = toNativeConsumerConfig(this.config)
-    this.#native = callNativeSync('consumer', () => new NativeConsumerClass(native, this.#dispatch.onTasks))
+    this.#native = callNativeSync(
+      'consumer',
+      () => new NativeConsumerClass(native, this.#dispatch.onTasks, (batch: NativeConsumerEvents) => this.#onNativeEvents(batch)),
+    )
     this.#dispatch.attach(this.#native)
   }
 
@@ -238,6 +272,7 @@ export class Consumer {
     // The native side holds the JavaScript callback weakly; this timer is what keeps the process alive.
     this.#keepAlive = setInterval(() => undefined, 1 << 30)
     this.#state = 'running'
+    this.#emitSafely('started', this.#clientId ?? '')
   }
 
   /**
@@ -268,6 +303,29 @@ export class Consumer {
       clearInterval(this.#keepAlive)
       this.#keepAlive = undefined
       this.#state = 'stopped'
+      this.#emitSafely('stopped')
+    }
+  }
+
+  #onNativeEvents(batch: NativeConsumerEvents): void {
+    for (const event of batch.events) {
+      if (event.kind === 'rebalanced') {
+        const queues = (event.queues ?? []).map((q) => ({ topic: q.topic, brokerName: q.brokerName, queueId: q.queueId }))
+        this.#emitSafely('rebalanced', queues)
+      } else if (event.kind === 'offsetsPersisted') {
+        this.#emitSafely('offsetsPersisted', event.count ?? 0)
+      }
+    }
+  }
+
+  /** Emits to every handler even when one throws (reported on stderr): handlers must not stop the consumer's work. */
+  #emitSafely<K extends keyof ConsumerEvents>(event: K, ...args: ConsumerEvents[K]): void {
+    for (const handler of this.listeners(event) as Array<(...a: ConsumerEvents[K]) => void>) {
+      try {
+        handler.apply(this, args)
+      } catch (error) {
+        process.stderr.write(`[rocketmq-napi] a '${String(event)}' handler threw: ${error instanceof Error ? error.message : String(error)}\n`)
+      }
     }
   }
 

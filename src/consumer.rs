@@ -21,8 +21,8 @@ use rocketmq_client::consumer::allocate::{
     AllocateConsistentHash, AllocateStrategy,
 };
 use rocketmq_client::consumer::push::{
-    ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome, ConsumerStats,
-    ExpressionType, MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
+    ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome, ConsumerEvent,
+    ConsumerStats, ExpressionType, MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
 };
 use rocketmq_client::ClientError;
 use rocketmq_remoting::body::{ConsumeFromWhere, MessageModel, MessageQueue};
@@ -260,6 +260,44 @@ impl From<ConsumerStats> for NativeConsumerStats {
     }
 }
 
+/// One event of a running consumer.
+#[napi(object)]
+pub struct NativeConsumerEvent {
+    /// 'rebalanced' | 'offsetsPersisted'.
+    pub kind: String,
+    /// 'rebalanced': every queue held now.
+    pub queues: Option<Vec<NativeMessageQueue>>,
+    /// 'offsetsPersisted': how many queues' offsets were written.
+    pub count: Option<u32>,
+}
+
+/// Events handed to JavaScript together.
+#[napi(object)]
+pub struct NativeConsumerEvents {
+    pub events: Vec<NativeConsumerEvent>,
+}
+
+impl From<Vec<ConsumerEvent>> for NativeConsumerEvents {
+    fn from(events: Vec<ConsumerEvent>) -> Self {
+        let events = events
+            .into_iter()
+            .map(|event| match event {
+                ConsumerEvent::Rebalanced { queues } => NativeConsumerEvent {
+                    kind: "rebalanced".to_owned(),
+                    queues: Some(queues.into_iter().map(NativeMessageQueue::from).collect()),
+                    count: None,
+                },
+                ConsumerEvent::OffsetsPersisted { queues } => NativeConsumerEvent {
+                    kind: "offsetsPersisted".to_owned(),
+                    queues: None,
+                    count: Some(u32::try_from(queues).unwrap_or(u32::MAX)),
+                },
+            })
+            .collect();
+        NativeConsumerEvents { events }
+    }
+}
+
 /// One listener call waiting for JavaScript.
 pub struct ConsumeTask {
     id: u32,
@@ -462,12 +500,14 @@ const SETTLE_SUCCESS: u32 = 0;
 pub struct NativeConsumer {
     inner: Arc<PushConsumer>,
     listener: Arc<JsListener>,
+    events: Arc<Completions<ConsumerEvent, NativeConsumerEvents>>,
 }
 
 #[napi]
 impl NativeConsumer {
     /// Validates the configuration; connects only on `start()`. `onTasks` receives the
-    /// listener tasks, many per call; each must be answered through `settle`.
+    /// listener tasks, many per call; each must be answered through `settle`. `onEvents`
+    /// receives the consumer's events (rebalances, offset persists), many per call.
     #[napi(constructor)]
     pub fn new(
         env: &Env,
@@ -475,6 +515,11 @@ impl NativeConsumer {
         #[napi(ts_arg_type = "(tasks: NativeConsumeTasks) => void")] on_tasks: Function<
             '_,
             NativeConsumeTasks,
+            Unknown<'static>,
+        >,
+        #[napi(ts_arg_type = "(events: NativeConsumerEvents) => void")] on_events: Function<
+            '_,
+            NativeConsumerEvents,
             Unknown<'static>,
         >,
     ) -> napi::Result<Self> {
@@ -486,12 +531,18 @@ impl NativeConsumer {
             next_id: AtomicU32::new(1),
         });
         let engine_listener: Arc<dyn MessageListenerConcurrently> = listener.clone();
+        let inner =
+            PushConsumer::new(engine_config, engine_listener).map_err(|err| js_error(env, err))?;
+        let events = Arc::new(Completions::new(on_events)?);
+        let sink = Arc::clone(&events);
+        inner.on_event(Arc::new(move |event| {
+            sink.begin(1);
+            sink.complete(event);
+        }));
         Ok(NativeConsumer {
-            inner: Arc::new(
-                PushConsumer::new(engine_config, engine_listener)
-                    .map_err(|err| js_error(env, err))?,
-            ),
+            inner: Arc::new(inner),
             listener,
+            events,
         })
     }
 
@@ -570,6 +621,7 @@ impl NativeConsumer {
             None => self.inner.shutdown().await,
         }
         self.listener.tasks.release();
+        self.events.release();
         // Tasks JavaScript never answered: their messages were not committed.
         self.listener.waiting().clear();
     }

@@ -119,6 +119,26 @@ pub enum ConsumeConcurrentlyStatus {
     ReconsumeLater,
 }
 
+/// Something a running consumer tells its owner about, through
+/// [`PushConsumer::on_event`]. Told on the runtime, never awaited: a slow receiver must hand
+/// it on rather than work inside the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsumerEvent {
+    /// A rebalance changed the queues this member holds; `queues` is the new set.
+    Rebalanced {
+        /// Every queue held now, the retry topic's included.
+        queues: Vec<MessageQueue>,
+    },
+    /// The periodic persist wrote the offsets of `queues` queues.
+    OffsetsPersisted {
+        /// How many queues' offsets were written.
+        queues: usize,
+    },
+}
+
+/// Receives [`ConsumerEvent`]s.
+pub type ConsumerEventSink = Arc<dyn Fn(ConsumerEvent) + Send + Sync>;
+
 /// What the listener learns besides the messages (Java's `ConsumeConcurrentlyContext`).
 #[derive(Debug, Clone)]
 pub struct ConsumeContext {
@@ -481,6 +501,8 @@ pub struct PushConsumer {
     store_metrics_at_shutdown: Mutex<OffsetStoreMetrics>,
     /// What pulls are paused; kept across starts.
     paused: Arc<PauseSwitch>,
+    /// Where events go, if anywhere; read at start.
+    events: Mutex<Option<ConsumerEventSink>>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -514,6 +536,7 @@ impl PushConsumer {
             live_engine: Mutex::new(None),
             store_metrics_at_shutdown: Mutex::new(OffsetStoreMetrics::default()),
             paused: Arc::default(),
+            events: Mutex::new(None),
         })
     }
 
@@ -592,7 +615,7 @@ impl PushConsumer {
                 return Err(err);
             }
         };
-        let engine = Arc::new(Engine::new(
+        let mut engine = Engine::new(
             self.config.clone(),
             Arc::clone(&self.listener),
             Arc::clone(&instance),
@@ -600,7 +623,9 @@ impl PushConsumer {
             store,
             Arc::clone(&self.counters),
             Arc::clone(&self.paused),
-        ));
+        );
+        engine.events = lock(&self.events).clone();
+        let engine = Arc::new(engine);
         let provider_engine = Arc::downgrade(&engine);
         let config = self.config.clone();
         let provider = move || {
@@ -688,6 +713,11 @@ impl PushConsumer {
             .await?;
         }
         Ok(())
+    }
+
+    /// Sends this consumer's [`ConsumerEvent`]s to `sink` from the next start on.
+    pub fn on_event(&self, sink: ConsumerEventSink) {
+        *lock(&self.events) = Some(sink);
     }
 
     /// Stops pulling `topics` (every topic, the retry topic included, when `None`) until
@@ -810,6 +840,8 @@ impl PushConsumer {
 /// The state shared by the tasks of a started consumer.
 struct Engine {
     config: PushConsumerConfig,
+    /// Where events go, if anywhere.
+    events: Option<ConsumerEventSink>,
     /// What pulls are paused (shared with the [`PushConsumer`]).
     paused: Arc<PauseSwitch>,
     listener: Arc<dyn MessageListenerConcurrently>,
@@ -864,6 +896,7 @@ impl Engine {
             .consume_timestamp_ms
             .unwrap_or_else(|| start_offset::default_consume_timestamp_ms(now_ms()));
         Engine {
+            events: None,
             paused,
             store,
             puller: Puller::for_instance(&instance),
@@ -1080,6 +1113,9 @@ impl Engine {
         }
         if changed {
             self.instance.heartbeat_soon();
+            self.emit(|| ConsumerEvent::Rebalanced {
+                queues: lock(&self.queues).keys().cloned().collect(),
+            });
         }
         balanced
     }
@@ -1115,9 +1151,17 @@ impl Engine {
             .await
         {
             let held: BTreeSet<MessageQueue> = lock(&self.queues).keys().cloned().collect();
-            if let Err(err) = self.persist_held(&held).await {
-                warn!("consumer {}: persisting offsets: {err}", self.group());
+            match self.persist_held(&held).await {
+                Ok(queues) => self.emit(|| ConsumerEvent::OffsetsPersisted { queues }),
+                Err(err) => warn!("consumer {}: persisting offsets: {err}", self.group()),
             }
+        }
+    }
+
+    /// Tells the event sink, if any; `event` is built only then.
+    fn emit(&self, event: impl FnOnce() -> ConsumerEvent) {
+        if let Some(sink) = &self.events {
+            sink(event());
         }
     }
 
