@@ -27,9 +27,11 @@ import type { ConsumeRunResult } from './clients/consume-measure'
 import {
   type MachineTicks,
   clientScript,
+  clientsArg,
   compileClients,
   describeMachine,
   formatTable,
+  integerArg,
   integerFormat,
   machineBusy,
   machineTicks,
@@ -80,31 +82,19 @@ function parseOptions(): Options {
       'stall-seconds': { type: 'string', default: '60' },
     },
   })
-  const integer = (name: string, value: string, min: number): number => {
-    const parsed = Number(value.replace(/_/g, ''))
-    if (!Number.isInteger(parsed) || parsed < min) {
-      throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`)
-    }
-    return parsed
-  }
-  const clients = values.clients.split(',').map((name) => name.trim())
-  for (const client of clients) {
-    if (CLIENT_COMMANDS[client] === undefined) {
-      throw new Error(`unknown client ${JSON.stringify(client)}; known: ${Object.keys(CLIENT_COMMANDS).join(', ')}`)
-    }
-  }
+  const clients = clientsArg(values.clients, CLIENT_COMMANDS)
   return {
-    messages: integer('messages', values.messages, 1),
-    bodySize: integer('body-size', values['body-size'], 1),
-    rounds: integer('rounds', values.rounds, 1),
+    messages: integerArg('messages', values.messages, 1),
+    bodySize: integerArg('body-size', values['body-size'], 1),
+    rounds: integerArg('rounds', values.rounds, 1),
     clients,
-    queues: integer('queues', values.queues, 1),
-    preloadInflight: integer('preload-inflight', values['preload-inflight'], 1),
+    queues: integerArg('queues', values.queues, 1),
+    preloadInflight: integerArg('preload-inflight', values['preload-inflight'], 1),
     namesrv: values.namesrv,
     topic: values.topic,
     out: values.out,
-    timeoutSeconds: integer('timeout-seconds', values['timeout-seconds'], 1),
-    stallSeconds: integer('stall-seconds', values['stall-seconds'], 1),
+    timeoutSeconds: integerArg('timeout-seconds', values['timeout-seconds'], 1),
+    stallSeconds: integerArg('stall-seconds', values['stall-seconds'], 1),
   }
 }
 

@@ -136,3 +136,34 @@ export function machineBusy(before: MachineTicks | undefined, after: MachineTick
   const busy = after.busy - before.busy
   return { share: busy / (after.total - before.total), coreSeconds: busy / 100 }
 }
+
+/**
+ * Reads an integer command-line value (`_` allowed as a digit separator: `1_000_000`).
+ *
+ * @param name the flag, for the message
+ * @param value what was given
+ * @param min the smallest value allowed
+ */
+export function integerArg(name: string, value: string, min: number): number {
+  const parsed = Number(value.replace(/_/g, ''))
+  if (!Number.isInteger(parsed) || parsed < min) {
+    throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`)
+  }
+  return parsed
+}
+
+/**
+ * Splits a comma-separated client list and checks every name is one the benchmark knows.
+ *
+ * @param list the `--clients` value
+ * @param known the benchmark's client table
+ */
+export function clientsArg(list: string, known: Readonly<Record<string, unknown>>): string[] {
+  const clients = list.split(',').map((name) => name.trim())
+  for (const client of clients) {
+    if (known[client] === undefined) {
+      throw new Error(`unknown client ${JSON.stringify(client)}; known: ${Object.keys(known).join(', ')}`)
+    }
+  }
+  return clients
+}

@@ -20,7 +20,18 @@ import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Admin } from '../index'
 import type { RunResult } from './clients/measure'
-import { clientScript, compileClients, describeMachine, formatRow, integerFormat, median, ratio, runJsonChild } from './harness'
+import {
+  clientScript,
+  clientsArg,
+  compileClients,
+  describeMachine,
+  formatRow,
+  integerArg,
+  integerFormat,
+  median,
+  ratio,
+  runJsonChild,
+} from './harness'
 
 /** The engine's own benchmark binary (`crates/client/examples/bench_producer.rs`), built by {@link buildEngine}. */
 const ENGINE_BINARY = join(__dirname, '..', 'target', 'release', 'examples', 'bench_producer')
@@ -73,31 +84,19 @@ function parseOptions(): Options {
       'timeout-seconds': { type: 'string', default: '600' },
     },
   })
-  const integer = (name: string, value: string, min: number): number => {
-    const parsed = Number(value)
-    if (!Number.isInteger(parsed) || parsed < min) {
-      throw new Error(`--${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`)
-    }
-    return parsed
-  }
-  const clients = values.clients.split(',').map((name) => name.trim())
-  for (const client of clients) {
-    if (CLIENT_COMMANDS[client] === undefined) {
-      throw new Error(`unknown client ${JSON.stringify(client)}; known: ${Object.keys(CLIENT_COMMANDS).join(', ')}`)
-    }
-  }
+  const clients = clientsArg(values.clients, CLIENT_COMMANDS)
   return {
-    count: integer('count', values.count, 1),
-    bodySize: integer('body-size', values['body-size'], 1),
-    inflight: values.inflight.split(',').map((level) => integer('inflight', level.trim(), 1)),
-    rounds: integer('rounds', values.rounds, 1),
+    count: integerArg('count', values.count, 1),
+    bodySize: integerArg('body-size', values['body-size'], 1),
+    inflight: values.inflight.split(',').map((level) => integerArg('inflight', level.trim(), 1)),
+    rounds: integerArg('rounds', values.rounds, 1),
     clients,
-    warmup: integer('warmup', values.warmup, 0),
-    queues: integer('queues', values.queues, 1),
+    warmup: integerArg('warmup', values.warmup, 0),
+    queues: integerArg('queues', values.queues, 1),
     namesrv: values.namesrv,
     topic: values.topic,
     out: values.out,
-    timeoutSeconds: integer('timeout-seconds', values['timeout-seconds'], 1),
+    timeoutSeconds: integerArg('timeout-seconds', values['timeout-seconds'], 1),
   }
 }
 

@@ -15,8 +15,9 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+
+import { type ProcessUsage, peakRssBytes } from './process-usage'
 
 /** What the parent asks one consumer run to do. */
 export interface ConsumeRunArgs {
@@ -33,7 +34,7 @@ export interface ConsumeRunArgs {
 }
 
 /** The one JSON line a consumer run prints. */
-export interface ConsumeRunResult {
+export interface ConsumeRunResult extends ProcessUsage {
   /** Client name, e.g. `ours` or `ali-ons`. */
   client: string
   /** Messages preloaded (distinct queue offsets to see). */
@@ -54,16 +55,6 @@ export interface ConsumeRunResult {
   elapsedSeconds: number
   /** `expected / elapsedSeconds`. */
   msgsPerSecond: number
-  /** User CPU seconds of the whole process over the window. */
-  cpuUserSeconds: number
-  /** System CPU seconds of the whole process over the window. */
-  cpuSystemSeconds: number
-  /** Voluntary context switches of the whole process over the window. */
-  voluntaryContextSwitches: number
-  /** Involuntary context switches of the whole process over the window. */
-  involuntaryContextSwitches: number
-  /** Peak resident set of the process's whole life up to the end of the window (VmHWM), in bytes. */
-  peakRssBytes: number
   /** Error events or log records of level error the client reported during the run. */
   clientErrors: number
   /** The first of them, to tell what failed. */
@@ -204,19 +195,6 @@ export class ConsumeTally {
       this.lastProgressAt = process.hrtime.bigint()
     }
   }
-}
-
-/** Peak resident set in bytes: VmHWM where /proc exists, else getrusage's maxRSS (KiB). */
-function peakRssBytes(): number {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))
-    if (match?.[1] !== undefined) {
-      return Number(match[1]) * 1024
-    }
-  } catch {
-    // Not Linux: fall through to getrusage.
-  }
-  return process.resourceUsage().maxRSS * 1024
 }
 
 /** Errors a client reports on its own channel (events, log records): counted, never fatal. */

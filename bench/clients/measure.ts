@@ -9,8 +9,9 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+
+import { type ProcessUsage, peakRssBytes } from './process-usage'
 
 /** What the parent asks one run to do. */
 export interface RunArgs {
@@ -31,7 +32,7 @@ export interface RunArgs {
 }
 
 /** The one JSON line a run prints. */
-export interface RunResult {
+export interface RunResult extends ProcessUsage {
   /** Client name, e.g. `ours` or `ali-ons`. */
   client: string
   /** Sends kept outstanding. */
@@ -48,16 +49,6 @@ export interface RunResult {
   elapsedSeconds: number
   /** Successful sends per second over the window. */
   msgsPerSecond: number
-  /** User CPU seconds of the whole process over the window. */
-  cpuUserSeconds: number
-  /** System CPU seconds of the whole process over the window. */
-  cpuSystemSeconds: number
-  /** Voluntary context switches of the whole process over the window. */
-  voluntaryContextSwitches: number
-  /** Involuntary context switches of the whole process over the window. */
-  involuntaryContextSwitches: number
-  /** Peak resident set of the process's whole life (VmHWM), in bytes. */
-  peakRssBytes: number
   /** Warm-up sends that failed (reported so a broken setup cannot hide). */
   warmupErrors: number
 }
@@ -145,19 +136,6 @@ async function pipeline(client: ClientUnderTest, first: number, count: number, i
   }
   await Promise.all(Array.from({ length: Math.min(inflight, count) }, worker))
   return tally
-}
-
-/** Peak resident set in bytes: VmHWM where /proc exists, else getrusage's maxRSS (KiB). */
-function peakRssBytes(): number {
-  try {
-    const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))
-    if (match?.[1] !== undefined) {
-      return Number(match[1]) * 1024
-    }
-  } catch {
-    // Not Linux: fall through to getrusage.
-  }
-  return process.resourceUsage().maxRSS * 1024
 }
 
 /**
