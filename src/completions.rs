@@ -72,14 +72,22 @@ impl<T: Send + 'static, B: From<Vec<T>> + ToNapiValue + 'static> Completions<T, 
         self.in_flight.fetch_add(calls, Ordering::AcqRel);
     }
 
-    /// Queues `item`, and schedules a delivery unless one is already waiting to run.
+    /// Ends a call counted by [`begin`](Self::begin): queues its `item` for delivery.
     pub fn complete(&self, item: T) {
+        // Queued (and its delivery scheduled, holding the callback) before the count drops:
+        // a shutdown that waits for the count and then releases the callback cannot lose it.
+        self.push(item);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Queues `item`, which no call counted (an event, a task for JavaScript), and schedules
+    /// a delivery unless one is already waiting to run.
+    pub fn push(&self, item: T) {
         self.queue
             .items
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(item);
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
         if !self.queue.scheduled.swap(true, Ordering::AcqRel) {
             let deliver = self
                 .deliver

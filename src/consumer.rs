@@ -478,8 +478,7 @@ impl MessageListenerConcurrently for JsListener {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.waiting().insert(id, tx);
-        self.tasks.begin(1);
-        self.tasks.complete(ConsumeTask {
+        self.tasks.push(ConsumeTask {
             id,
             queue: context.queue,
             messages,
@@ -535,10 +534,7 @@ impl NativeConsumer {
             PushConsumer::new(engine_config, engine_listener).map_err(|err| js_error(env, err))?;
         let events = Arc::new(Completions::new(on_events)?);
         let sink = Arc::clone(&events);
-        inner.on_event(Arc::new(move |event| {
-            sink.begin(1);
-            sink.complete(event);
-        }));
+        inner.on_event(Arc::new(move |event| sink.push(event)));
         Ok(NativeConsumer {
             inner: Arc::new(inner),
             listener,
