@@ -49,6 +49,11 @@ interface PendingCall {
   startedAt: number
 }
 
+/** `3 message(s) of orders@broker-a:5`, for failure messages. */
+function describeTask(task: ConsumeTask): string {
+  return `${task.messages.length} message(s) of ${task.queue.topic}@${task.queue.brokerName}:${task.queue.queueId}`
+}
+
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
@@ -241,7 +246,7 @@ export class ConsumeDispatch {
       error instanceof MessageConsumeError
         ? error
         : new MessageConsumeError(
-            `listener failed on ${task.messages.length} message(s) of ${task.queue.topic}@${task.queue.brokerName}:${task.queue.queueId}; consuming again later: ${error instanceof Error ? error.message : String(error)}`,
+            `listener failed on ${describeTask(task)}; consuming again later: ${error instanceof Error ? error.message : String(error)}`,
             { cause: error },
           )
     try {
@@ -271,7 +276,7 @@ export class ConsumeDispatch {
           call.task,
           call.context,
           new MessageConsumeError(
-            `listener call on ${call.task.messages.length} message(s) of ${call.task.queue.topic}@${call.task.queue.brokerName}:${call.task.queue.queueId} ran past consumeTimeout (${this.#limits.timeoutMs} ms); its messages are sent back and its late answer ignored`,
+            `listener call on ${describeTask(call.task)} ran past consumeTimeout (${this.#limits.timeoutMs} ms); its messages are sent back and its late answer ignored`,
           ),
         )
       }
