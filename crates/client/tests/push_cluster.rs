@@ -156,6 +156,27 @@ impl Fixture {
         PushConsumer::new(self.config(instance, from), listener).unwrap()
     }
 
+    /// Members `a` and `b`, from the first offset, recording every delivery into `log` and
+    /// answering success, subscribed to the whole topic and started.
+    async fn started_pair(&self, log: &Log) -> (PushConsumer, PushConsumer) {
+        let ok = |_: &Delivery| ConsumeConcurrentlyStatus::ConsumeSuccess;
+        let a = self.consumer(
+            "a",
+            ConsumeFromWhere::ConsumeFromFirstOffset,
+            recording_listener("a", Arc::clone(log), ok),
+        );
+        let b = self.consumer(
+            "b",
+            ConsumeFromWhere::ConsumeFromFirstOffset,
+            recording_listener("b", Arc::clone(log), ok),
+        );
+        for c in [&a, &b] {
+            c.subscribe(&self.topic, "*").unwrap();
+            c.start().await.unwrap();
+        }
+        (a, b)
+    }
+
     async fn all_queues(&self) -> BTreeSet<MessageQueue> {
         self.admin
             .topic_route(&self.topic)
@@ -296,24 +317,9 @@ async fn two_members_share_the_queues_and_each_message_is_consumed_once() {
     let all_queues = fx.all_queues().await;
     assert_eq!(all_queues.len(), 16);
     let log: Log = Arc::default();
-    let ok = |_: &Delivery| ConsumeConcurrentlyStatus::ConsumeSuccess;
-    let a = fx.consumer(
-        "a",
-        ConsumeFromWhere::ConsumeFromFirstOffset,
-        recording_listener("a", Arc::clone(&log), ok),
-    );
-    let b = fx.consumer(
-        "b",
-        ConsumeFromWhere::ConsumeFromFirstOffset,
-        recording_listener("b", Arc::clone(&log), ok),
-    );
-    for c in [&a, &b] {
-        c.subscribe(&fx.topic, "*").unwrap();
-        c.start().await.unwrap();
-    }
-
     // Both hold a disjoint share covering the topic once the broker told `a` of `b`;
     // sending only then keeps a queue from being pulled by both while they settle.
+    let (a, b) = fx.started_pair(&log).await;
     let (qa, qb) = wait_for_split(&a, &b, &all_queues).await;
     assert!(!qa.is_empty() && !qb.is_empty(), "a: {qa:?}, b: {qb:?}");
     assert!(qa.is_disjoint(&qb));
@@ -500,21 +506,7 @@ async fn a_member_leaving_hands_its_queues_over_at_its_committed_offsets() {
     let fx = Fixture::new("handover").await;
     let all_queues = fx.all_queues().await;
     let log: Log = Arc::default();
-    let ok = |_: &Delivery| ConsumeConcurrentlyStatus::ConsumeSuccess;
-    let a = fx.consumer(
-        "a",
-        ConsumeFromWhere::ConsumeFromFirstOffset,
-        recording_listener("a", Arc::clone(&log), ok),
-    );
-    let b = fx.consumer(
-        "b",
-        ConsumeFromWhere::ConsumeFromFirstOffset,
-        recording_listener("b", Arc::clone(&log), ok),
-    );
-    for c in [&a, &b] {
-        c.subscribe(&fx.topic, "*").unwrap();
-        c.start().await.unwrap();
-    }
+    let (a, b) = fx.started_pair(&log).await;
     let (qa, qb) = wait_for_split(&a, &b, &all_queues).await;
     assert!(!qa.is_empty() && !qb.is_empty(), "a: {qa:?}, b: {qb:?}");
     fx.send(bodies("first", EACH, "A")).await;
