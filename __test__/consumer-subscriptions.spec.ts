@@ -27,6 +27,7 @@ import {
   Producer,
   type RocketMQError,
   SubscriptionManager,
+  ValidationError,
 } from '../index'
 import { committedOffsets } from './helpers/broker-offsets'
 import { BROKERS, NAMESRV_ADDR, QUEUES_PER_BROKER, createTestTopic, maxOffsets, uniqueName } from './helpers/cluster'
@@ -188,6 +189,24 @@ test('updateSelector on a running consumer changes what arrives: tag A, then tag
   t.deepEqual(member.errors, [])
 })
 
+test('updateSelector between glob selectors (filtered on the client, the brokers sending everything) switches the filter', async (t) => {
+  t.timeout(120_000)
+  const topic = await createTestTopic(admin, 'subs_reglob')
+  const producer = await startedProducer(t)
+  const member = await startMember(t, [[topic, MessageSelector.byTag('order_*')]])
+  const send = (prefix: string): Promise<void> =>
+    produce(producer, 40, (i) => ({ topic, body: `${prefix}-${i % 2 === 0 ? 'order' : 'pay'}-${i}`, tags: i % 2 === 0 ? 'order_new' : 'pay_done' }))
+  await send('before')
+  t.true(await waitFor(() => member.bodies('before-order').length >= 20), `delivered ${member.bodies('before-order').length} of 20`)
+  member.subscriptions.updateSelector(topic, MessageSelector.byTag('pay_*'))
+  await member.consumer.whenSubscriptionsApplied()
+  await send('after')
+  t.true(await waitFor(() => member.bodies('after-pay').length >= 20), `delivered ${member.bodies('after-pay').length} of 20`)
+  await sleep(500)
+  t.deepEqual(member.bodies('after-order'), [])
+  t.deepEqual(member.bodies('before-pay'), [])
+})
+
 test('a SQL92 update the brokers refuse is an InvalidSelectorError; the manager and the engine keep the old selector', async (t) => {
   t.timeout(120_000)
   const topic = await createTestTopic(admin, 'subs_bad_sql')
@@ -312,6 +331,7 @@ test("the consumer's signal option shuts a running consumer down, and makes a la
   await stopped
   t.false(consumer.running)
 
+  t.throws(() => member(topic, {} as AbortSignal), { instanceOf: ConfigError, message: /signal must be an AbortSignal/ })
   const aborted = new AbortController()
   const never = member(topic, aborted.signal)
   aborted.abort('no')
@@ -329,6 +349,7 @@ test('Producer.start({ signal }) rejects with an AbortError when the signal is a
   controller.abort(reason)
   await t.throwsAsync(() => starting, { instanceOf: AbortError })
   t.is(producer.clientId, undefined, 'the producer aborted while starting is still started')
+  await t.throwsAsync(() => producer.start({ signal: 'stop' as unknown as AbortSignal }), { instanceOf: ValidationError })
 })
 
 for (const mode of ['during', 'after'] as const) {

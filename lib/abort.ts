@@ -4,20 +4,27 @@
  *
  * @module
  */
-import { AbortError, ConfigError } from './errors'
+import { AbortError, ConfigError, ValidationError } from './errors'
 
 /**
- * The `signal` option, checked.
+ * A `signal` option, checked as Node checks one: an object with `aborted` and `addEventListener` (an AbortSignal,
+ * possibly of another realm or polyfill).
  *
  * @param signal what the caller passed
  * @param field the option's name, for the error
- * @throws ConfigError when it is neither undefined nor an AbortSignal
+ * @param kind `config` for a constructor option (ConfigError), `argument` for a call's (ValidationError)
+ * @throws ConfigError or ValidationError when it is neither undefined nor an AbortSignal
  */
-export function checkSignal(signal: unknown, field: string): AbortSignal | undefined {
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new ConfigError(`${field} must be an AbortSignal; got ${typeof signal}`)
+export function checkSignal(signal: unknown, field: string, kind: 'config' | 'argument'): AbortSignal | undefined {
+  if (signal === undefined) {
+    return undefined
   }
-  return signal
+  const candidate = signal as { aborted?: unknown; addEventListener?: unknown } | null
+  if (typeof candidate !== 'object' || candidate === null || typeof candidate.aborted !== 'boolean' || typeof candidate.addEventListener !== 'function') {
+    const ErrorClass = kind === 'config' ? ConfigError : ValidationError
+    throw new ErrorClass(`${field} must be an AbortSignal; got ${candidate === null ? 'null' : typeof signal}`)
+  }
+  return signal as AbortSignal
 }
 
 /** The error a call ended by `signal` rejects with: an {@link AbortError} whose `cause` is the signal's reason. */

@@ -247,7 +247,7 @@ function rateLimitedWarning(): ListenerErrorHandler {
  * for every pull made after it (messages pulled before it are still delivered). The group's retry topic stays.
  * The manager's own checks throw synchronously from the manager's call; what only the engine can refuse (a SQL92
  * expression the brokers reject: InvalidSelectorError, the previous selector staying in force) puts the manager
- * back as it was and is reported as an `'error'` event; {@link whenSubscriptionsApplied} waits for the changes and
+ * back as it was and is reported as an `'error'` event; {@link Consumer.whenSubscriptionsApplied} waits for the changes and
  * rejects with such a refusal. Changes made before `start()` are simply read by it.
  */
 export class Consumer extends EventEmitter<ConsumerEvents> {
@@ -273,7 +273,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
 
   /**
    * @param options configuration, subscriptions and listener
-   * @throws ConfigError for a bad setting or a missing subscription manager or listener
+   * @throws ConfigError for a bad setting, a missing subscription manager or listener, a MessageListenerOrderly, or a
+   *   `signal` that is not an AbortSignal
    */
   constructor(options: ConsumerOptions) {
     super()
@@ -297,7 +298,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
       throw new ConfigError('onListenerError must be a function')
     }
-    this.#signal = checkSignal(options.signal, 'signal')
+    this.#signal = checkSignal(options.signal, 'signal', 'config')
     this.#subscriptions = options.subscriptionManager
     const warn = rateLimitedWarning()
     const onError = options.onListenerError
@@ -339,13 +340,14 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
    * changes of the manager follow, see the class documentation).
    *
    * @param options an `AbortSignal` that aborts the start
+   * @throws ValidationError when `signal` is not an AbortSignal
    * @throws ConsumerStateError when already started or shut down, or nothing is subscribed
    * @throws InvalidSelectorError when a broker refuses a SQL92 expression
    * @throws AbortError when the start signal or the consumer's `signal` aborted before or during the start (the
    *   consumer is then shut down)
    */
   async start(options: StartOptions = {}): Promise<void> {
-    const signal = checkSignal(options.signal, 'start signal')
+    const signal = checkSignal(options.signal, 'start signal', 'argument')
     const abortedBefore = firstAborted([this.#signal, signal])
     if (abortedBefore !== undefined) {
       throw abortError(abortedBefore, 'the consumer start')

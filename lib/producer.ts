@@ -64,10 +64,11 @@ export class Producer {
    * sending.
    *
    * @param options an `AbortSignal` that aborts the start
+   * @throws ValidationError when `signal` is not an AbortSignal
    * @throws AbortError when the signal aborted before or during the start (the producer is shut down again)
    */
   async start(options: ProducerStartOptions = {}): Promise<void> {
-    const signal = checkSignal(options.signal, 'start signal')
+    const signal = checkSignal(options.signal, 'start signal', 'argument')
     if (signal?.aborted === true) {
       throw abortError(signal, 'the producer start')
     }

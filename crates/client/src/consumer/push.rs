@@ -2197,6 +2197,35 @@ mod tests {
         assert_eq!(restore_retry_topic("G", plain).topic, "T");
     }
 
+    #[tokio::test]
+    async fn before_start_live_changes_edit_the_table_and_the_retry_topic_is_the_consumers() {
+        let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        });
+        let consumer = PushConsumer::new(config(), listener).unwrap();
+        consumer
+            .subscribe_live("Orders", ExpressionType::Tag, "A")
+            .await
+            .unwrap();
+        assert_eq!(lock(&consumer.subscriptions)["Orders"].sub_string, "A");
+        consumer.unsubscribe("Orders").await.unwrap();
+        consumer.unsubscribe("NeverSubscribed").await.unwrap();
+        assert!(lock(&consumer.subscriptions).is_empty());
+        let retry = rebalance::retry_topic("PushUnitGroup");
+        let refused = consumer.unsubscribe(&retry).await.unwrap_err();
+        assert!(matches!(&refused, ClientError::Validation(m) if m.contains("retry topic")));
+        assert!(consumer
+            .subscribe_live(&retry, ExpressionType::Tag, "*")
+            .await
+            .is_err());
+        let empty_sql = consumer
+            .subscribe_live("Orders", ExpressionType::Sql92, " ")
+            .await
+            .unwrap_err();
+        assert_eq!(empty_sql.code(), "ERR_INVALID_SELECTOR");
+        assert!(lock(&consumer.subscriptions).is_empty());
+    }
+
     #[test]
     fn subscribe_checks_the_topic() {
         let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
