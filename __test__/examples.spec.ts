@@ -27,6 +27,7 @@ const EXAMPLES: Record<string, readonly RegExp[]> = {
     /^start twice: consumer error: ConsumerStateError ERR_STATE retriable=false$/m,
     /^send through an unreachable NameServer: consumer error: NetworkError ERR_NETWORK retriable=true$/m,
   ],
+  'listeners.ts': [/^MessageListenerConcurrently consumed 10 messages$/m, /^SimpleMessageListener consumed 10 messages$/m],
 }
 
 for (const [example, expected] of Object.entries(EXAMPLES)) {
