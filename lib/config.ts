@@ -16,7 +16,7 @@ export const NAMESRV_ADDR_ENV = 'NAMESRV_ADDR'
 export interface ProducerConfig {
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
   namesrvAddr?: string
-  /** Producer group name (letters, digits, `%|_-`, at most 255 characters). */
+  /** Producer group name (letters, digits, `%|_-`, at most 255 characters; not `DEFAULT_PRODUCER`). */
   producerGroup: string
   /** Budget of one send in milliseconds: route lookups, every attempt and retry included. Default 3000. */
   sendMsgTimeout?: number
