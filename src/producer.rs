@@ -207,8 +207,8 @@ fn message_int(
     })
 }
 
-/// The engine's message from the JavaScript fields; fails when a number is not a 32-bit
-/// integer. The engine's `send` checks every other rule.
+/// The engine's message from the JavaScript fields; fails when a number is not an integer
+/// of its range. The engine's `send` checks every other rule.
 fn outgoing(
     topic: String,
     body: &[u8],

@@ -377,9 +377,8 @@ impl Producer {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Checks `message` against every rule, with this producer's `maxMessageSize`; `send`
-    /// does it first, so a caller that checked already may stage the message without
-    /// surprises.
+    /// Checks `message` against every rule, with this producer's `maxMessageSize`. `send`
+    /// does it before anything else, whatever the producer's state.
     pub fn validate(&self, message: &OutgoingMessage) -> Result<()> {
         validate_message(message, self.config.max_message_size)
     }
