@@ -11,6 +11,7 @@ mod error;
 mod logger;
 mod producer;
 mod runtime;
+mod validation;
 
 /// The engine allocates many small, short-lived buffers and strings per message (headers,
 /// properties, frames) on two threads; glibc's allocator spent more time on them than the
