@@ -153,7 +153,22 @@ impl StandaloneStoreSettings {
         let instance = InstanceConfig::new(&self.namesrv_addr)
             .map_err(|err| ClientError::Config(format!("namesrvAddr: {err}")))?
             .with_names(instance_name, self.unit_name.as_deref());
+        let store_dir = if broadcasting {
+            let dir = match &self.store_dir {
+                Some(dir) => dir.clone(),
+                None => local::default_store_dir().ok_or_else(|| {
+                    ClientError::Config(
+                        "storePath: no home directory for the default ~/.rocketmq_offsets; set storePath".into(),
+                    )
+                })?,
+            };
+            check_writable(&dir)?;
+            Some(dir)
+        } else {
+            None
+        };
         Ok(Resolved {
+            store_dir,
             model,
             persist_interval,
             persist_batch_size,
@@ -162,7 +177,25 @@ impl StandaloneStoreSettings {
     }
 }
 
+/// Creates `dir` if needed and writes and removes a probe file in it, as the seed's check
+/// does: a store that could never write its file is refused when made, not at its first
+/// persist.
+fn check_writable(dir: &Path) -> Result<()> {
+    let probe = dir.join(".rocketmq_write_probe");
+    let outcome = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe));
+    outcome.map_err(|err| {
+        ClientError::Config(format!(
+            "storePath {:?} must be a directory this process can create and write: {err}",
+            dir.display().to_string()
+        ))
+    })
+}
+
 struct Resolved {
+    /// BROADCASTING: the directory of the offsets files, checked writable.
+    store_dir: Option<PathBuf>,
     model: MessageModel,
     persist_interval: Duration,
     persist_batch_size: Option<usize>,
@@ -520,6 +553,16 @@ mod tests {
             ..settings("BROADCASTING")
         });
         assert!(message.contains("CLUSTERING stores only"), "{message}");
+
+        let file =
+            std::env::temp_dir().join(format!("standalone-not-a-dir-{}", std::process::id()));
+        std::fs::write(&file, b"x").unwrap();
+        let message = config_error(StandaloneStoreSettings {
+            store_dir: Some(file.clone()),
+            ..settings("BROADCASTING")
+        });
+        let _ = std::fs::remove_file(&file);
+        assert!(message.contains("can create and write"), "{message}");
 
         let message = config_error(StandaloneStoreSettings {
             namesrv_addr: "nowhere".into(),
