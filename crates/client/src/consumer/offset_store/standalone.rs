@@ -255,44 +255,36 @@ impl StandaloneOffsetStore {
     pub async fn open(settings: &StandaloneStoreSettings) -> Result<Self> {
         let resolved = settings.resolve()?;
         let group = settings.group.clone();
-        let (store, backing, client_id): (Arc<dyn OffsetStore>, Backing, String) = match resolved
-            .model
-        {
-            MessageModel::Clustering => {
-                let instance = ClientInstance::acquire(resolved.instance).await?;
-                let mut store = RemoteOffsetStore::for_instance(&instance, group.clone());
-                if let Some(max) = resolved.persist_batch_size {
-                    store = store.with_max_writes_in_flight(max);
+        let (store, backing, client_id): (Arc<dyn OffsetStore>, Backing, String) =
+            match resolved.model {
+                MessageModel::Clustering => {
+                    let instance = ClientInstance::acquire(resolved.instance).await?;
+                    let mut store = RemoteOffsetStore::for_instance(&instance, group.clone());
+                    if let Some(max) = resolved.persist_batch_size {
+                        store = store.with_max_writes_in_flight(max);
+                    }
+                    let client_id = instance.client_id().to_owned();
+                    (
+                        Arc::new(store),
+                        Backing::Remote(Mutex::new(Some(instance))),
+                        client_id,
+                    )
                 }
-                let client_id = instance.client_id().to_owned();
-                (
-                    Arc::new(store),
-                    Backing::Remote(Mutex::new(Some(instance))),
-                    client_id,
-                )
-            }
-            MessageModel::Broadcasting => {
-                let config = &resolved.instance;
-                // The address the instance of these names would find, so that the path is
-                // the one a broadcasting consumer of the same settings uses.
-                let ip = local_ip_toward(&config.namesrv_addrs[0])
-                    .await
-                    .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-                let client_id =
-                    build_client_id(ip, &config.instance_name(), config.unit_name.as_deref());
-                let dir = match &settings.store_dir {
-                        Some(dir) => dir.clone(),
-                        None => local::default_store_dir().ok_or_else(|| {
-                            ClientError::Config(
-                                "storePath: no home directory for the default ~/.rocketmq_offsets; set storePath".into(),
-                            )
-                        })?,
-                    };
-                let store = LocalOffsetStore::new(&dir, &client_id, &group);
-                let file = store.path().to_path_buf();
-                (Arc::new(store), Backing::Local { dir, file }, client_id)
-            }
-        };
+                MessageModel::Broadcasting => {
+                    let config = &resolved.instance;
+                    // The address the instance of these names would find, so that the path is
+                    // the one a broadcasting consumer of the same settings uses.
+                    let ip = local_ip_toward(&config.namesrv_addrs[0])
+                        .await
+                        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+                    let client_id =
+                        build_client_id(ip, &config.instance_name(), config.unit_name.as_deref());
+                    let dir = resolved.store_dir.clone().unwrap_or_default();
+                    let store = LocalOffsetStore::new(&dir, &client_id, &group);
+                    let file = store.path().to_path_buf();
+                    (Arc::new(store), Backing::Local { dir, file }, client_id)
+                }
+            };
         Ok(StandaloneOffsetStore {
             group,
             model: resolved.model,
@@ -680,5 +672,57 @@ mod tests {
             1,
             "nothing changed since: stop writes nothing"
         );
+    }
+
+    #[tokio::test]
+    async fn a_consumer_takes_only_a_store_of_its_own_group_and_model() {
+        use crate::consumer::push::{
+            ConsumeConcurrentlyStatus, ConsumeContext, PushConsumer, PushConsumerConfig,
+        };
+        use rocketmq_remoting::message::MessageExt;
+
+        let dir = TempDir::new();
+        let store = StandaloneOffsetStore::open(&StandaloneStoreSettings {
+            store_dir: Some(dir.0.clone()),
+            ..settings("BROADCASTING")
+        })
+        .await
+        .unwrap();
+        let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        });
+        let consumer = |group: &str, model| {
+            PushConsumer::new(
+                PushConsumerConfig {
+                    group: group.into(),
+                    namesrv_addr: "127.0.0.1:9876".into(),
+                    message_model: model,
+                    ..PushConsumerConfig::default()
+                },
+                listener.clone(),
+            )
+            .unwrap()
+        };
+        let give = |c: &PushConsumer| {
+            c.use_offset_store(store.store(), store.group(), store.message_model())
+        };
+
+        give(&consumer("g", MessageModel::Broadcasting)).unwrap();
+        for (group, model, named) in [
+            (
+                "other",
+                MessageModel::Broadcasting,
+                "\"other\" (BROADCASTING)",
+            ),
+            ("g", MessageModel::Clustering, "\"g\" (CLUSTERING)"),
+        ] {
+            match give(&consumer(group, model)) {
+                Err(ClientError::Config(message)) => assert!(
+                    message.contains("group \"g\" (BROADCASTING)") && message.contains(named),
+                    "{message}"
+                ),
+                other => panic!("expected a configuration error, got {other:?}"),
+            }
+        }
     }
 }
