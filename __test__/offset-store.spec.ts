@@ -17,6 +17,7 @@ import {
   ConsumeFromWhere,
   Consumer,
   type ConsumeConcurrentlyContext,
+  ConsumerStateError,
   ConsumerOffsetStore,
   LocalOffsetStore,
   type MessageQueue,
@@ -100,7 +101,8 @@ test('a remote store persists to the brokers and a fresh store reads it back; a 
   const topic = await createTestTopic(admin, 'OffsetStoreRemote')
   const group = uniqueName('offset_store_remote')
   const queues = BROKERS.map((broker, i) => queue(topic, broker, i + 1))
-  const store = await madeStore(t, { consumerGroup: group, messageModel: MessageModel.CLUSTERING })
+  // One write in flight at a time (the bound itself is checked in crates/client/tests/offset_store.rs).
+  const store = await madeStore(t, { consumerGroup: group, messageModel: MessageModel.CLUSTERING, persistBatchSize: 1 })
   t.true(store instanceof RemoteOffsetStore)
   t.is(store.state, 'started')
   t.is(store.consumerGroup, group)
@@ -437,6 +439,10 @@ test('a consumer given a store commits into that very store; a mismatched group 
     const [brokerName, id] = key.split('/') as [string, string]
     t.is(await fresh.readOffset(queue(topic, brokerName, Number(id)), ReadOffsetType.READ_FROM_STORE), BigInt(offset), key)
   }
+
+  await store.stop()
+  const late = new Consumer({ config, offsetStore: store, subscriptionManager: subscriptions, messageListener: () => undefined })
+  await t.throwsAsync(late.start(), { instanceOf: ConsumerStateError, message: /offsetStore given to this consumer is stopped/ })
 })
 
 test('a listener records progress through context.offsetStore, the consumer\'s own store', async (t) => {

@@ -283,8 +283,10 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
   /**
    * Joins the group and starts consuming the subscribed topics (as they are in the subscription manager now).
    *
-   * @throws ConsumerStateError when already started or shut down, or nothing is subscribed
+   * @throws ConsumerStateError when already started or shut down, nothing is subscribed, or the given offset store
+   *   is stopped
    * @throws InvalidSelectorError when a broker refuses a SQL92 expression
+   * @throws OffsetError when a given offset store not started yet cannot start
    */
   async start(): Promise<void> {
     if (this.#state !== 'created') {
@@ -305,7 +307,11 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     this.#dispatch.setTagFilters(tagFilters)
     this.#state = 'starting'
     try {
-      if (this.#offsetStore instanceof StandaloneOffsetStore && this.#offsetStore.state === 'created') {
+      if (this.#offsetStore instanceof StandaloneOffsetStore) {
+        if (this.#offsetStore.state === 'stopped') {
+          throw new ConsumerStateError('the offsetStore given to this consumer is stopped; give it a store not stopped')
+        }
+        // Loads a local store's file before the engine reads it (as the consumer's own store is loaded).
         await this.#offsetStore.start()
       }
       await callNative('consumer', () => this.#native.start())
