@@ -403,6 +403,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     if (subscriptions.length === 0) {
       throw new ConsumerStateError('subscribe to at least one topic before start()')
     }
+    // A start that failed before may have left selectors of topics unsubscribed since.
+    this.#selectors.clear()
     for (const { topic, selector } of subscriptions) {
       // A glob selector asks the brokers for every message; the dispatch filters them.
       callNativeSync('consumer', () => this.#native.subscribe(topic, selector.type, selector.brokerExpression))
