@@ -133,6 +133,28 @@ test('a topic subscribed on a running consumer is assigned, pulled and delivered
   t.deepEqual(member.errors, [])
 })
 
+test('a change made while start() is under way reaches the engine once it runs', async (t) => {
+  t.timeout(60_000)
+  const first = await createTestTopic(admin, 'subs_during_start')
+  const second = await createTestTopic(admin, 'subs_during_start_added')
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe(first)
+  const consumer = new Consumer({
+    config: { consumerGroup: uniqueName('subs_during_start'), namesrvAddr: NAMESRV_ADDR },
+    subscriptionManager: subscriptions,
+    messageListener: () => undefined,
+  })
+  t.teardown(() => consumer.shutdown())
+  const starting = consumer.start()
+  subscriptions.subscribe(second)
+  subscriptions.unsubscribe(first)
+  await starting
+  await consumer.whenSubscriptionsApplied()
+  const held = topicsHeld(await consumer.assignedQueues())
+  t.is(held.get(second), QUEUE_COUNT)
+  t.false(held.has(first))
+})
+
 test('an unsubscribed topic stops arriving while the other continues, its queues are dropped and its offsets stay where consumption stopped', async (t) => {
   t.timeout(180_000)
   const leaving = await createTestTopic(admin, 'subs_leaving')

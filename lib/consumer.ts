@@ -399,12 +399,53 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     if (this.#state !== 'created') {
       throw new ConsumerStateError(`start() can be called once, on a new consumer; this one is ${this.#state}`)
     }
+    this.#state = 'starting'
+    const watch = new AbortWatch([this.#signal, signal])
+    // Changes of the manager made while starting wait behind this gate, opened once the outcome is known.
+    let openGate: () => void = () => undefined
+    this.#changes = new Promise<void>((resolve) => {
+      openGate = resolve
+    })
+    try {
+      await this.#subscribeEngine()
+      await this.#startEngine()
+      this.#clientId = (await this.#native.clientId()) ?? undefined
+    } catch (error) {
+      this.#unobserve?.()
+      this.#unobserve = undefined
+      this.#state = 'created'
+      openGate()
+      throw error
+    } finally {
+      watch.dispose()
+    }
+    // The native side holds the JavaScript callback weakly; this timer is what keeps the process alive.
+    this.#keepAlive = setInterval(() => undefined, 1 << 30)
+    this.#state = 'running'
+    openGate()
+    if (watch.aborted !== undefined) {
+      await this.shutdown()
+      throw abortError(watch.aborted, 'the consumer start')
+    }
+    this.#emitSafely('started', this.#clientId ?? '')
+  }
+
+  /**
+   * Hands the engine the manager's subscriptions as they are now, and observes the manager from then on: reading
+   * and observing happen in one synchronous stretch, so no change falls between them.
+   */
+  async #subscribeEngine(): Promise<void> {
+    // A start that failed before left its topics in the engine; those unsubscribed since go first.
+    for (const topic of this.#selectors.keys()) {
+      if (!this.#subscriptions.isSubscribed(topic)) {
+        await callNative('consumer', () => this.#native.unsubscribe(topic))
+      }
+    }
+    this.#selectors.clear()
     const subscriptions = this.#subscriptions.getSubscriptions()
     if (subscriptions.length === 0) {
       throw new ConsumerStateError('subscribe to at least one topic before start()')
     }
-    // A start that failed before may have left selectors of topics unsubscribed since.
-    this.#selectors.clear()
     for (const { topic, selector } of subscriptions) {
       // A glob selector asks the brokers for every message; the dispatch filters them.
       callNativeSync('consumer', () => this.#native.subscribe(topic, selector.type, selector.brokerExpression))
@@ -413,32 +454,6 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     this.#applyTagFilters()
     // From here on every change of the manager is queued; the queue waits for the start.
     this.#unobserve = observeSubscriptions(this.#subscriptions, (change) => this.#queueChange(change))
-    this.#state = 'starting'
-    const watch = new AbortWatch([this.#signal, signal])
-    const starting = this.#startEngine()
-    this.#changes = starting.then(
-      () => undefined,
-      () => undefined,
-    )
-    try {
-      await starting
-    } catch (error) {
-      this.#unobserve()
-      this.#unobserve = undefined
-      this.#state = 'created'
-      throw error
-    } finally {
-      watch.dispose()
-    }
-    this.#clientId = (await this.#native.clientId()) ?? undefined
-    // The native side holds the JavaScript callback weakly; this timer is what keeps the process alive.
-    this.#keepAlive = setInterval(() => undefined, 1 << 30)
-    this.#state = 'running'
-    if (watch.aborted !== undefined) {
-      await this.shutdown()
-      throw abortError(watch.aborted, 'the consumer start')
-    }
-    this.#emitSafely('started', this.#clientId ?? '')
   }
 
   /** Starts a given standalone offset store if need be, then the engine. */
