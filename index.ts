@@ -72,7 +72,7 @@ export {
   getOffsetStoreMetrics,
   validateOffsetStoreConfig,
 } from './lib/offset-store-factory'
-export type { AnyOffsetStore, ManagedOffsetStoreInfo, OffsetStoreOptions } from './lib/offset-store-factory'
+export type { AnyOffsetStore, ManagedOffsetStoreInfo, OffsetStoreFor, OffsetStoreOptions } from './lib/offset-store-factory'
 export { ExpressionType, MessageSelector, SUB_ALL, tagHash } from './lib/selector'
 export type { SelectorTypeName, TagFilter } from './lib/selector'
 export { DEFAULT_MAX_SUBSCRIPTIONS, SUBSCRIPTIONS_EXPORT_VERSION, SubscriptionManager } from './lib/subscription-manager'

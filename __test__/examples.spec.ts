@@ -28,6 +28,19 @@ const EXAMPLES: Record<string, readonly RegExp[]> = {
     /^send through an unreachable NameServer: consumer error: NetworkError ERR_NETWORK retriable=true$/m,
   ],
   'listeners.ts': [/^MessageListenerConcurrently consumed 10 messages$/m, /^SimpleMessageListener consumed 10 messages$/m],
+  'clustering.ts': [/^processing order \S+ \(\d+\)$/m, /^stopping the consumer\.\.\.$/m, /^processed 20 orders$/m],
+  'offset-stores.ts': [
+    /^committed offset of broker-[ab]:0 is \d+$/m,
+    /^remote store: persist success rate 100%/m,
+    /^consumed again after the rewind: 2 messages$/m,
+    /^valid local store settings: true$/m,
+    /^storePath with CLUSTERING is valid: false$/m,
+    /^local offset read from the file: 50$/m,
+    /^file: under storePath$/m,
+    /^manager returns the same store: true$/m,
+    /^managed stores: test_group:BROADCASTING$/m,
+    /^managed stores after closeAllOffsetStores: 0$/m,
+  ],
 }
 
 for (const [example, expected] of Object.entries(EXAMPLES)) {

@@ -76,6 +76,16 @@ export interface ManagedOffsetStoreInfo {
 /** The store class for a model. */
 export type AnyOffsetStore = RemoteOffsetStore | LocalOffsetStore
 
+/**
+ * The store class options make, known at compile time when `messageModel` is a literal: a {@link LocalOffsetStore}
+ * for BROADCASTING, a {@link RemoteOffsetStore} for CLUSTERING.
+ */
+export type OffsetStoreFor<O extends OffsetStoreOptions> = O['messageModel'] extends 'BROADCASTING'
+  ? LocalOffsetStore
+  : O['messageModel'] extends 'CLUSTERING'
+    ? RemoteOffsetStore
+    : AnyOffsetStore
+
 function optionalString(options: Record<string, unknown>, key: string): string | undefined {
   const value = options[key]
   if (value === undefined) {
@@ -137,10 +147,10 @@ export class OffsetStoreFactory {
    * @throws ConfigError naming the field, the value and the rule it breaks
    * @throws OffsetError when starting fails (a local file and its backup both unreadable)
    */
-  static async createOffsetStore(options: OffsetStoreOptions): Promise<AnyOffsetStore> {
+  static async createOffsetStore<O extends OffsetStoreOptions>(options: O): Promise<OffsetStoreFor<O>> {
     const native = toNativeOptions(options)
     const { openOffsetStore } = nativeBinding()
-    const store = wrap(await callNative('consumer', () => openOffsetStore(native)))
+    const store = wrap(await callNative('consumer', () => openOffsetStore(native))) as OffsetStoreFor<O>
     if (options.autoStart !== false) {
       try {
         await store.start()
@@ -175,7 +185,7 @@ export class OffsetStoreManager {
    * @param options the store's settings
    * @throws ConfigError naming the field, the value and the rule it breaks
    */
-  async getOrCreateOffsetStore(options: OffsetStoreOptions): Promise<AnyOffsetStore> {
+  async getOrCreateOffsetStore<O extends OffsetStoreOptions>(options: O): Promise<OffsetStoreFor<O>> {
     const native = toNativeOptions(options)
     const { checkOffsetStoreOptions } = nativeBinding()
     callNativeSync('consumer', () => checkOffsetStoreOptions(native))
@@ -197,7 +207,7 @@ export class OffsetStoreManager {
         },
       )
     }
-    return pending
+    return pending as Promise<OffsetStoreFor<O>>
   }
 
   /**
@@ -302,7 +312,7 @@ export function getOffsetStoreManager(): OffsetStoreManager {
  * @param options the store's settings
  * @throws ConfigError naming the field, the value and the rule it breaks
  */
-export function createOffsetStore(options: OffsetStoreOptions): Promise<AnyOffsetStore> {
+export function createOffsetStore<O extends OffsetStoreOptions>(options: O): Promise<OffsetStoreFor<O>> {
   return getOffsetStoreManager().getOrCreateOffsetStore(options)
 }
 
