@@ -82,6 +82,8 @@ pub struct RemoteOffsetStore {
     remoting: RemotingClient,
     brokers: Arc<dyn BrokerAddrLookup>,
     timeout: Duration,
+    /// Extra immediate attempts of a failed offset write within one persist.
+    retry_times: u32,
     table: OffsetTable,
     metrics: OffsetStoreCounters,
     /// One persist at a time: two overlapping ones (the timer and a dropped queue) could
@@ -110,6 +112,7 @@ impl RemoteOffsetStore {
             remoting,
             brokers,
             timeout: DEFAULT_OFFSET_REQUEST_TIMEOUT,
+            retry_times: 0,
             table: OffsetTable::default(),
             metrics: OffsetStoreCounters::default(),
             persisting: tokio::sync::Mutex::new(()),
@@ -125,6 +128,13 @@ impl RemoteOffsetStore {
     /// Sets the timeout of each offset request (default 5 s, as Java).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sets how many times a failed offset write is tried again at once within one persist
+    /// (default 0, as Java).
+    pub fn with_retry_times(mut self, retry_times: u32) -> Self {
+        self.retry_times = retry_times;
         self
     }
 
@@ -213,8 +223,27 @@ impl RemoteOffsetStore {
             };
             let (remoting, group, timeout) =
                 (self.remoting.clone(), self.group.clone(), self.timeout);
+            let attempts = self.retry_times.saturating_add(1);
             writes.spawn(async move {
-                let outcome = send_update(remoting, addr, group, mq.clone(), offset, timeout).await;
+                let mut attempt = 1;
+                let outcome = loop {
+                    let outcome = send_update(
+                        remoting.clone(),
+                        addr.clone(),
+                        group.clone(),
+                        mq.clone(),
+                        offset,
+                        timeout,
+                    )
+                    .await;
+                    match outcome {
+                        Err(err) if attempt < attempts => {
+                            debug!("offset {offset} of group {group} for {mq}: attempt {attempt}/{attempts} failed, trying again: {err}");
+                            attempt += 1;
+                        }
+                        other => break other,
+                    }
+                };
                 (mq, offset, outcome, started.elapsed())
             });
         }
