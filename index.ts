@@ -20,9 +20,11 @@ export { Consumer } from './lib/consumer'
 export type { ConsumerEvents, ConsumerOptions, ConsumerStats, ConsumeTask, OffsetStoreMetrics, ShutdownOptions } from './lib/consumer'
 export { ConsumedMessage } from './lib/consumed-message'
 export {
+  CLIENT_NAME_ENV,
   CONSUMER_DEFAULTS,
   ConsumeFromWhere,
   MessageModel,
+  OFFSET_STORE_DIR_ENV,
   createConsumerConfig,
 } from './lib/consumer-config'
 export type { AllocateStrategy, ConsumerConfig, MessageQueue, ResolvedConsumerConfig } from './lib/consumer-config'

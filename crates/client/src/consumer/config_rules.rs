@@ -24,7 +24,8 @@ pub enum Unit {
     Bytes,
     /// Milliseconds.
     Millis,
-    /// Milliseconds, shown in minutes (Java's `consumeTimeout` counts minutes).
+    /// Milliseconds, shown in minutes when a whole number of them (Java's `consumeTimeout`
+    /// counts minutes).
     MinutesInMillis,
 }
 
@@ -37,7 +38,8 @@ impl Unit {
             Unit::Bytes if value != 0 && value % MIB == 0 => format!("{} MiB", value / MIB),
             Unit::Bytes => format!("{value} B"),
             Unit::Millis => format!("{value} ms"),
-            Unit::MinutesInMillis => format!("{} min", value as f64 / 60_000.0),
+            Unit::MinutesInMillis if value % 60_000 == 0 => format!("{} min", value / 60_000),
+            Unit::MinutesInMillis => format!("{value} ms"),
         }
     }
 }
