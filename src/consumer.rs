@@ -197,6 +197,9 @@ fn millis(value: Option<f64>, range: Range, default: Duration) -> Result<Duratio
 /// The engine's configuration of `config`. Every number is checked against its range first
 /// (so the value named in an error is the one given); `PushConsumerConfig::validate`
 /// checks the rest when the consumer is made, or in [`check_consumer_config`].
+// `..d` although every field is set today: a setting the engine gains takes its default
+// until the binding exposes it.
+#[allow(clippy::needless_update)]
 fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, ClientError> {
     let d = PushConsumerConfig::default();
     let max_reconsume_times = number(
