@@ -591,3 +591,54 @@ test('a Consumer needs a subscription manager and a listener', (t) => {
     message: /messageListener/,
   })
 })
+
+test("the seed's advanced example (3. 高级配置示例): refused as written, accepted without what this engine refuses", (t) => {
+  const seed = {
+    consumerGroup: 'prod_consumer_group',
+    namesrvAddr: 'broker1:9876;broker2:9876',
+    messageModel: MessageModel.CLUSTERING,
+    consumeThreadNum: 50,
+    consumeMessageBatchMaxSize: 5,
+    pullBatchSize: 64,
+    pullThresholdForAll: 50000,
+    pullThresholdSizeForAll: 100,
+    pullThresholdForTopic: 5000,
+    pullThresholdSizeForTopic: 100,
+    consumerTimeoutMillisWhenSuspend: 1000,
+    consumerTimeoutMillisSendMessage: 3000,
+    consumerTimeoutMillisOfRequest: 20000,
+    consumeConcurrentlyMaxSpan: 2000,
+    flowControlMaxDiff: 10000,
+    flowControlInterval: 20,
+    autoCommitInterval: 1000,
+    persistConsumerOffsetInterval: 5000,
+    maxOffsetStoreSize: 10000,
+    offsetStoreRetryTimes: 3,
+    offsetStoreRecoveryThreshold: 0.8,
+    enableMessageTrace: true,
+    enableMessageCompression: true,
+    compressMsgBodyOverHowmuch: 4096,
+    retryTimesWhenSendAsyncFailed: 2,
+  }
+  t.throws(() => createConsumerConfig(seed as never), { instanceOf: ConfigError })
+  // What must go: the two store settings without meaning here, traces, the aliases that contradict
+  // their settings, and a pull timeout shorter than the broker's hold.
+  const {
+    maxOffsetStoreSize: _size,
+    offsetStoreRecoveryThreshold: _threshold,
+    enableMessageTrace: _trace,
+    flowControlMaxDiff: _diff,
+    autoCommitInterval: _interval,
+    consumerTimeoutMillisWhenSuspend: _suspend,
+    ...accepted
+  } = seed
+  const config = createConsumerConfig(accepted)
+  t.like(config, { consumeThreadNum: 50, pullThresholdForAll: 50000, flowControlInterval: 20, offsetStoreRetryTimes: 3 })
+  for (const [name, value] of Object.entries({ maxOffsetStoreSize: 1, offsetStoreRecoveryThreshold: 1, enableMessageTrace: true })) {
+    t.throws(() => createConsumerConfig({ ...accepted, [name]: value } as never), { instanceOf: ConfigError, message: new RegExp(`^${name}`) })
+  }
+  t.throws(() => createConsumerConfig({ ...accepted, consumerTimeoutMillisWhenSuspend: 1000 }), {
+    instanceOf: ConfigError,
+    message: /^consumerTimeoutMillisWhenSuspend 1000 must be greater than brokerSuspendMaxTimeMillis 15000/,
+  })
+})
