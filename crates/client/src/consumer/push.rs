@@ -9,8 +9,9 @@
 //!   applies the offset resets brokers asked for, plans each topic
 //!   ([`rebalance::plan_rebalance`]), drops queues and adds queues (start offset from
 //!   [`start_offset::compute_pull_from_where`], a fresh [`ProcessQueue`], a pull task);
-//! - one pull task per held queue: flow control ([`QueueLimits`]), long-polling pull,
-//!   dispatch; a failed pull backs off [`PULL_ERROR_DELAY`] and the loop goes on;
+//! - one pull task per held queue: flow control ([`QueueLimits`]; a queue over a limit
+//!   checks again after `flow_control_interval`), long-polling pull, dispatch; a failed
+//!   pull backs off [`PULL_ERROR_DELAY`] and the loop goes on;
 //! - one short task per consume batch, holding a permit of a semaphore sized
 //!   `consume_thread_num` while the listener runs (Java's consume thread pool);
 //! - one task persisting the offsets every `persist_consumer_offset_interval`.
@@ -97,7 +98,8 @@ use crate::processor::{ClientProcessor, ConsumerHooks};
 use crate::validation::validate_topic;
 
 /// Java's back-off when a queue is over a flow-control threshold
-/// (`PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL`).
+/// (`PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL`): the default of
+/// [`PushConsumerConfig::flow_control_interval`].
 pub const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
 /// Java's back-off after a failed pull (`pullTimeDelayMillsWhenException`).
 pub const PULL_ERROR_DELAY: Duration = Duration::from_secs(3);
