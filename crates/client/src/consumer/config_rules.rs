@@ -96,10 +96,10 @@ impl Range {
 
     /// A number from a binding (a JavaScript double): it must be an integer in the range.
     pub fn integer(&self, value: f64) -> Result<i64> {
-        if !value.is_finite() || value.fract() != 0.0 {
+        // Beyond 2^53 a double is no exact integer, and beyond every range here.
+        if !value.is_finite() || value.fract() != 0.0 || value.abs() > 9_007_199_254_740_992.0 {
             return Err(self.refusal(value.to_string()));
         }
-        // Whole doubles beyond i64 saturate, and are out of every range here.
         self.check(value as i64)
     }
 }
@@ -328,8 +328,23 @@ mod tests {
     }
 
     #[test]
-    fn the_defaults_pass() {
-        validate(&config()).unwrap();
+    fn the_defaults_pass_and_are_javas_where_java_has_one() {
+        let c = config();
+        validate(&c).unwrap();
+        assert_eq!(c.flow_control_interval, Duration::from_millis(50));
+        assert_eq!(c.consumer_timeout_when_suspend, Duration::from_secs(30));
+        assert_eq!(c.broker_suspend_max_time, Duration::from_secs(15));
+        assert_eq!(c.consumer_timeout_send_message, Duration::from_secs(5));
+        assert_eq!(c.consumer_timeout_of_request, None);
+        assert_eq!(
+            (c.pull_threshold_for_all, c.pull_threshold_size_for_all),
+            (None, None)
+        );
+        assert!(c.auto_commit && !c.enable_message_trace && c.enable_message_compression);
+        assert_eq!(c.customized_trace_topic, None);
+        assert_eq!(c.compress_msg_body_over, 4096);
+        assert_eq!(c.send_back_retry_times, 2);
+        assert_eq!(c.offset_store_retry_times, 0);
     }
 
     #[test]
@@ -375,6 +390,11 @@ mod tests {
             assert!(err.contains("[1, 1024]"), "{err}");
         }
         assert!(r.integer(-1.0).unwrap_err().to_string().contains(" -1 "));
+        assert!(r
+            .integer(1e300)
+            .unwrap_err()
+            .to_string()
+            .contains(" 1000000"));
         assert_eq!(ranges::MAX_RECONSUME_TIMES.integer(-1.0).unwrap(), -1);
     }
 
