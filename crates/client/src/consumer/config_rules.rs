@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::push::PushConsumerConfig;
 use crate::error::{ClientError, Result};
-use crate::validation::{validate_group, validate_topic};
+use crate::validation::{validate_client_names, validate_group, validate_topic};
 
 /// How a number of a setting is shown in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +212,7 @@ fn refused(message: String) -> Result<()> {
 pub fn validate(config: &PushConsumerConfig) -> Result<()> {
     use ranges::*;
     validate_group("consumerGroup", &config.group)?;
+    validate_client_names(config.instance_name.as_deref(), config.unit_name.as_deref())?;
     let broadcasting = config.message_model == rocketmq_remoting::body::MessageModel::Broadcasting;
     match &config.offset_store_dir {
         Some(dir) if !broadcasting => {
