@@ -29,9 +29,11 @@ export type {
 } from './lib/consumer'
 export { ConsumedMessage } from './lib/consumed-message'
 export {
+  CLIENT_NAME_ENV,
   CONSUMER_DEFAULTS,
   ConsumeFromWhere,
   MessageModel,
+  OFFSET_STORE_DIR_ENV,
   createConsumerConfig,
 } from './lib/consumer-config'
 export type { AllocateStrategy, ConsumerConfig, MessageQueue, ResolvedConsumerConfig } from './lib/consumer-config'

@@ -4,6 +4,7 @@
 import test from 'ava'
 
 import {
+  CLIENT_NAME_ENV,
   CONSUMER_DEFAULTS,
   ConfigError,
   ConsumeFromWhere,
@@ -17,6 +18,7 @@ import {
   MessageListenerConcurrently,
   MessageModel,
   MessageSelector,
+  OFFSET_STORE_DIR_ENV,
   SimpleMessageListener,
   DEFAULT_MAX_SUBSCRIPTIONS,
   SUBSCRIPTIONS_EXPORT_VERSION,
@@ -29,6 +31,7 @@ import {
   createConsumerConfig,
 } from '../index'
 import { toNativeConsumerConfig } from '../lib/consumer-config'
+import { nativeBinding } from '../lib/native'
 import { tagHash } from '../lib/selector'
 
 const base = { consumerGroup: 'config_spec_group', namesrvAddr: '127.0.0.1:9876' }
@@ -48,26 +51,225 @@ test('defaults are the Java push consumer defaults', (t) => {
   t.is(config.allocateStrategy, 'AVG')
   t.true(Object.isFrozen(config))
   t.is(CONSUMER_DEFAULTS.consumeThreadNum, 20)
+  // The seed's settings, with Java's defaults where Java has one.
+  t.is(config.flowControlInterval, 50)
+  t.is(config.consumerTimeoutMillisWhenSuspend, 30000)
+  t.is(config.brokerSuspendMaxTimeMillis, 15000)
+  t.is(config.consumerTimeoutMillisSendMessage, 5000)
+  t.is(config.consumerTimeoutMillisOfRequest, undefined, "unset: each request's own budget")
+  t.is(config.pullThresholdForAll, undefined)
+  t.is(config.pullThresholdSizeForAll, undefined)
+  t.true(config.enableAutoCommit)
+  t.false(config.enableMessageTrace)
+  t.true(config.enableMessageCompression)
+  t.is(config.compressMsgBodyOverHowmuch, 4096)
+  t.is(config.retryTimesWhenSendAsyncFailed, 2)
+  t.is(config.offsetStoreRetryTimes, 0)
+  // The displayed table is what a configuration gets.
+  for (const [name, value] of Object.entries(CONSUMER_DEFAULTS)) {
+    t.is((config as unknown as Record<string, unknown>)[name], value, name)
+  }
 })
 
-test('namesrvAddr falls back to NAMESRV_ADDR', (t) => {
-  const saved = process.env.NAMESRV_ADDR
-  process.env.NAMESRV_ADDR = '127.0.0.1:19876'
+/** A native configuration without its unset fields (napi-rs may give them as undefined or null). */
+function setFields(native: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(native).filter(([, value]) => value !== undefined && value !== null))
+}
+
+test("the TypeScript defaults are the engine's: a default configuration reaches it as its own defaults", (t) => {
+  const engine = setFields(nativeBinding().consumerDefaults())
+  const ours = setFields(toNativeConsumerConfig(createConsumerConfig(base)))
+  // Only the two settings without a default differ: the engine's are empty.
+  t.deepEqual({ ...ours, namesrvAddr: '', consumerGroup: '' }, engine)
+  t.is(engine.pullThresholdSizeForQueueBytes, CONSUMER_DEFAULTS.pullThresholdSizeForQueue * 1024 * 1024)
+  t.is(engine.consumeTimeoutMs, CONSUMER_DEFAULTS.consumeTimeout * 60_000)
+})
+
+function withEnv(name: string, value: string | undefined, run: () => void): void {
+  const saved = process.env[name]
+  if (value === undefined) {
+    delete process.env[name]
+  } else {
+    process.env[name] = value
+  }
   try {
-    t.is(createConsumerConfig({ consumerGroup: 'g' }).namesrvAddr, '127.0.0.1:19876')
+    run()
   } finally {
     if (saved === undefined) {
-      delete process.env.NAMESRV_ADDR
+      delete process.env[name]
     } else {
-      process.env.NAMESRV_ADDR = saved
+      process.env[name] = saved
     }
+  }
+}
+
+test('namesrvAddr falls back to NAMESRV_ADDR', (t) => {
+  withEnv('NAMESRV_ADDR', '127.0.0.1:19876', () => {
+    t.is(createConsumerConfig({ consumerGroup: 'g' }).namesrvAddr, '127.0.0.1:19876')
+  })
+})
+
+test('ROCKETMQ_OFFSET_STORE_DIR gives a broadcasting consumer its offsets directory; ROCKETMQ_CLIENT_NAME the instance name', (t) => {
+  t.is(OFFSET_STORE_DIR_ENV, 'ROCKETMQ_OFFSET_STORE_DIR')
+  t.is(CLIENT_NAME_ENV, 'ROCKETMQ_CLIENT_NAME')
+  withEnv(OFFSET_STORE_DIR_ENV, '/srv/offsets', () => {
+    const broadcasting = createConsumerConfig({ ...base, messageModel: MessageModel.BROADCASTING })
+    t.is(broadcasting.offsetStoreDir, '/srv/offsets')
+    t.is(toNativeConsumerConfig(broadcasting).offsetStoreDir, '/srv/offsets')
+    t.is(createConsumerConfig({ ...base, messageModel: MessageModel.BROADCASTING, offsetStoreDir: '/x' }).offsetStoreDir, '/x')
+    // A clustering group's offsets live on the brokers: the variable does not apply (and is no error).
+    t.is(createConsumerConfig(base).offsetStoreDir, undefined)
+  })
+  withEnv(CLIENT_NAME_ENV, 'edge-7', () => {
+    t.is(createConsumerConfig(base).instanceName, 'edge-7')
+    t.is(toNativeConsumerConfig(createConsumerConfig(base)).instanceName, 'edge-7')
+    t.is(createConsumerConfig({ ...base, instanceName: 'mine' }).instanceName, 'mine')
+  })
+  withEnv(CLIENT_NAME_ENV, undefined, () => {
+    t.is(createConsumerConfig(base).instanceName, undefined)
+  })
+})
+
+test("the seed's settings reach the engine in its units", (t) => {
+  const native = toNativeConsumerConfig(
+    createConsumerConfig({
+      ...base,
+      pullThresholdForAll: 50000,
+      pullThresholdSizeForAll: 100,
+      flowControlInterval: 20,
+      consumerTimeoutMillisWhenSuspend: 20000,
+      brokerSuspendMaxTimeMillis: 10000,
+      consumerTimeoutMillisSendMessage: 3000,
+      consumerTimeoutMillisOfRequest: 20000,
+      enableMessageCompression: false,
+      compressMsgBodyOverHowmuch: 8192,
+      retryTimesWhenSendAsyncFailed: 0,
+      offsetStoreRetryTimes: 3,
+      enableAutoCommit: true,
+      enableMessageTrace: false,
+    }),
+  )
+  t.like(native, {
+    pullThresholdForAll: 50000,
+    pullThresholdSizeForAllBytes: 100 * 1024 * 1024,
+    flowControlIntervalMs: 20,
+    consumerTimeoutMillisWhenSuspend: 20000,
+    brokerSuspendMaxTimeMillis: 10000,
+    consumerTimeoutMillisSendMessage: 3000,
+    consumerTimeoutMillisOfRequest: 20000,
+    enableMessageCompression: false,
+    compressMsgBodyOverHowmuch: 8192,
+    retryTimesWhenSendAsyncFailed: 0,
+    offsetStoreRetryTimes: 3,
+    enableAutoCommit: true,
+    enableMessageTrace: false,
+  })
+  t.notThrows(() => nativeBinding().checkConsumerConfig(native))
+})
+
+test("the seed's other names are aliases; both names with different values is a ConfigError naming both", (t) => {
+  t.is(createConsumerConfig({ ...base, flowControlMaxDiff: 3000 }).consumeConcurrentlyMaxSpan, 3000)
+  t.is(createConsumerConfig({ ...base, autoCommitInterval: 1000 }).persistConsumerOffsetInterval, 1000)
+  t.is(createConsumerConfig({ ...base, messageModel: MessageModel.BROADCASTING, storePath: '/tmp/o' }).offsetStoreDir, '/tmp/o')
+  t.is(createConsumerConfig({ ...base, flowControlMaxDiff: 3000, consumeConcurrentlyMaxSpan: 3000 }).consumeConcurrentlyMaxSpan, 3000)
+  const conflicts: Array<[Record<string, unknown>, string]> = [
+    [
+      { flowControlMaxDiff: 10000, consumeConcurrentlyMaxSpan: 2000 },
+      'flowControlMaxDiff 10000 and consumeConcurrentlyMaxSpan 2000 are one setting',
+    ],
+    [
+      { autoCommitInterval: 1000, persistConsumerOffsetInterval: 5000 },
+      'autoCommitInterval 1000 and persistConsumerOffsetInterval 5000 are one setting',
+    ],
+    [
+      { messageModel: MessageModel.BROADCASTING, storePath: '/a', offsetStoreDir: '/b' },
+      'storePath "/a" and offsetStoreDir "/b" are one setting',
+    ],
+  ]
+  for (const [override, expected] of conflicts) {
+    t.throws(() => createConsumerConfig({ ...base, ...override } as never), {
+      instanceOf: ConfigError,
+      message: (m: string) => m.startsWith(expected) && m.includes('set one of them'),
+    })
+  }
+  // An alias keeps its setting's rules: its range, and BROADCASTING only for storePath.
+  t.throws(() => createConsumerConfig({ ...base, flowControlMaxDiff: 70000 }), {
+    instanceOf: ConfigError,
+    message: /^consumeConcurrentlyMaxSpan 70000 is out of range/,
+  })
+  t.throws(() => createConsumerConfig({ ...base, storePath: '/tmp/o' }), { instanceOf: ConfigError, message: /offsetStoreDir.*BROADCASTING/ })
+})
+
+test('settings the engine does not have are refused by name, saying why and what to do', (t) => {
+  const refused: Array<[Record<string, unknown>, string, RegExp]> = [
+    [{ enableAutoCommit: false }, 'enableAutoCommit false is not supported yet', /orderly/],
+    [{ enableMessageTrace: true }, 'enableMessageTrace true is not supported yet', /leave enableMessageTrace unset/],
+    [{ customizedTraceTopic: 'Traces' }, 'customizedTraceTopic "Traces" is not supported yet', /leave it unset/],
+    [{ maxOffsetStoreSize: 10000 }, 'maxOffsetStoreSize 10000 is not supported', /one entry per assigned queue/],
+    [{ offsetStoreRecoveryThreshold: 0.8 }, 'offsetStoreRecoveryThreshold 0.8 is not supported', /backup/],
+  ]
+  for (const [override, start, why] of refused) {
+    t.throws(() => createConsumerConfig({ ...base, ...override } as never), {
+      instanceOf: ConfigError,
+      message: (m: string) => m.startsWith(start) && why.test(m),
+    })
+  }
+})
+
+test('the client must wait longer for a long-polling pull than the broker may hold it', (t) => {
+  t.throws(() => createConsumerConfig({ ...base, consumerTimeoutMillisWhenSuspend: 1000 }), {
+    instanceOf: ConfigError,
+    message:
+      'consumerTimeoutMillisWhenSuspend 1000 must be greater than brokerSuspendMaxTimeMillis 15000: the client must wait longer than the broker may hold a pull',
+  })
+  t.throws(() => createConsumerConfig({ ...base, brokerSuspendMaxTimeMillis: 30000 }), {
+    instanceOf: ConfigError,
+    message: /consumerTimeoutMillisWhenSuspend 30000 .*brokerSuspendMaxTimeMillis 30000/,
+  })
+  t.is(createConsumerConfig({ ...base, consumerTimeoutMillisWhenSuspend: 1000, brokerSuspendMaxTimeMillis: 500 }).brokerSuspendMaxTimeMillis, 500)
+})
+
+test("a ConfigError names the setting, the value and the rule, in the setting's own unit", (t) => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ pullBatchSize: 0 }, 'pullBatchSize 0 is out of range: it must be an integer in [1, 1024]'],
+    [{ pullBatchSize: 1.5 }, 'pullBatchSize 1.5 is out of range: it must be an integer in [1, 1024]'],
+    [{ consumeThreadNum: -1 }, 'consumeThreadNum -1 is out of range: it must be an integer in [1, 1000]'],
+    [{ pullThresholdSizeForQueue: 2048 }, 'pullThresholdSizeForQueue 2048 MiB is out of range: it must be an integer in [1 B, 1024 MiB]'],
+    [{ pullThresholdForAll: 0 }, 'pullThresholdForAll 0 is out of range: it must be an integer in [1, 6553500]'],
+    [{ pullThresholdSizeForAll: 102401 }, 'pullThresholdSizeForAll 102401 MiB is out of range: it must be an integer in [1 B, 102400 MiB]'],
+    [{ flowControlInterval: 0 }, 'flowControlInterval 0 ms is out of range: it must be an integer in [1 ms, 65535 ms]'],
+    [{ consumeTimeout: 0 }, 'consumeTimeout 0 min is out of range: it must be an integer in [1 ms, 525600 min]'],
+    [
+      { consumerTimeoutMillisOfRequest: 0 },
+      'consumerTimeoutMillisOfRequest 0 ms is out of range: it must be an integer in [1 ms, 2147483647 ms]',
+    ],
+    [
+      { consumerTimeoutMillisSendMessage: 0 },
+      'consumerTimeoutMillisSendMessage 0 ms is out of range: it must be an integer in [1 ms, 2147483647 ms]',
+    ],
+    [{ compressMsgBodyOverHowmuch: -1 }, 'compressMsgBodyOverHowmuch -1 is out of range: it must be an integer in [0, 2147483647]'],
+    [{ retryTimesWhenSendAsyncFailed: 101 }, 'retryTimesWhenSendAsyncFailed 101 is out of range: it must be an integer in [0, 100]'],
+    [{ offsetStoreRetryTimes: 1.5 }, 'offsetStoreRetryTimes 1.5 is out of range: it must be an integer in [0, 100]'],
+    [{ maxReconsumeTimes: -2 }, 'maxReconsumeTimes -2 is out of range: it must be an integer in [-1, 1000]'],
+    [{ allocateStrategy: { name: 'CONSISTENT_HASH', virtualNodeCount: 0 } }, 'allocateStrategy.virtualNodeCount 0 is out of range'],
+    [{ consumeThreadNum: '20' }, 'consumeThreadNum "20" is not a number'],
+    [{ enableMessageCompression: 'yes' }, 'enableMessageCompression "yes" is not a boolean'],
+    [{ messageModel: 'BROADCAST' }, 'messageModel "BROADCAST" is not one of CLUSTERING, BROADCASTING'],
+    [{ consumerGroup: 'bad group' }, 'consumerGroup "bad group" '],
+    [{ instanceName: ' ' }, 'instanceName " " must not be blank'],
+  ]
+  for (const [override, start] of cases) {
+    t.throws(() => createConsumerConfig({ ...base, ...override } as never), {
+      instanceOf: ConfigError,
+      message: (m: string) => m.startsWith(start),
+    }, JSON.stringify(override))
   }
 })
 
 test('bad settings are ConfigErrors naming the setting', (t) => {
   const bad: Array<[Record<string, unknown>, RegExp]> = [
-    [{ consumerGroup: '' }, /group/],
-    [{ consumerGroup: 'bad group' }, /group/],
+    [{ consumerGroup: '' }, /^consumerGroup/],
+    [{ consumerGroup: 'bad group' }, /^consumerGroup/],
     [{ consumeThreadNum: 0 }, /consumeThreadNum/],
     [{ consumeMessageBatchMaxSize: 1025 }, /consumeMessageBatchMaxSize/],
     [{ pullBatchSize: 1.5 }, /pullBatchSize/],
@@ -88,7 +290,7 @@ test('bad settings are ConfigErrors naming the setting', (t) => {
   }
 })
 
-test('the native config carries sizes in bytes, timestamps in ms and -1 as the default reconsume count', (t) => {
+test('the native config carries sizes in bytes, timestamps in ms and -1, the default reconsume count, as is', (t) => {
   const native = toNativeConsumerConfig(
     createConsumerConfig({
       ...base,
@@ -101,7 +303,8 @@ test('the native config carries sizes in bytes, timestamps in ms and -1 as the d
   )
   t.is(native.pullThresholdSizeForQueueBytes, 2 * 1024 * 1024)
   t.is(native.consumeTimestampMs, 1_700_000_000_000)
-  t.is(native.maxReconsumeTimes, 16)
+  t.is(native.maxReconsumeTimes, -1)
+  t.notThrows(() => nativeBinding().checkConsumerConfig(native))
   t.is(native.allocateStrategy, 'CONSISTENT_HASH')
   t.is(native.allocateVirtualNodeCount, 5)
 })
@@ -387,5 +590,56 @@ test('a Consumer needs a subscription manager and a listener', (t) => {
   t.throws(() => new Consumer({ config: base, subscriptionManager: new SubscriptionManager(), messageListener: 42 as never }), {
     instanceOf: ConfigError,
     message: /messageListener/,
+  })
+})
+
+test("the seed's advanced example (3. 高级配置示例): refused as written, accepted without what this engine refuses", (t) => {
+  const seed = {
+    consumerGroup: 'prod_consumer_group',
+    namesrvAddr: 'broker1:9876;broker2:9876',
+    messageModel: MessageModel.CLUSTERING,
+    consumeThreadNum: 50,
+    consumeMessageBatchMaxSize: 5,
+    pullBatchSize: 64,
+    pullThresholdForAll: 50000,
+    pullThresholdSizeForAll: 100,
+    pullThresholdForTopic: 5000,
+    pullThresholdSizeForTopic: 100,
+    consumerTimeoutMillisWhenSuspend: 1000,
+    consumerTimeoutMillisSendMessage: 3000,
+    consumerTimeoutMillisOfRequest: 20000,
+    consumeConcurrentlyMaxSpan: 2000,
+    flowControlMaxDiff: 10000,
+    flowControlInterval: 20,
+    autoCommitInterval: 1000,
+    persistConsumerOffsetInterval: 5000,
+    maxOffsetStoreSize: 10000,
+    offsetStoreRetryTimes: 3,
+    offsetStoreRecoveryThreshold: 0.8,
+    enableMessageTrace: true,
+    enableMessageCompression: true,
+    compressMsgBodyOverHowmuch: 4096,
+    retryTimesWhenSendAsyncFailed: 2,
+  }
+  t.throws(() => createConsumerConfig(seed as never), { instanceOf: ConfigError })
+  // What must go: the two store settings without meaning here, traces, the aliases that contradict
+  // their settings, and a pull timeout shorter than the broker's hold.
+  const {
+    maxOffsetStoreSize: _size,
+    offsetStoreRecoveryThreshold: _threshold,
+    enableMessageTrace: _trace,
+    flowControlMaxDiff: _diff,
+    autoCommitInterval: _interval,
+    consumerTimeoutMillisWhenSuspend: _suspend,
+    ...accepted
+  } = seed
+  const config = createConsumerConfig(accepted)
+  t.like(config, { consumeThreadNum: 50, pullThresholdForAll: 50000, flowControlInterval: 20, offsetStoreRetryTimes: 3 })
+  for (const [name, value] of Object.entries({ maxOffsetStoreSize: 1, offsetStoreRecoveryThreshold: 1, enableMessageTrace: true })) {
+    t.throws(() => createConsumerConfig({ ...accepted, [name]: value } as never), { instanceOf: ConfigError, message: new RegExp(`^${name}`) })
+  }
+  t.throws(() => createConsumerConfig({ ...accepted, consumerTimeoutMillisWhenSuspend: 1000 }), {
+    instanceOf: ConfigError,
+    message: /^consumerTimeoutMillisWhenSuspend 1000 must be greater than brokerSuspendMaxTimeMillis 15000/,
   })
 })

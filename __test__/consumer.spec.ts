@@ -472,3 +472,26 @@ test('events: started, rebalanced with the queues held, offsetsPersisted, stoppe
   await consumer.shutdown()
   t.deepEqual(seen, ['started true', 'stopped'])
 })
+
+test('bodies the producer compressed (over 4 KiB) reach the listener decompressed, byte for byte', async (t) => {
+  const topic = await createTestTopic(admin, 'consumer_compressed')
+  const producer = await startedProducer(t)
+  // Compressible bodies past the producer's 4096-byte threshold travel and are stored zlib-compressed;
+  // the small one and the random one (which zlib cannot shrink) stay plain.
+  const bodies = [
+    Buffer.from(`compressed-0 ${'abcdefgh'.repeat(1024)}`),
+    Buffer.from(`compressed-1 ${'0123456789'.repeat(50_000)}`),
+    Buffer.from('compressed-2 small'),
+    Buffer.concat([Buffer.from('compressed-3 '), Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919) % 251))]),
+  ]
+  for (const body of bodies) {
+    await producer.send({ topic, body })
+  }
+  const { deliveries } = await recordingConsumer(t, topic, FROM_FIRST)
+  t.true(await waitFor(() => deliveries.length >= bodies.length), `delivered ${deliveries.length} of ${bodies.length}`)
+  const received = new Map(deliveries.map((d) => [d.body.split(' ')[0], d.message.body]))
+  bodies.forEach((body, i) => {
+    const got = received.get(`compressed-${i}`)
+    t.true(got !== undefined && Buffer.from(got).equals(body), `body ${i} (${body.length} bytes) arrived changed`)
+  })
+})

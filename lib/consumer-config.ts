@@ -1,13 +1,21 @@
 /**
- * Push consumer configuration: the settings of the Java `DefaultMQPushConsumer`, in camelCase, with its
- * defaults, checked before anything connects.
+ * Push consumer configuration: the settings of the Java `DefaultMQPushConsumer` and of the seed's
+ * `ConsumerConfig`, in camelCase, with their defaults, checked before anything connects.
+ *
+ * One authority: the ranges and rules live in the Rust engine (`config_rules.rs`). This module checks
+ * only types and shapes (a number, a string, one of the enum values), resolves the seed's aliases and
+ * environment variables, converts units (MiB to bytes, minutes to milliseconds), and has the engine check
+ * the result at once, so {@link createConsumerConfig} throws the engine's {@link ConfigError}, naming the
+ * setting, its value and the rule. {@link CONSUMER_DEFAULTS} shows the defaults; a test holds it equal to
+ * the engine's.
  *
  * @module
  */
 import type { NativeConsumerConfig } from './binding'
-import { checkInteger, resolveNamesrvAddr } from './config'
+import { resolveNamesrvAddr } from './config'
 import { ConfigError } from './errors'
-import { validateGroup, validateTopic } from './names'
+import { callNativeSync } from './native-errors'
+import { nativeBinding } from './native'
 
 /** How a group shares messages (Java's `MessageModel`). */
 export const MessageModel = {
@@ -57,6 +65,15 @@ export type AllocateStrategy =
   | { name: 'CONFIG'; queues: readonly MessageQueue[] }
   | { name: 'MACHINE_ROOM'; machineRooms: readonly string[] }
 
+/** Environment variable giving {@link ConsumerConfig.offsetStoreDir} when a BROADCASTING consumer sets none. */
+export const OFFSET_STORE_DIR_ENV = 'ROCKETMQ_OFFSET_STORE_DIR'
+
+/**
+ * Environment variable giving {@link ConsumerConfig.instanceName} when a consumer sets none (Java's
+ * `rocketmq.client.name` system property).
+ */
+export const CLIENT_NAME_ENV = 'ROCKETMQ_CLIENT_NAME'
+
 /** Push consumer settings. Every field but `consumerGroup` is optional; defaults are Java's. */
 export interface ConsumerConfig {
   /** Consumer group name (letters, digits, `%|_-`, at most 255 characters). */
@@ -71,60 +88,127 @@ export interface ConsumerConfig {
   messageModel?: MessageModel
   /**
    * BROADCASTING only: the directory of the offsets files, each at `<offsetStoreDir>/<clientId>/<consumerGroup>/offsets.json`
-   * in the Java client's format (Java's `rocketmq.client.localOffsetStoreDir`). Default: `~/.rocketmq_offsets`, as
-   * Java. Refused with CLUSTERING, whose offsets live on the brokers.
+   * in the Java client's format (Java's `rocketmq.client.localOffsetStoreDir`). Default: the `ROCKETMQ_OFFSET_STORE_DIR`
+   * environment variable, else `~/.rocketmq_offsets`, as Java. Refused with CLUSTERING, whose offsets live on the brokers.
    */
   offsetStoreDir?: string
+  /** The seed's name for {@link ConsumerConfig.offsetStoreDir} (BROADCASTING only, like it); set one of the two. */
+  storePath?: string
   /** Where a new group starts. Default CONSUME_FROM_LAST_OFFSET. */
   consumeFromWhere?: ConsumeFromWhere
   /** For CONSUME_FROM_TIMESTAMP: a Date or milliseconds since the epoch. Default: half an hour before start. */
   consumeTimestamp?: Date | number
   /** How the group's queues are shared. Default 'AVG'. */
   allocateStrategy?: AllocateStrategy
-  /** Listener calls in flight at most (Java's consume thread pool size). Default 20. */
+  /** Listener calls in flight at most (Java's consume thread pool size), 1..1000. Default 20. */
   consumeThreadNum?: number
-  /** Messages per listener call at most. Default 1. */
+  /** Messages per listener call at most, 1..1024. Default 1. */
   consumeMessageBatchMaxSize?: number
-  /** Messages asked for per pull. Default 32. */
+  /** Messages asked for per pull, 1..1024. Default 32. */
   pullBatchSize?: number
-  /** No pull while a queue holds more messages than this. Default 1000. */
+  /** No pull while a queue holds more messages than this, 1..65535. Default 1000. */
   pullThresholdForQueue?: number
-  /** No pull while a queue holds more body bytes than this many MiB. Default 100. */
+  /** No pull while a queue holds more body bytes than this many MiB, 1..1024. Default 100. */
   pullThresholdSizeForQueue?: number
   /**
    * Messages held per topic at most: when set, each queue's limit becomes this divided by the topic's queues this
-   * member holds (Java's `pullThresholdForTopic`). Default: no topic limit.
+   * member holds (Java's `pullThresholdForTopic`), 1..6553500. Default: no topic limit.
    */
   pullThresholdForTopic?: number
-  /** The same for body bytes, in MiB (Java's `pullThresholdSizeForTopic`). Default: no topic limit. */
+  /** The same for body bytes, in MiB (Java's `pullThresholdSizeForTopic`), 1..102400. Default: no topic limit. */
   pullThresholdSizeForTopic?: number
-  /** No pull while the offsets a queue holds span more than this. Default 2000. */
+  /**
+   * Messages held by the whole consumer at most: when set, each queue's limit is at most this divided by every queue
+   * this member holds, all topics together (the seed's setting; Java has none), 1..6553500. Default: no such limit.
+   */
+  pullThresholdForAll?: number
+  /** The same for body bytes, in MiB, 1..102400. Default: no such limit. */
+  pullThresholdSizeForAll?: number
+  /** No pull while the offsets a queue holds span more than this, 1..65535. Default 2000. */
   consumeConcurrentlyMaxSpan?: number
+  /** The seed's name for {@link ConsumerConfig.consumeConcurrentlyMaxSpan}; set one of the two. */
+  flowControlMaxDiff?: number
+  /** Milliseconds a queue over a flow-control limit waits before checking again (Java's 50 ms), 1..65535. Default 50. */
+  flowControlInterval?: number
   /**
    * Minutes a listener call may run (Java's `consumeTimeout`); a call past it counts as RECONSUME_LATER, its
    * messages are sent back, and its late verdict is ignored. Fractions are allowed. Default 15.
    */
   consumeTimeout?: number
-  /** Pause between two pulls of a queue, in milliseconds. Default 0. */
+  /** Pause between two pulls of a queue, in milliseconds, 0..65535. Default 0. */
   pullInterval?: number
   /** Deliveries of a failing message before the broker moves it to `%DLQ%<group>`; -1 means the default. Default 16. */
   maxReconsumeTimes?: number
-  /** How often consumed offsets are written to the brokers, in milliseconds. Default 5000. */
+  /** How often consumed offsets are written to the brokers (or the local file), in milliseconds. Default 5000. */
   persistConsumerOffsetInterval?: number
+  /** The seed's name for {@link ConsumerConfig.persistConsumerOffsetInterval}; set one of the two. */
+  autoCommitInterval?: number
   /** How often the queues are shared out again besides the brokers' notices, in milliseconds. Default 20000. */
   rebalanceInterval?: number
   /**
+   * The client's budget for a long-polling pull, in milliseconds (Java's `consumerTimeoutMillisWhenSuspend`); must
+   * be greater than `brokerSuspendMaxTimeMillis`. Default 30000.
+   */
+  consumerTimeoutMillisWhenSuspend?: number
+  /** How long a broker may hold a pull that finds nothing, in milliseconds (Java's `brokerSuspendMaxTimeMillis`). Default 15000. */
+  brokerSuspendMaxTimeMillis?: number
+  /**
+   * Budget, in milliseconds, of sending a failed message back (CONSUMER_SEND_MSG_BACK) and of the fallback send of
+   * its copy to `%RETRY%<group>`, retries included. Default 5000 (Java's for the first).
+   */
+  consumerTimeoutMillisSendMessage?: number
+  /**
+   * Budget, in milliseconds, of the consumer's other broker requests: offset queries and updates, max-offset and
+   * search-by-time queries, the group's consumer list, CHECK_CLIENT_CONFIG. Default: each request's own, as Java
+   * (5000 for offsets, 6000 for queue offsets, 3000 for the others).
+   */
+  consumerTimeoutMillisOfRequest?: number
+  /**
+   * Offsets are committed as listener calls succeed. Only `true` (the default) is supported for now: `false`
+   * (manual COMMIT/ROLLBACK) belongs to orderly listeners and throws a ConfigError.
+   */
+  enableAutoCommit?: boolean
+  /** Message traces. Only `false` (the default) is supported: traces are not built yet, `true` throws a ConfigError. */
+  enableMessageTrace?: boolean
+  /** The topic of message traces. Not supported (traces are not built yet): setting it throws a ConfigError. */
+  customizedTraceTopic?: string
+  /**
+   * Whether the copy of a failed message the consumer itself sends to `%RETRY%<group>` (when the broker would not
+   * take it back) may be zlib-compressed, as Java's inner producer does. Default true.
+   */
+  enableMessageCompression?: boolean
+  /** That copy's body is compressed from this many bytes on, when that makes it smaller. Default 4096. */
+  compressMsgBodyOverHowmuch?: number
+  /** Extra attempts of that copy's send after one that may pass on retry, within its budget, 0..100. Default 2. */
+  retryTimesWhenSendAsyncFailed?: number
+  /** Extra immediate attempts of a failed offset write within one persist (brokers or local file), 0..100. Default 0. */
+  offsetStoreRetryTimes?: number
+  /**
+   * Not supported: an offset store holds one entry per assigned queue, so there is no size to bound. Setting it
+   * throws a ConfigError.
+   */
+  maxOffsetStoreSize?: never
+  /**
+   * Not supported: a damaged offsets file is recovered from its backup (`offsets.json.bak`) as a whole, so there is
+   * no threshold to set. Setting it throws a ConfigError.
+   */
+  offsetStoreRecoveryThreshold?: never
+  /**
    * Part of the client id (`ip@instanceName[@unitName]`). Clients of one process with the same instance name,
-   * unit name and NameServer list share one client instance. Default: the process id; for BROADCASTING, `DEFAULT`
-   * (Java's rule: the client id, and with it the offsets file's path, stays the same from run to run). Two
-   * consumers of the same group in one process need different instance names.
+   * unit name and NameServer list share one client instance. Default: the `ROCKETMQ_CLIENT_NAME` environment
+   * variable, else the process id; for BROADCASTING, `DEFAULT` (Java's rule: the client id, and with it the offsets
+   * file's path, stays the same from run to run). Two consumers of the same group in one process need different
+   * instance names.
    */
   instanceName?: string
   /** Appended to the client id when set (Java's `unitName`). */
   unitName?: string
 }
 
-/** Defaults of {@link ConsumerConfig}, Java's. */
+/**
+ * Defaults of {@link ConsumerConfig}, Java's where Java has one; a setting missing here has no default (unset).
+ * For display: the engine applies the same ones (a test holds the two equal).
+ */
 export const CONSUMER_DEFAULTS = {
   messageModel: MessageModel.CLUSTERING,
   consumeFromWhere: ConsumeFromWhere.CONSUME_FROM_LAST_OFFSET,
@@ -135,38 +219,65 @@ export const CONSUMER_DEFAULTS = {
   pullThresholdForQueue: 1000,
   pullThresholdSizeForQueue: 100,
   consumeConcurrentlyMaxSpan: 2000,
+  flowControlInterval: 50,
   consumeTimeout: 15,
   pullInterval: 0,
   maxReconsumeTimes: 16,
   persistConsumerOffsetInterval: 5000,
   rebalanceInterval: 20000,
+  consumerTimeoutMillisWhenSuspend: 30000,
+  brokerSuspendMaxTimeMillis: 15000,
+  consumerTimeoutMillisSendMessage: 5000,
+  enableAutoCommit: true,
+  enableMessageTrace: false,
+  enableMessageCompression: true,
+  compressMsgBodyOverHowmuch: 4096,
+  retryTimesWhenSendAsyncFailed: 2,
+  offsetStoreRetryTimes: 0,
 } as const
 
+/** Settings of {@link ConsumerConfig} that are another name of one kept ({@link ResolvedConsumerConfig} has the kept one). */
+type AliasName = 'storePath' | 'flowControlMaxDiff' | 'autoCommitInterval'
+/** Settings of {@link ConsumerConfig} that are always refused. */
+type RefusedName = 'maxOffsetStoreSize' | 'offsetStoreRecoveryThreshold'
+/** Settings without a default. */
+type UnsetByDefault =
+  | 'consumeTimestamp'
+  | 'instanceName'
+  | 'unitName'
+  | 'pullThresholdForTopic'
+  | 'pullThresholdSizeForTopic'
+  | 'pullThresholdForAll'
+  | 'pullThresholdSizeForAll'
+  | 'offsetStoreDir'
+  | 'consumerTimeoutMillisOfRequest'
+  | 'customizedTraceTopic'
+
 /** A consumer configuration whose every value was checked, with the defaults filled in. */
-export interface ResolvedConsumerConfig
-  extends Readonly<
-    Required<
-      Omit<
-        ConsumerConfig,
-        'consumeTimestamp' | 'instanceName' | 'unitName' | 'pullThresholdForTopic' | 'pullThresholdSizeForTopic' | 'offsetStoreDir'
-      >
-    >
-  > {
-  /** As configured; undefined: `~/.rocketmq_offsets` when broadcasting. */
+export interface ResolvedConsumerConfig extends Readonly<Required<Omit<ConsumerConfig, AliasName | RefusedName | UnsetByDefault>>> {
+  /** As configured (or from `ROCKETMQ_OFFSET_STORE_DIR` when broadcasting); undefined: `~/.rocketmq_offsets` when broadcasting. */
   readonly offsetStoreDir: string | undefined
   /** As configured; undefined: no topic limit. */
   readonly pullThresholdForTopic: number | undefined
   /** As configured, MiB; undefined: no topic limit. */
   readonly pullThresholdSizeForTopic: number | undefined
+  /** As configured; undefined: no consumer-wide limit. */
+  readonly pullThresholdForAll: number | undefined
+  /** As configured, MiB; undefined: no consumer-wide limit. */
+  readonly pullThresholdSizeForAll: number | undefined
+  /** As configured; undefined: each request's own budget. */
+  readonly consumerTimeoutMillisOfRequest: number | undefined
+  /** Always undefined (a trace topic is refused). */
+  readonly customizedTraceTopic: string | undefined
   /** For CONSUME_FROM_TIMESTAMP, ms since the epoch; undefined: half an hour before start. */
   readonly consumeTimestamp: number | undefined
-  /** As configured. */
+  /** As configured (or from `ROCKETMQ_CLIENT_NAME`). */
   readonly instanceName: string | undefined
   /** As configured. */
   readonly unitName: string | undefined
 }
 
-const INT32_MAX = 0x7fffffff
+const MIB = 1024 * 1024
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: Readonly<Record<string, T>>, fallback: T): T {
   if (value === undefined) {
@@ -174,40 +285,68 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: Readonly
   }
   const values = Object.values(allowed)
   if (typeof value !== 'string' || !(values as string[]).includes(value)) {
-    throw new ConfigError(`${name} must be one of ${values.join(', ')}; got ${JSON.stringify(value)}`)
+    throw new ConfigError(`${name} ${JSON.stringify(value)} is not one of ${values.join(', ')}`)
   }
   return value as T
 }
 
-function optionalName(name: string, value: unknown): string | undefined {
+function optionalString(name: string, value: unknown): string | undefined {
   if (value === undefined) {
     return undefined
   }
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigError(`${name} must be a non-empty string`)
+  if (typeof value !== 'string') {
+    throw new ConfigError(`${name} ${JSON.stringify(value)} is not a string`)
   }
   return value
+}
+
+function optionalNumber(name: string, value: unknown): number | undefined {
+  if (value === undefined) {
+    return undefined
+  }
+  if (typeof value !== 'number') {
+    throw new ConfigError(`${name} ${JSON.stringify(value)} is not a number`)
+  }
+  return value
+}
+
+function optionalBoolean(name: string, value: unknown): boolean | undefined {
+  if (value === undefined) {
+    return undefined
+  }
+  if (typeof value !== 'boolean') {
+    throw new ConfigError(`${name} ${JSON.stringify(value)} is not a boolean`)
+  }
+  return value
+}
+
+/** The value of `name` or of its other name `alias`; both set and different is a ConfigError naming both. */
+function aliased<T>(config: Record<string, unknown>, name: string, alias: string, read: (name: string, value: unknown) => T): T {
+  const own = read(name, config[name])
+  const other = read(alias, config[alias])
+  if (own !== undefined && other !== undefined && own !== other) {
+    throw new ConfigError(
+      `${alias} ${JSON.stringify(other)} and ${name} ${JSON.stringify(own)} are one setting (${alias} is the seed's name for ${name}); set one of them, or both to the same value`,
+    )
+  }
+  return own ?? other
+}
+
+/** Settings that have no meaning in this engine, and why. */
+const REFUSED: Readonly<Record<RefusedName, string>> = {
+  maxOffsetStoreSize: 'an offset store here holds one entry per assigned queue, so there is no size to bound; remove the setting',
+  offsetStoreRecoveryThreshold:
+    'a damaged offsets file is recovered from its backup (offsets.json.bak) as a whole, so there is no threshold to set; remove the setting',
 }
 
 function resolveTimestamp(value: unknown): number | undefined {
   if (value === undefined) {
     return undefined
   }
-  const ms = value instanceof Date ? value.getTime() : value
-  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0) {
-    throw new ConfigError(`consumeTimestamp must be a Date or milliseconds since the epoch; got ${String(value)}`)
+  if (value instanceof Date) {
+    return value.getTime()
   }
-  return ms
-}
-
-function resolveMinutes(value: unknown): number {
-  if (value === undefined) {
-    return CONSUMER_DEFAULTS.consumeTimeout
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60 * 24 * 365) {
-    throw new ConfigError(`consumeTimeout must be a positive number of minutes; got ${String(value)}`)
-  }
-  return value
+  return optionalNumber('consumeTimestamp', value)
 }
 
 function resolveAllocateStrategy(value: unknown): AllocateStrategy {
@@ -218,42 +357,56 @@ function resolveAllocateStrategy(value: unknown): AllocateStrategy {
     const strategy = value as { name: unknown; virtualNodeCount?: unknown; queues?: unknown; machineRooms?: unknown }
     switch (strategy.name) {
       case 'CONSISTENT_HASH': {
-        const virtualNodeCount = checkInteger('allocateStrategy.virtualNodeCount', strategy.virtualNodeCount, 1, 10000)
+        const virtualNodeCount = optionalNumber('allocateStrategy.virtualNodeCount', strategy.virtualNodeCount)
         return virtualNodeCount === undefined ? { name: 'CONSISTENT_HASH' } : { name: 'CONSISTENT_HASH', virtualNodeCount }
       }
       case 'CONFIG': {
         if (!Array.isArray(strategy.queues)) {
-          throw new ConfigError('allocateStrategy CONFIG needs queues: an array of { topic, brokerName, queueId }')
+          throw new ConfigError(
+            `allocateStrategy CONFIG needs queues, an array of { topic, brokerName, queueId }; got ${JSON.stringify(strategy.queues)}`,
+          )
         }
         const queues = (strategy.queues as unknown[]).map((queue, index) => {
           const q = queue as Partial<MessageQueue> | null
-          if (typeof q !== 'object' || q === null || typeof q.brokerName !== 'string' || q.brokerName === '') {
-            throw new ConfigError(`allocateStrategy.queues[${index}] must be { topic, brokerName, queueId }`)
+          if (
+            typeof q !== 'object' ||
+            q === null ||
+            typeof q.topic !== 'string' ||
+            typeof q.brokerName !== 'string' ||
+            q.brokerName === '' ||
+            !Number.isInteger(q.queueId)
+          ) {
+            throw new ConfigError(
+              `allocateStrategy.queues[${index}] ${JSON.stringify(queue)} is not { topic: string, brokerName: non-empty string, queueId: integer }`,
+            )
           }
-          return {
-            topic: validateTopic(q.topic, ConfigError),
-            brokerName: q.brokerName,
-            queueId: checkInteger(`allocateStrategy.queues[${index}].queueId`, q.queueId, 0, INT32_MAX) ?? -1,
-          }
+          return { topic: q.topic, brokerName: q.brokerName, queueId: q.queueId as number }
         })
         return { name: 'CONFIG', queues }
       }
       case 'MACHINE_ROOM': {
         const rooms = strategy.machineRooms
         if (!Array.isArray(rooms) || rooms.some((room) => typeof room !== 'string' || room === '')) {
-          throw new ConfigError('allocateStrategy MACHINE_ROOM needs machineRooms: an array of room names')
+          throw new ConfigError(`allocateStrategy MACHINE_ROOM needs machineRooms, an array of room names; got ${JSON.stringify(rooms)}`)
         }
         return { name: 'MACHINE_ROOM', machineRooms: [...(rooms as string[])] }
       }
     }
   }
   throw new ConfigError(
-    `allocateStrategy must be 'AVG', 'AVG_BY_CIRCLE' or { name: 'CONSISTENT_HASH' | 'CONFIG' | 'MACHINE_ROOM', ... }; got ${JSON.stringify(value)}`,
+    `allocateStrategy ${JSON.stringify(value)} is not 'AVG', 'AVG_BY_CIRCLE' or { name: 'CONSISTENT_HASH' | 'CONFIG' | 'MACHINE_ROOM', ... }`,
   )
 }
 
+/** A non-empty environment variable, if set. */
+function fromEnv(name: string): string | undefined {
+  const value = process.env[name]
+  return value === undefined || value.trim() === '' ? undefined : value
+}
+
 /**
- * Checks a consumer configuration and fills in the defaults (the seed's `create_consumer_config`).
+ * Checks a consumer configuration and fills in the defaults (the seed's `create_consumer_config`). The engine
+ * checks every range and rule at once, nothing connected.
  *
  * ```ts
  * const config = createConsumerConfig({ consumerGroup: 'orders-consumer', namesrvAddr: '127.0.0.1:9876' })
@@ -261,49 +414,81 @@ function resolveAllocateStrategy(value: unknown): AllocateStrategy {
  *
  * @param config the settings; `consumerGroup` is required
  * @returns a frozen, complete configuration
- * @throws ConfigError naming the first bad value
+ * @throws ConfigError naming the first bad setting, its value and the rule
  */
 export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerConfig {
   if (typeof config !== 'object' || config === null) {
-    throw new ConfigError('consumer config must be an object { consumerGroup, namesrvAddr?, ... }')
+    throw new ConfigError(`consumer config ${String(config)} is not an object { consumerGroup, namesrvAddr?, ... }`)
+  }
+  const raw = config as unknown as Record<string, unknown>
+  for (const [name, why] of Object.entries(REFUSED)) {
+    if (raw[name] !== undefined) {
+      throw new ConfigError(`${name} ${JSON.stringify(raw[name])} is not supported: ${why}`)
+    }
   }
   const d = CONSUMER_DEFAULTS
-  const int = (name: keyof ConsumerConfig, min: number, max: number, fallback: number): number =>
-    checkInteger(name, config[name], min, max) ?? fallback
-  const resolved: ResolvedConsumerConfig = {
-    consumerGroup: validateGroup(config.consumerGroup, ConfigError),
-    namesrvAddr: resolveNamesrvAddr(config.namesrvAddr),
-    messageModel: oneOf('messageModel', config.messageModel, MessageModel, d.messageModel),
-    offsetStoreDir: optionalName('offsetStoreDir', config.offsetStoreDir),
-    consumeFromWhere: oneOf('consumeFromWhere', config.consumeFromWhere, ConsumeFromWhere, d.consumeFromWhere),
-    consumeTimestamp: resolveTimestamp(config.consumeTimestamp),
-    allocateStrategy: resolveAllocateStrategy(config.allocateStrategy),
-    // Ranges are Java's checkConfig ranges.
-    consumeThreadNum: int('consumeThreadNum', 1, 1000, d.consumeThreadNum),
-    consumeMessageBatchMaxSize: int('consumeMessageBatchMaxSize', 1, 1024, d.consumeMessageBatchMaxSize),
-    pullBatchSize: int('pullBatchSize', 1, 1024, d.pullBatchSize),
-    pullThresholdForQueue: int('pullThresholdForQueue', 1, 65535, d.pullThresholdForQueue),
-    pullThresholdSizeForQueue: int('pullThresholdSizeForQueue', 1, 1024, d.pullThresholdSizeForQueue),
-    pullThresholdForTopic: checkInteger('pullThresholdForTopic', config.pullThresholdForTopic, 1, 6_553_500),
-    pullThresholdSizeForTopic: checkInteger('pullThresholdSizeForTopic', config.pullThresholdSizeForTopic, 1, 102_400),
-    consumeConcurrentlyMaxSpan: int('consumeConcurrentlyMaxSpan', 1, 65535, d.consumeConcurrentlyMaxSpan),
-    consumeTimeout: resolveMinutes(config.consumeTimeout),
-    pullInterval: int('pullInterval', 0, 65535, d.pullInterval),
-    maxReconsumeTimes: int('maxReconsumeTimes', -1, 1000, d.maxReconsumeTimes),
-    persistConsumerOffsetInterval: int('persistConsumerOffsetInterval', 1, INT32_MAX, d.persistConsumerOffsetInterval),
-    rebalanceInterval: int('rebalanceInterval', 1, INT32_MAX, d.rebalanceInterval),
-    instanceName: optionalName('instanceName', config.instanceName),
-    unitName: optionalName('unitName', config.unitName),
+  const num = (name: keyof ConsumerConfig, fallback: number): number => optionalNumber(name, raw[name]) ?? fallback
+  const bool = (name: keyof ConsumerConfig, fallback: boolean): boolean => optionalBoolean(name, raw[name]) ?? fallback
+  const consumerGroup = raw.consumerGroup
+  if (typeof consumerGroup !== 'string') {
+    throw new ConfigError(`consumerGroup ${JSON.stringify(consumerGroup)} is not a string`)
   }
+  const messageModel = oneOf('messageModel', raw.messageModel, MessageModel, d.messageModel)
+  const offsetStoreDir =
+    aliased(raw, 'offsetStoreDir', 'storePath', optionalString) ??
+    (messageModel === MessageModel.BROADCASTING ? fromEnv(OFFSET_STORE_DIR_ENV) : undefined)
+  const resolved: ResolvedConsumerConfig = {
+    consumerGroup,
+    namesrvAddr: resolveNamesrvAddr(raw.namesrvAddr),
+    messageModel,
+    offsetStoreDir,
+    consumeFromWhere: oneOf('consumeFromWhere', raw.consumeFromWhere, ConsumeFromWhere, d.consumeFromWhere),
+    consumeTimestamp: resolveTimestamp(raw.consumeTimestamp),
+    allocateStrategy: resolveAllocateStrategy(raw.allocateStrategy),
+    consumeThreadNum: num('consumeThreadNum', d.consumeThreadNum),
+    consumeMessageBatchMaxSize: num('consumeMessageBatchMaxSize', d.consumeMessageBatchMaxSize),
+    pullBatchSize: num('pullBatchSize', d.pullBatchSize),
+    pullThresholdForQueue: num('pullThresholdForQueue', d.pullThresholdForQueue),
+    pullThresholdSizeForQueue: num('pullThresholdSizeForQueue', d.pullThresholdSizeForQueue),
+    pullThresholdForTopic: optionalNumber('pullThresholdForTopic', raw.pullThresholdForTopic),
+    pullThresholdSizeForTopic: optionalNumber('pullThresholdSizeForTopic', raw.pullThresholdSizeForTopic),
+    pullThresholdForAll: optionalNumber('pullThresholdForAll', raw.pullThresholdForAll),
+    pullThresholdSizeForAll: optionalNumber('pullThresholdSizeForAll', raw.pullThresholdSizeForAll),
+    consumeConcurrentlyMaxSpan:
+      aliased(raw, 'consumeConcurrentlyMaxSpan', 'flowControlMaxDiff', optionalNumber) ?? d.consumeConcurrentlyMaxSpan,
+    flowControlInterval: num('flowControlInterval', d.flowControlInterval),
+    consumeTimeout: num('consumeTimeout', d.consumeTimeout),
+    pullInterval: num('pullInterval', d.pullInterval),
+    maxReconsumeTimes: num('maxReconsumeTimes', d.maxReconsumeTimes),
+    persistConsumerOffsetInterval:
+      aliased(raw, 'persistConsumerOffsetInterval', 'autoCommitInterval', optionalNumber) ?? d.persistConsumerOffsetInterval,
+    rebalanceInterval: num('rebalanceInterval', d.rebalanceInterval),
+    consumerTimeoutMillisWhenSuspend: num('consumerTimeoutMillisWhenSuspend', d.consumerTimeoutMillisWhenSuspend),
+    brokerSuspendMaxTimeMillis: num('brokerSuspendMaxTimeMillis', d.brokerSuspendMaxTimeMillis),
+    consumerTimeoutMillisSendMessage: num('consumerTimeoutMillisSendMessage', d.consumerTimeoutMillisSendMessage),
+    consumerTimeoutMillisOfRequest: optionalNumber('consumerTimeoutMillisOfRequest', raw.consumerTimeoutMillisOfRequest),
+    enableAutoCommit: bool('enableAutoCommit', d.enableAutoCommit),
+    enableMessageTrace: bool('enableMessageTrace', d.enableMessageTrace),
+    customizedTraceTopic: optionalString('customizedTraceTopic', raw.customizedTraceTopic),
+    enableMessageCompression: bool('enableMessageCompression', d.enableMessageCompression),
+    compressMsgBodyOverHowmuch: num('compressMsgBodyOverHowmuch', d.compressMsgBodyOverHowmuch),
+    retryTimesWhenSendAsyncFailed: num('retryTimesWhenSendAsyncFailed', d.retryTimesWhenSendAsyncFailed),
+    offsetStoreRetryTimes: num('offsetStoreRetryTimes', d.offsetStoreRetryTimes),
+    instanceName: optionalString('instanceName', raw.instanceName) ?? fromEnv(CLIENT_NAME_ENV),
+    unitName: optionalString('unitName', raw.unitName),
+  }
+  const native = toNativeConsumerConfig(resolved)
+  callNativeSync('consumer', () => nativeBinding().checkConsumerConfig(native))
   return Object.freeze(resolved)
 }
 
 /**
- * What the native consumer receives for a checked configuration.
+ * What the native consumer receives for a checked configuration: sizes in bytes, times in milliseconds.
  *
  * @param config a configuration from {@link createConsumerConfig}
  */
 export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeConsumerConfig {
+  const bytes = (mib: number): number => Math.round(mib * MIB)
   const native: NativeConsumerConfig = {
     namesrvAddr: config.namesrvAddr,
     consumerGroup: config.consumerGroup,
@@ -311,7 +496,7 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
     consumeFromWhere: config.consumeFromWhere,
     pullBatchSize: config.pullBatchSize,
     pullThresholdForQueue: config.pullThresholdForQueue,
-    pullThresholdSizeForQueueBytes: config.pullThresholdSizeForQueue * 1024 * 1024,
+    pullThresholdSizeForQueueBytes: bytes(config.pullThresholdSizeForQueue),
     consumeConcurrentlyMaxSpan: config.consumeConcurrentlyMaxSpan,
     consumeTimeoutMs: Math.round(config.consumeTimeout * 60_000),
     consumeThreadNum: config.consumeThreadNum,
@@ -319,8 +504,18 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
     persistConsumerOffsetIntervalMs: config.persistConsumerOffsetInterval,
     rebalanceIntervalMs: config.rebalanceInterval,
     pullIntervalMs: config.pullInterval,
-    // Java reads -1 as "the default", 16 for concurrent listeners.
-    maxReconsumeTimes: config.maxReconsumeTimes === -1 ? CONSUMER_DEFAULTS.maxReconsumeTimes : config.maxReconsumeTimes,
+    // -1 travels as is: the engine reads it as "the default", 16 for concurrent listeners (Java's rule).
+    maxReconsumeTimes: config.maxReconsumeTimes,
+    flowControlIntervalMs: config.flowControlInterval,
+    consumerTimeoutMillisWhenSuspend: config.consumerTimeoutMillisWhenSuspend,
+    brokerSuspendMaxTimeMillis: config.brokerSuspendMaxTimeMillis,
+    consumerTimeoutMillisSendMessage: config.consumerTimeoutMillisSendMessage,
+    enableAutoCommit: config.enableAutoCommit,
+    enableMessageTrace: config.enableMessageTrace,
+    enableMessageCompression: config.enableMessageCompression,
+    compressMsgBodyOverHowmuch: config.compressMsgBodyOverHowmuch,
+    retryTimesWhenSendAsyncFailed: config.retryTimesWhenSendAsyncFailed,
+    offsetStoreRetryTimes: config.offsetStoreRetryTimes,
   }
   if (config.offsetStoreDir !== undefined) {
     native.offsetStoreDir = config.offsetStoreDir
@@ -332,7 +527,19 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
     native.pullThresholdForTopic = config.pullThresholdForTopic
   }
   if (config.pullThresholdSizeForTopic !== undefined) {
-    native.pullThresholdSizeForTopicBytes = config.pullThresholdSizeForTopic * 1024 * 1024
+    native.pullThresholdSizeForTopicBytes = bytes(config.pullThresholdSizeForTopic)
+  }
+  if (config.pullThresholdForAll !== undefined) {
+    native.pullThresholdForAll = config.pullThresholdForAll
+  }
+  if (config.pullThresholdSizeForAll !== undefined) {
+    native.pullThresholdSizeForAllBytes = bytes(config.pullThresholdSizeForAll)
+  }
+  if (config.consumerTimeoutMillisOfRequest !== undefined) {
+    native.consumerTimeoutMillisOfRequest = config.consumerTimeoutMillisOfRequest
+  }
+  if (config.customizedTraceTopic !== undefined) {
+    native.customizedTraceTopic = config.customizedTraceTopic
   }
   const strategy = config.allocateStrategy
   if (typeof strategy === 'string') {

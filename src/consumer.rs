@@ -20,6 +20,7 @@ use rocketmq_client::consumer::allocate::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateByMachineRoom,
     AllocateConsistentHash, AllocateStrategy,
 };
+use rocketmq_client::consumer::config_rules::{self, ranges, Range};
 use rocketmq_client::consumer::push::{
     ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome, ConsumerEvent,
     ConsumerStats, ExpressionType, MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
@@ -33,8 +34,10 @@ use crate::completions::Completions;
 use crate::error::{js_error, Fallible, IntoFallible};
 use crate::offset_store::NativeOffsetStore;
 
-/// Consumer settings; unset fields take the Java push consumer's defaults. The TypeScript
-/// layer has already checked ranges; the engine checks again.
+/// Consumer settings; unset fields take the Java push consumer's defaults. Numbers arrive
+/// as JavaScript numbers (f64) and are checked here, against the engine's ranges
+/// (`config_rules`), before they are narrowed: the TypeScript layer checks only that each is
+/// a number. Sizes are in bytes, times in milliseconds.
 #[napi(object)]
 pub struct NativeConsumerConfig {
     /// `host:port;host:port`.
@@ -52,27 +55,45 @@ pub struct NativeConsumerConfig {
     /// 'AVG' | 'AVG_BY_CIRCLE' | 'CONSISTENT_HASH' | 'CONFIG' | 'MACHINE_ROOM'.
     pub allocate_strategy: Option<String>,
     /// CONSISTENT_HASH: virtual nodes per consumer. Default 10.
-    pub allocate_virtual_node_count: Option<u32>,
+    pub allocate_virtual_node_count: Option<f64>,
     /// CONFIG: the queues this consumer takes.
     pub allocate_queues: Option<Vec<NativeMessageQueue>>,
     /// MACHINE_ROOM: the rooms whose brokers this consumer shares.
     pub allocate_machine_rooms: Option<Vec<String>>,
-    pub pull_batch_size: Option<u32>,
-    pub pull_threshold_for_queue: Option<u32>,
+    pub pull_batch_size: Option<f64>,
+    pub pull_threshold_for_queue: Option<f64>,
     pub pull_threshold_size_for_queue_bytes: Option<f64>,
     /// Unset: no topic limit.
-    pub pull_threshold_for_topic: Option<u32>,
+    pub pull_threshold_for_topic: Option<f64>,
     /// Unset: no topic limit.
     pub pull_threshold_size_for_topic_bytes: Option<f64>,
+    /// Unset: no consumer-wide limit.
+    pub pull_threshold_for_all: Option<f64>,
+    /// Unset: no consumer-wide limit.
+    pub pull_threshold_size_for_all_bytes: Option<f64>,
     /// A listener call running longer counts as failed. Default 15 minutes.
     pub consume_timeout_ms: Option<f64>,
-    pub consume_concurrently_max_span: Option<u32>,
-    pub consume_thread_num: Option<u32>,
-    pub consume_message_batch_max_size: Option<u32>,
-    pub persist_consumer_offset_interval_ms: Option<u32>,
-    pub rebalance_interval_ms: Option<u32>,
-    pub pull_interval_ms: Option<u32>,
-    pub max_reconsume_times: Option<i32>,
+    pub consume_concurrently_max_span: Option<f64>,
+    pub consume_thread_num: Option<f64>,
+    pub consume_message_batch_max_size: Option<f64>,
+    pub persist_consumer_offset_interval_ms: Option<f64>,
+    pub rebalance_interval_ms: Option<f64>,
+    pub pull_interval_ms: Option<f64>,
+    /// -1: the default, 16.
+    pub max_reconsume_times: Option<f64>,
+    pub flow_control_interval_ms: Option<f64>,
+    pub consumer_timeout_millis_when_suspend: Option<f64>,
+    pub broker_suspend_max_time_millis: Option<f64>,
+    pub consumer_timeout_millis_send_message: Option<f64>,
+    /// Unset: each request's own budget.
+    pub consumer_timeout_millis_of_request: Option<f64>,
+    pub enable_auto_commit: Option<bool>,
+    pub enable_message_trace: Option<bool>,
+    pub customized_trace_topic: Option<String>,
+    pub enable_message_compression: Option<bool>,
+    pub compress_msg_body_over_howmuch: Option<f64>,
+    pub retry_times_when_send_async_failed: Option<f64>,
+    pub offset_store_retry_times: Option<f64>,
     pub instance_name: Option<String>,
     pub unit_name: Option<String>,
 }
@@ -130,17 +151,21 @@ fn allocate_strategy(
         "AVG" => Arc::new(AllocateAveragely),
         "AVG_BY_CIRCLE" => Arc::new(AllocateAveragelyByCircle),
         "CONSISTENT_HASH" => Arc::new(AllocateConsistentHash::new(
-            config.allocate_virtual_node_count.unwrap_or(10),
+            match config.allocate_virtual_node_count {
+                Some(n) => ranges::ALLOCATE_VIRTUAL_NODE_COUNT.integer(n)? as u32,
+                None => 10,
+            },
         )),
-        "CONFIG" => Arc::new(AllocateByConfig::new(
-            config
-                .allocate_queues
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .map(MessageQueue::from)
-                .collect(),
-        )),
+        "CONFIG" => {
+            let queues = config.allocate_queues.clone().unwrap_or_default();
+            for queue in &queues {
+                config_rules::config_topic("allocateStrategy.queues[].topic", &queue.topic)?;
+                ranges::ALLOCATE_QUEUE_ID.check(queue.queue_id.into())?;
+            }
+            Arc::new(AllocateByConfig::new(
+                queues.into_iter().map(MessageQueue::from).collect(),
+            ))
+        }
         "MACHINE_ROOM" => Arc::new(AllocateByMachineRoom::new(
             config.allocate_machine_rooms.clone().unwrap_or_default(),
         )),
@@ -162,15 +187,37 @@ fn parse_expression_type(name: &str) -> Result<ExpressionType, ClientError> {
     }
 }
 
-fn millis(ms: Option<u32>, default: Duration) -> Duration {
-    ms.map_or(default, |ms| Duration::from_millis(ms.into()))
+/// A whole number in `range`, else `default` when unset.
+fn number(value: Option<f64>, range: Range, default: i64) -> Result<i64, ClientError> {
+    value.map_or(Ok(default), |v| range.integer(v))
 }
 
+/// An optional whole number in `range`.
+fn optional(value: Option<f64>, range: Range) -> Result<Option<u64>, ClientError> {
+    value
+        .map(|v| range.integer(v).map(|n| n as u64))
+        .transpose()
+}
+
+/// Milliseconds in `range`, else `default` when unset.
+fn millis(value: Option<f64>, range: Range, default: Duration) -> Result<Duration, ClientError> {
+    let default_ms = i64::try_from(default.as_millis()).unwrap_or(i64::MAX);
+    number(value, range, default_ms).map(|ms| Duration::from_millis(ms as u64))
+}
+
+/// The engine's configuration of `config`. Every number is checked against its range first
+/// (so the value named in an error is the one given); `PushConsumerConfig::validate`
+/// checks the rest when the consumer is made, or in [`check_consumer_config`].
 // `..d` although every field is set today: a setting the engine gains takes its default
 // until the binding exposes it.
 #[allow(clippy::needless_update)]
 fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, ClientError> {
     let d = PushConsumerConfig::default();
+    let max_reconsume_times = number(
+        config.max_reconsume_times,
+        ranges::MAX_RECONSUME_TIMES,
+        d.max_reconsume_times.into(),
+    )? as i32;
     Ok(PushConsumerConfig {
         group: config.consumer_group.clone(),
         namesrv_addr: config.namesrv_addr.clone(),
@@ -179,43 +226,210 @@ fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, Cl
         message_model: parse_message_model(config.message_model.as_deref())?,
         offset_store_dir: config.offset_store_dir.as_ref().map(PathBuf::from),
         consume_from_where: parse_consume_from_where(config.consume_from_where.as_deref())?,
-        consume_timestamp_ms: config.consume_timestamp_ms.map(|ms| ms as i64),
+        consume_timestamp_ms: config
+            .consume_timestamp_ms
+            .map(|ms| ranges::CONSUME_TIMESTAMP.integer(ms))
+            .transpose()?,
         allocate_strategy: allocate_strategy(config)?,
-        pull_batch_size: config
-            .pull_batch_size
-            .map_or(d.pull_batch_size, |n| i32::try_from(n).unwrap_or(i32::MAX)),
-        pull_threshold_for_queue: config
-            .pull_threshold_for_queue
-            .map_or(d.pull_threshold_for_queue, u64::from),
-        pull_threshold_size_for_queue: config
-            .pull_threshold_size_for_queue_bytes
-            .map_or(d.pull_threshold_size_for_queue, |n| n as u64),
-        pull_threshold_for_topic: config.pull_threshold_for_topic.map(u64::from),
-        pull_threshold_size_for_topic: config.pull_threshold_size_for_topic_bytes.map(|n| n as u64),
-        consume_timeout: config
-            .consume_timeout_ms
-            .map_or(d.consume_timeout, |ms| Duration::from_millis(ms as u64)),
-        consume_concurrently_max_span: config
-            .consume_concurrently_max_span
-            .map_or(d.consume_concurrently_max_span, i64::from),
-        consume_thread_num: config
-            .consume_thread_num
-            .map_or(d.consume_thread_num, |n| n as usize),
-        consume_message_batch_max_size: config
-            .consume_message_batch_max_size
-            .map_or(d.consume_message_batch_max_size, |n| n as usize),
+        pull_batch_size: number(
+            config.pull_batch_size,
+            ranges::PULL_BATCH_SIZE,
+            d.pull_batch_size.into(),
+        )? as i32,
+        pull_threshold_for_queue: number(
+            config.pull_threshold_for_queue,
+            ranges::PULL_THRESHOLD_FOR_QUEUE,
+            d.pull_threshold_for_queue as i64,
+        )? as u64,
+        pull_threshold_size_for_queue: number(
+            config.pull_threshold_size_for_queue_bytes,
+            ranges::PULL_THRESHOLD_SIZE_FOR_QUEUE,
+            d.pull_threshold_size_for_queue as i64,
+        )? as u64,
+        pull_threshold_for_topic: optional(
+            config.pull_threshold_for_topic,
+            ranges::PULL_THRESHOLD_FOR_TOPIC,
+        )?,
+        pull_threshold_size_for_topic: optional(
+            config.pull_threshold_size_for_topic_bytes,
+            ranges::PULL_THRESHOLD_SIZE_FOR_TOPIC,
+        )?,
+        pull_threshold_for_all: optional(
+            config.pull_threshold_for_all,
+            ranges::PULL_THRESHOLD_FOR_ALL,
+        )?,
+        pull_threshold_size_for_all: optional(
+            config.pull_threshold_size_for_all_bytes,
+            ranges::PULL_THRESHOLD_SIZE_FOR_ALL,
+        )?,
+        consume_timeout: millis(
+            config.consume_timeout_ms,
+            ranges::CONSUME_TIMEOUT,
+            d.consume_timeout,
+        )?,
+        consume_concurrently_max_span: number(
+            config.consume_concurrently_max_span,
+            ranges::CONSUME_CONCURRENTLY_MAX_SPAN,
+            d.consume_concurrently_max_span,
+        )?,
+        consume_thread_num: number(
+            config.consume_thread_num,
+            ranges::CONSUME_THREAD_NUM,
+            d.consume_thread_num as i64,
+        )? as usize,
+        consume_message_batch_max_size: number(
+            config.consume_message_batch_max_size,
+            ranges::CONSUME_MESSAGE_BATCH_MAX_SIZE,
+            d.consume_message_batch_max_size as i64,
+        )? as usize,
         persist_consumer_offset_interval: millis(
             config.persist_consumer_offset_interval_ms,
+            ranges::PERSIST_CONSUMER_OFFSET_INTERVAL,
             d.persist_consumer_offset_interval,
-        ),
-        rebalance_interval: millis(config.rebalance_interval_ms, d.rebalance_interval),
-        pull_interval: millis(config.pull_interval_ms, d.pull_interval),
-        max_reconsume_times: config.max_reconsume_times.unwrap_or(d.max_reconsume_times),
+        )?,
+        rebalance_interval: millis(
+            config.rebalance_interval_ms,
+            ranges::REBALANCE_INTERVAL,
+            d.rebalance_interval,
+        )?,
+        pull_interval: millis(
+            config.pull_interval_ms,
+            ranges::PULL_INTERVAL,
+            d.pull_interval,
+        )?,
+        // Java reads -1 as "the default", 16 for concurrent listeners.
+        max_reconsume_times: if max_reconsume_times == -1 {
+            d.max_reconsume_times
+        } else {
+            max_reconsume_times
+        },
+        flow_control_interval: millis(
+            config.flow_control_interval_ms,
+            ranges::FLOW_CONTROL_INTERVAL,
+            d.flow_control_interval,
+        )?,
+        consumer_timeout_when_suspend: millis(
+            config.consumer_timeout_millis_when_suspend,
+            ranges::CONSUMER_TIMEOUT_MILLIS_WHEN_SUSPEND,
+            d.consumer_timeout_when_suspend,
+        )?,
+        broker_suspend_max_time: millis(
+            config.broker_suspend_max_time_millis,
+            ranges::BROKER_SUSPEND_MAX_TIME_MILLIS,
+            d.broker_suspend_max_time,
+        )?,
+        consumer_timeout_send_message: millis(
+            config.consumer_timeout_millis_send_message,
+            ranges::CONSUMER_TIMEOUT_MILLIS_SEND_MESSAGE,
+            d.consumer_timeout_send_message,
+        )?,
+        consumer_timeout_of_request: optional(
+            config.consumer_timeout_millis_of_request,
+            ranges::CONSUMER_TIMEOUT_MILLIS_OF_REQUEST,
+        )?
+        .map(Duration::from_millis),
+        auto_commit: config.enable_auto_commit.unwrap_or(d.auto_commit),
+        enable_message_trace: config
+            .enable_message_trace
+            .unwrap_or(d.enable_message_trace),
+        customized_trace_topic: config.customized_trace_topic.clone(),
+        enable_message_compression: config
+            .enable_message_compression
+            .unwrap_or(d.enable_message_compression),
+        compress_msg_body_over: number(
+            config.compress_msg_body_over_howmuch,
+            ranges::COMPRESS_MSG_BODY_OVER_HOWMUCH,
+            d.compress_msg_body_over as i64,
+        )? as usize,
+        send_back_retry_times: number(
+            config.retry_times_when_send_async_failed,
+            ranges::RETRY_TIMES_WHEN_SEND_ASYNC_FAILED,
+            d.send_back_retry_times.into(),
+        )? as u32,
+        offset_store_retry_times: number(
+            config.offset_store_retry_times,
+            ranges::OFFSET_STORE_RETRY_TIMES,
+            d.offset_store_retry_times.into(),
+        )? as u32,
         // JavaScript runs `consumeThreadNum` calls at once and times them out itself
         // (lib/consume-dispatch.ts), so a crossing carries every batch that is ready.
         listener_limits_calls: true,
         ..d
     })
+}
+
+/// Checks a consumer configuration as the engine would when the consumer is made: every
+/// range and rule (`config_rules`), nothing connected. Throws a ConfigError naming the
+/// setting, its value and the rule.
+#[napi(ts_return_type = "void")]
+pub fn check_consumer_config(config: NativeConsumerConfig) -> Fallible<()> {
+    engine_config(&config)
+        .and_then(|engine| engine.validate())
+        .fallible()
+}
+
+/// The engine's defaults, in the native form (bytes, milliseconds); unset fields have no
+/// default. The TypeScript defaults are tested against these.
+#[napi]
+pub fn consumer_defaults() -> NativeConsumerConfig {
+    let d = PushConsumerConfig::default();
+    let ms = |duration: Duration| duration.as_millis() as f64;
+    NativeConsumerConfig {
+        namesrv_addr: d.namesrv_addr,
+        consumer_group: d.group,
+        message_model: Some(message_model_name(d.message_model).to_owned()),
+        offset_store_dir: None,
+        consume_from_where: Some(consume_from_where_name(d.consume_from_where).to_owned()),
+        consume_timestamp_ms: None,
+        allocate_strategy: Some(d.allocate_strategy.name().to_owned()),
+        allocate_virtual_node_count: None,
+        allocate_queues: None,
+        allocate_machine_rooms: None,
+        pull_batch_size: Some(d.pull_batch_size.into()),
+        pull_threshold_for_queue: Some(d.pull_threshold_for_queue as f64),
+        pull_threshold_size_for_queue_bytes: Some(d.pull_threshold_size_for_queue as f64),
+        pull_threshold_for_topic: d.pull_threshold_for_topic.map(|n| n as f64),
+        pull_threshold_size_for_topic_bytes: d.pull_threshold_size_for_topic.map(|n| n as f64),
+        pull_threshold_for_all: d.pull_threshold_for_all.map(|n| n as f64),
+        pull_threshold_size_for_all_bytes: d.pull_threshold_size_for_all.map(|n| n as f64),
+        consume_timeout_ms: Some(ms(d.consume_timeout)),
+        consume_concurrently_max_span: Some(d.consume_concurrently_max_span as f64),
+        consume_thread_num: Some(d.consume_thread_num as f64),
+        consume_message_batch_max_size: Some(d.consume_message_batch_max_size as f64),
+        persist_consumer_offset_interval_ms: Some(ms(d.persist_consumer_offset_interval)),
+        rebalance_interval_ms: Some(ms(d.rebalance_interval)),
+        pull_interval_ms: Some(ms(d.pull_interval)),
+        max_reconsume_times: Some(d.max_reconsume_times.into()),
+        flow_control_interval_ms: Some(ms(d.flow_control_interval)),
+        consumer_timeout_millis_when_suspend: Some(ms(d.consumer_timeout_when_suspend)),
+        broker_suspend_max_time_millis: Some(ms(d.broker_suspend_max_time)),
+        consumer_timeout_millis_send_message: Some(ms(d.consumer_timeout_send_message)),
+        consumer_timeout_millis_of_request: d.consumer_timeout_of_request.map(ms),
+        enable_auto_commit: Some(d.auto_commit),
+        enable_message_trace: Some(d.enable_message_trace),
+        customized_trace_topic: d.customized_trace_topic,
+        enable_message_compression: Some(d.enable_message_compression),
+        compress_msg_body_over_howmuch: Some(d.compress_msg_body_over as f64),
+        retry_times_when_send_async_failed: Some(d.send_back_retry_times.into()),
+        offset_store_retry_times: Some(d.offset_store_retry_times.into()),
+        instance_name: d.instance_name,
+        unit_name: d.unit_name,
+    }
+}
+
+fn message_model_name(model: MessageModel) -> &'static str {
+    match model {
+        MessageModel::Clustering => "CLUSTERING",
+        MessageModel::Broadcasting => "BROADCASTING",
+    }
+}
+
+fn consume_from_where_name(from: ConsumeFromWhere) -> &'static str {
+    match from {
+        ConsumeFromWhere::ConsumeFromFirstOffset => "CONSUME_FROM_FIRST_OFFSET",
+        ConsumeFromWhere::ConsumeFromTimestamp => "CONSUME_FROM_TIMESTAMP",
+        _ => "CONSUME_FROM_LAST_OFFSET",
+    }
 }
 
 /// The engine's counters; counts are f64 so they never wrap (exact up to 2^53).

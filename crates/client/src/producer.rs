@@ -687,7 +687,7 @@ fn auto_create_route(template: &TopicRouteData) -> TopicRouteData {
 }
 
 /// Java retries these response codes on another broker; everything else is final.
-fn retriable(err: &ClientError) -> bool {
+pub(crate) fn retriable(err: &ClientError) -> bool {
     match err {
         ClientError::Timeout { .. } | ClientError::Network { .. } => true,
         ClientError::BrokerNotAvailable(_) => true,

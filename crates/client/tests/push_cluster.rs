@@ -824,6 +824,74 @@ async fn topic_thresholds_bound_what_a_stuck_listener_holds_and_the_counters_sho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs the local cluster; npm test runs it"]
+async fn a_consumer_wide_threshold_bounds_what_a_stuck_listener_holds_over_two_topics() {
+    const COUNT: usize = 400;
+    const BATCH: u64 = 4;
+    const ALL_LIMIT: u64 = 64;
+    let fx = Fixture::new("all").await;
+    let other = Fixture::new("all_b").await;
+    fx.send(bodies("all_a", COUNT, "A")).await;
+    other.send(bodies("all_b", COUNT, "B")).await;
+    let queues = (fx.all_queues().await.len() + other.all_queues().await.len()) as u64;
+    // The listener waits until the test opens the gate.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let log: Log = Arc::default();
+    let recorder = recording_listener("c", Arc::clone(&log), |_| {
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    });
+    let waiting = Arc::clone(&gate);
+    let listener = move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
+        let gate = Arc::clone(&waiting);
+        let inner = recorder.consume(messages, context);
+        async move {
+            drop(gate.acquire().await.unwrap());
+            inner.await
+        }
+    };
+    // Per queue (1000) and per topic (none), each queue could take all its messages.
+    let config = PushConsumerConfig {
+        pull_batch_size: BATCH as i32,
+        pull_threshold_for_all: Some(ALL_LIMIT),
+        ..fx.config("c", ConsumeFromWhere::ConsumeFromFirstOffset)
+    };
+    let consumer = PushConsumer::new(config, Arc::new(listener)).unwrap();
+    consumer.subscribe(&fx.topic, "*").unwrap();
+    consumer.subscribe(&other.topic, "*").unwrap();
+    consumer.start().await.unwrap();
+    let paused = wait_until(|| consumer.stats().flow_control_pauses >= queues).await;
+    let held = consumer.stats();
+    assert!(paused, "{held:?}");
+    // Each queue pulls while it holds no more than its share of the consumer-wide limit
+    // (ALL_LIMIT over both topics' queues), and one pull adds at most a batch.
+    let per_queue = (ALL_LIMIT / queues).max(1);
+    assert!(held.queues_held >= queues, "{held:?}");
+    assert!(
+        held.max_messages_held_by_a_queue <= per_queue + BATCH,
+        "{held:?}"
+    );
+    assert!(
+        held.messages_held <= queues * (per_queue + BATCH),
+        "{held:?}"
+    );
+    assert!(held.messages_held < 2 * COUNT as u64, "{held:?}");
+
+    gate.add_permits(1 << 20);
+    let all = wait_until(|| distinct(&log, |_| true) >= 2 * COUNT).await;
+    consumer.shutdown().await;
+    assert!(
+        all,
+        "consumed {} of {}",
+        distinct(&log, |_| true),
+        2 * COUNT
+    );
+    let stats = consumer.stats();
+    assert_eq!(stats.consumed_ok, 2 * COUNT as u64, "{stats:?}");
+    fx.close().await;
+    other.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
 async fn a_reset_offset_from_a_broker_moves_consumption_back() {
     const COUNT: usize = 80;
     let fx = Fixture::new("reset").await;

@@ -3,6 +3,7 @@
 //! queue between pulling and consuming ([`process_queue`]).
 
 pub mod allocate;
+pub mod config_rules;
 pub mod flow_control;
 pub mod offset_store;
 pub mod pause;

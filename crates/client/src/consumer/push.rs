@@ -9,8 +9,9 @@
 //!   applies the offset resets brokers asked for, plans each topic
 //!   ([`rebalance::plan_rebalance`]), drops queues and adds queues (start offset from
 //!   [`start_offset::compute_pull_from_where`], a fresh [`ProcessQueue`], a pull task);
-//! - one pull task per held queue: flow control ([`QueueLimits`]), long-polling pull,
-//!   dispatch; a failed pull backs off [`PULL_ERROR_DELAY`] and the loop goes on;
+//! - one pull task per held queue: flow control ([`QueueLimits`]; a queue over a limit
+//!   checks again after `flow_control_interval`), long-polling pull, dispatch; a failed
+//!   pull backs off [`PULL_ERROR_DELAY`] and the loop goes on;
 //! - one short task per consume batch, holding a permit of a semaphore sized
 //!   `consume_thread_num` while the listener runs (Java's consume thread pool);
 //! - one task persisting the offsets every `persist_consumer_offset_interval`.
@@ -82,18 +83,22 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::allocate::{AllocateAveragely, AllocateStrategy};
+use super::config_rules;
 use super::flow_control::{QueueLimits, Thresholds};
 use super::offset_store::local::{self, LocalOffsetStore};
-use super::offset_store::remote::RemoteOffsetStore;
+use super::offset_store::remote::{RemoteOffsetStore, DEFAULT_OFFSET_REQUEST_TIMEOUT};
 use super::offset_store::OffsetStore;
 use super::pause::{PauseSwitch, PAUSED_PULL_DELAY};
 use super::process_queue::ProcessQueue;
-use super::pull::{PullRequest, PullStatus, Puller};
+use super::pull::{PullRequest, PullStatus, Puller, DEFAULT_PULL_TIMEOUT, DEFAULT_SUSPEND_TIMEOUT};
 use super::queue_slot::{QueueSlot, DROP_CONSUME_WAIT};
 use super::rebalance::{self, HeldQueue, RebalanceInput};
 use super::selector;
 pub use super::selector::ExpressionType;
-use super::send_back::{send_back, DEFAULT_MAX_RECONSUME_TIMES};
+use super::send_back::{
+    send_back_with, SendBackOptions, DEFAULT_COMPRESS_OVER, DEFAULT_MAX_RECONSUME_TIMES,
+    DEFAULT_SEND_BACK_RETRY_TIMES, SEND_BACK_TIMEOUT,
+};
 use super::start_offset::{self, QueueOffsets};
 pub use super::stats::{ConsumerStats, OffsetStoreMetrics};
 use super::stats::{Counters, Event, TopicStatus};
@@ -101,10 +106,11 @@ use super::subscriptions::LiveSubscriptions;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
 use crate::processor::{ClientProcessor, ConsumerHooks};
-use crate::validation::{validate_group, validate_topic};
+use crate::validation::validate_topic;
 
 /// Java's back-off when a queue is over a flow-control threshold
-/// (`PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL`).
+/// (`PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL`): the default of
+/// [`PushConsumerConfig::flow_control_interval`].
 pub const FLOW_CONTROL_DELAY: Duration = Duration::from_millis(50);
 /// Java's back-off after a failed pull (`pullTimeDelayMillsWhenException`).
 pub const PULL_ERROR_DELAY: Duration = Duration::from_secs(3);
@@ -268,6 +274,48 @@ pub struct PushConsumerConfig {
     /// Deliveries of a message before the broker moves it to `%DLQ%<group>` instead of
     /// the retry topic. Java's default for concurrent consumers: 16.
     pub max_reconsume_times: i32,
+    /// A consumer-wide message limit over every queue held (the seed's
+    /// `pullThresholdForAll`; Java has none): each queue's limit is at most this divided by
+    /// the queues held, as a topic threshold is split. Default (`None`): no such limit.
+    pub pull_threshold_for_all: Option<u64>,
+    /// The same in body bytes (the seed's `pullThresholdSizeForAll`, which counts MiB).
+    pub pull_threshold_size_for_all: Option<u64>,
+    /// How long a flow-controlled queue waits before it checks its limits again (Java's
+    /// `PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL`, 50 ms; the seed's `flowControlInterval`).
+    pub flow_control_interval: Duration,
+    /// The client's budget for a long-polling pull (Java's
+    /// `consumerTimeoutMillisWhenSuspend`, 30 s); must exceed `broker_suspend_max_time`.
+    pub consumer_timeout_when_suspend: Duration,
+    /// How long the broker may hold a pull that finds nothing (Java's
+    /// `brokerSuspendMaxTimeMillis`, 15 s).
+    pub broker_suspend_max_time: Duration,
+    /// Budget of CONSUMER_SEND_MSG_BACK and of the fallback send to the retry topic (the
+    /// seed's `consumerTimeoutMillisSendMessage`; Java's 5 s for the first).
+    pub consumer_timeout_send_message: Duration,
+    /// Budget of the consumer's other broker requests: offset queries and updates, the
+    /// max-offset and search-by-time queries, the group's consumer list, CHECK_CLIENT_CONFIG
+    /// (the seed's `consumerTimeoutMillisOfRequest`). Default (`None`): each request's own,
+    /// as Java (5 s for offsets, 6 s for queue offsets, 3 s for the others).
+    pub consumer_timeout_of_request: Option<Duration>,
+    /// Offsets are committed as batches succeed (the seed's `enableAutoCommit`); `false`
+    /// (manual commits) is refused until orderly listeners bring COMMIT/ROLLBACK.
+    pub auto_commit: bool,
+    /// Message traces (the seed's `enableMessageTrace`); `true` is refused: not built.
+    pub enable_message_trace: bool,
+    /// The trace topic (the seed's `customizedTraceTopic`); refused when set: not built.
+    pub customized_trace_topic: Option<String>,
+    /// Whether the fallback copy of a failed message sent to `%RETRY%<group>` may be
+    /// zlib-compressed (the seed's `enableMessageCompression`; Java's inner producer does).
+    pub enable_message_compression: bool,
+    /// That copy's body is compressed from this many bytes on (Java's
+    /// `compressMsgBodyOverHowmuch`, 4096), when zlib makes it smaller.
+    pub compress_msg_body_over: usize,
+    /// Extra attempts of that fallback send, within its budget (the seed's
+    /// `retryTimesWhenSendAsyncFailed`; Java's inner producer retries twice).
+    pub send_back_retry_times: u32,
+    /// Extra immediate attempts of a failed offset write within one persist (the seed's
+    /// `offsetStoreRetryTimes`; Java makes none).
+    pub offset_store_retry_times: u32,
 }
 
 impl Default for PushConsumerConfig {
@@ -296,6 +344,20 @@ impl Default for PushConsumerConfig {
             rebalance_interval: Duration::from_secs(20),
             pull_interval: Duration::ZERO,
             max_reconsume_times: DEFAULT_MAX_RECONSUME_TIMES,
+            pull_threshold_for_all: None,
+            pull_threshold_size_for_all: None,
+            flow_control_interval: FLOW_CONTROL_DELAY,
+            consumer_timeout_when_suspend: DEFAULT_PULL_TIMEOUT,
+            broker_suspend_max_time: DEFAULT_SUSPEND_TIMEOUT,
+            consumer_timeout_send_message: SEND_BACK_TIMEOUT,
+            consumer_timeout_of_request: None,
+            auto_commit: true,
+            enable_message_trace: false,
+            customized_trace_topic: None,
+            enable_message_compression: true,
+            compress_msg_body_over: DEFAULT_COMPRESS_OVER,
+            send_back_retry_times: DEFAULT_SEND_BACK_RETRY_TIMES,
+            offset_store_retry_times: 0,
         }
     }
 }
@@ -374,85 +436,27 @@ impl PushConsumerConfig {
         }
     }
 
-    /// Checks what Java's `checkConfig` checks, and refuses what this engine cannot do yet.
+    /// Checks what Java's `checkConfig` checks, the rules between settings, and refuses
+    /// what this engine cannot do yet (see [`config_rules`]).
     pub fn validate(&self) -> Result<()> {
-        validate_group("consumer", &self.group)?;
-        match &self.offset_store_dir {
-            Some(_) if !self.broadcasting() => {
-                return Err(ClientError::Config(
-                    "offsetStoreDir applies to BROADCASTING consumers only; a CLUSTERING group's offsets live on the brokers".into(),
-                ))
-            }
-            Some(dir) if dir.as_os_str().is_empty() => {
-                return Err(ClientError::Config(
-                    "offsetStoreDir must not be empty".into(),
-                ))
-            }
-            _ => {}
+        config_rules::validate(self)
+    }
+
+    /// The budget of a broker request whose own default is `default`.
+    fn request_timeout(&self, default: Duration) -> Duration {
+        self.consumer_timeout_of_request.unwrap_or(default)
+    }
+
+    /// How failed messages go back to the broker.
+    fn send_back_options(&self) -> SendBackOptions {
+        SendBackOptions {
+            max_reconsume_times: self.max_reconsume_times,
+            timeout: self.consumer_timeout_send_message,
+            retry_times: self.send_back_retry_times,
+            compress_over: self
+                .enable_message_compression
+                .then_some(self.compress_msg_body_over),
         }
-        if !(1..=1024).contains(&self.pull_batch_size) {
-            return Err(ClientError::Config(format!(
-                "pullBatchSize {} is out of range [1, 1024]",
-                self.pull_batch_size
-            )));
-        }
-        if !(1..=1024).contains(&self.consume_message_batch_max_size) {
-            return Err(ClientError::Config(format!(
-                "consumeMessageBatchMaxSize {} is out of range [1, 1024]",
-                self.consume_message_batch_max_size
-            )));
-        }
-        if !(1..=1000).contains(&self.consume_thread_num) {
-            return Err(ClientError::Config(format!(
-                "consumeThreadNum {} is out of range [1, 1000]",
-                self.consume_thread_num
-            )));
-        }
-        if !(1..=65535).contains(&self.pull_threshold_for_queue) {
-            return Err(ClientError::Config(format!(
-                "pullThresholdForQueue {} is out of range [1, 65535]",
-                self.pull_threshold_for_queue
-            )));
-        }
-        if !(1..=1024 * 1024 * 1024).contains(&self.pull_threshold_size_for_queue) {
-            return Err(ClientError::Config(format!(
-                "pullThresholdSizeForQueue {} is out of range [1 B, 1 GiB]",
-                self.pull_threshold_size_for_queue
-            )));
-        }
-        if let Some(t) = self.pull_threshold_for_topic {
-            if !(1..=6_553_500).contains(&t) {
-                return Err(ClientError::Config(format!(
-                    "pullThresholdForTopic {t} is out of range [1, 6553500]"
-                )));
-            }
-        }
-        if let Some(t) = self.pull_threshold_size_for_topic {
-            if !(1..=100 * 1024 * 1024 * 1024).contains(&t) {
-                return Err(ClientError::Config(format!(
-                    "pullThresholdSizeForTopic {t} is out of range [1 B, 100 GiB]"
-                )));
-            }
-        }
-        if !(1..=65535).contains(&self.consume_concurrently_max_span) {
-            return Err(ClientError::Config(format!(
-                "consumeConcurrentlyMaxSpan {} is out of range [1, 65535]",
-                self.consume_concurrently_max_span
-            )));
-        }
-        for (name, value) in [
-            (
-                "persistConsumerOffsetInterval",
-                self.persist_consumer_offset_interval,
-            ),
-            ("rebalanceInterval", self.rebalance_interval),
-            ("consumeTimeout", self.consume_timeout),
-        ] {
-            if value.is_zero() {
-                return Err(ClientError::Config(format!("{name} must be positive")));
-            }
-        }
-        Ok(())
     }
 
     /// The flow-control thresholds of this configuration.
@@ -462,6 +466,8 @@ impl PushConsumerConfig {
             per_queue_bytes: self.pull_threshold_size_for_queue,
             per_topic_messages: self.pull_threshold_for_topic,
             per_topic_bytes: self.pull_threshold_size_for_topic,
+            all_messages: self.pull_threshold_for_all,
+            all_bytes: self.pull_threshold_size_for_all,
             max_span: self.consume_concurrently_max_span,
         }
     }
@@ -805,13 +811,16 @@ impl PushConsumer {
         }
         let group = &self.config.group;
         if !self.config.broadcasting() {
-            return Ok(Arc::new(RemoteOffsetStore::for_instance(
-                instance,
-                group.clone(),
-            )));
+            let timeout = self.config.request_timeout(DEFAULT_OFFSET_REQUEST_TIMEOUT);
+            return Ok(Arc::new(
+                RemoteOffsetStore::for_instance(instance, group.clone())
+                    .with_timeout(timeout)
+                    .with_retry_times(self.config.offset_store_retry_times),
+            ));
         }
         let dir = self.config.resolved_offset_store_dir()?;
-        let store = LocalOffsetStore::new(dir, instance.client_id(), group);
+        let store = LocalOffsetStore::new(dir, instance.client_id(), group)
+            .with_retry_times(self.config.offset_store_retry_times);
         store.load().await?;
         info!(
             "consumer {group}: broadcasting, offsets in {}",
@@ -831,12 +840,14 @@ impl PushConsumer {
                 continue;
             }
             let route = instance.routes().get(topic).await?;
-            selector::check_sql92_subscription(
+            selector::check_sql92_subscription_within(
                 instance.remoting(),
                 &route,
                 instance.client_id(),
                 &self.config.group,
                 subscription,
+                self.config
+                    .request_timeout(selector::CHECK_CLIENT_CONFIG_TIMEOUT),
             )
             .await?;
         }
@@ -1031,7 +1042,8 @@ impl Engine {
             paused,
             store,
             puller: Puller::for_instance(&instance),
-            offsets: QueueOffsets::for_instance(&instance),
+            offsets: QueueOffsets::for_instance(&instance)
+                .with_timeout(config.request_timeout(start_offset::DEFAULT_QUEUE_OFFSET_TIMEOUT)),
             consume_permits: Semaphore::new(config.calls_in_flight()),
             listener,
             instance,
@@ -1130,6 +1142,8 @@ impl Engine {
                 .collect()
         };
         changed |= self.drop_queues(&unsubscribed).await;
+        // Pull loops of the queues added, started once every topic's limits are set.
+        let mut starting = Vec::new();
         for topic in subscriptions.keys() {
             let route = match self.instance.routes().get(topic).await {
                 Ok(route) => route,
@@ -1146,7 +1160,12 @@ impl Engine {
             let cids = if self.config.broadcasting() {
                 Vec::new()
             } else {
-                match rebalance::consumer_ids(&self.instance, topic, self.group()).await {
+                let timeout = self
+                    .config
+                    .request_timeout(self.instance.config().request_timeout);
+                match rebalance::consumer_ids_within(&self.instance, topic, self.group(), timeout)
+                    .await
+                {
                     Ok(cids) => cids,
                     Err(err) => {
                         warn!(
@@ -1195,15 +1214,6 @@ impl Engine {
                     .collect()
             };
             changed |= self.drop_queues(&dropping).await;
-            // The limits for the share this round ends with, set before any new pull loop
-            // starts, so none pulls under the looser ones meanwhile.
-            let planned = lock(&self.queues)
-                .keys()
-                .filter(|mq| mq.topic == *topic)
-                .chain(plan.to_add.iter())
-                .collect::<BTreeSet<_>>()
-                .len();
-            self.set_limits(topic, planned);
             for mq in &plan.to_add {
                 if lock(&self.queues).contains_key(mq) {
                     continue;
@@ -1242,10 +1252,16 @@ impl Engine {
                 let slot = Arc::new(QueueSlot::new(Arc::new(ProcessQueue::new(now_ms()))));
                 lock(&self.queues).insert(mq.clone(), Arc::clone(&slot));
                 info!("consumer {}: added {mq} starting at {start}", self.group());
-                tokio::spawn(Arc::clone(&self).pull_loop(mq.clone(), slot, start));
+                starting.push((mq.clone(), slot, start));
                 changed = true;
             }
-            self.update_limits(topic);
+        }
+        // The limits for the share this round ends with (a consumer-wide threshold depends
+        // on every topic's queues), set before any new pull loop starts, so none pulls
+        // under looser ones meanwhile.
+        self.update_limits();
+        for (mq, slot, start) in starting {
+            tokio::spawn(Arc::clone(&self).pull_loop(mq, slot, start));
         }
         if changed {
             self.instance.heartbeat_soon();
@@ -1398,20 +1414,18 @@ impl Engine {
         }
     }
 
-    /// Recomputes the per-queue limits of `topic` for the queues of it held now (Java's
-    /// `messageQueueChanged`).
-    fn update_limits(&self, topic: &str) {
-        let held = lock(&self.queues)
-            .keys()
-            .filter(|mq| mq.topic == topic)
-            .count();
-        self.set_limits(topic, held);
-    }
-
-    /// Sets the per-queue limits of `topic` for `queues_held` of its queues.
-    fn set_limits(&self, topic: &str, queues_held: usize) {
-        if let Some(limits) = lock(&self.limits).get(topic) {
-            limits.update(&self.config.thresholds(), queues_held);
+    /// Recomputes every topic's per-queue limits for the queues held now (Java's
+    /// `messageQueueChanged`, per topic; the consumer-wide threshold over all of them).
+    fn update_limits(&self) {
+        let mut held_per_topic: BTreeMap<&str, usize> = BTreeMap::new();
+        let queues = lock(&self.queues);
+        for mq in queues.keys() {
+            *held_per_topic.entry(mq.topic.as_str()).or_default() += 1;
+        }
+        let thresholds = self.config.thresholds();
+        for (topic, limits) in lock(&self.limits).iter() {
+            let held = held_per_topic.get(topic.as_str()).copied().unwrap_or(0);
+            limits.update(&thresholds, held, queues.len());
         }
     }
 
@@ -1496,7 +1510,7 @@ impl Engine {
                     "consumer {}: {mq} waits, over its {reason} threshold",
                     self.group()
                 );
-                if !self.pause(FLOW_CONTROL_DELAY).await {
+                if !self.pause(self.config.flow_control_interval).await {
                     return;
                 }
                 continue;
@@ -1513,6 +1527,8 @@ impl Engine {
             pq.set_last_pull(now_ms());
             let mut request = PullRequest::new(self.group(), mq.clone(), next_offset, subscription);
             request.max_msg_nums = self.config.pull_batch_size;
+            request.suspend_timeout = self.config.broker_suspend_max_time;
+            request.timeout = self.config.consumer_timeout_when_suspend;
             // No commit offset on the pull (Java sends one): a broker write racing the
             // store's first write of the topic could lose it (see `persist_held`).
             self.counters.add(Event::Pull, 1);
@@ -1821,13 +1837,14 @@ impl Engine {
     ) -> (Vec<i64>, Vec<Arc<MessageExt>>) {
         let mut sent_back = Vec::new();
         let mut kept = Vec::new();
+        let options = self.config.send_back_options();
         for message in messages {
-            match send_back(
+            match send_back_with(
                 &self.instance,
                 self.group(),
                 &message,
                 delay_level,
-                self.config.max_reconsume_times,
+                &options,
             )
             .await
             {

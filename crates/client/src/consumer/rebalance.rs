@@ -100,6 +100,16 @@ pub async fn consumer_ids(
     topic: &str,
     group: &str,
 ) -> Result<Vec<String>> {
+    consumer_ids_within(instance, topic, group, instance.config().request_timeout).await
+}
+
+/// [`consumer_ids`] with the request's budget given.
+pub async fn consumer_ids_within(
+    instance: &ClientInstance,
+    topic: &str,
+    group: &str,
+    timeout: Duration,
+) -> Result<Vec<String>> {
     let pick = random_pick();
     let route = instance.routes().get(topic).await?;
     let addr = match broker_addr_for_topic(&route, pick) {
@@ -115,13 +125,7 @@ pub async fn consumer_ids(
                 .to_owned()
         }
     };
-    query_consumer_ids(
-        instance.remoting(),
-        &addr,
-        group,
-        instance.config().request_timeout,
-    )
-    .await
+    query_consumer_ids(instance.remoting(), &addr, group, timeout).await
 }
 
 /// A random number without a random-number crate: the standard library seeds each

@@ -75,6 +75,26 @@ pub async fn check_sql92_subscription(
     group: &str,
     subscription: &SubscriptionData,
 ) -> Result<()> {
+    check_sql92_subscription_within(
+        remoting,
+        route,
+        client_id,
+        group,
+        subscription,
+        CHECK_CLIENT_CONFIG_TIMEOUT,
+    )
+    .await
+}
+
+/// [`check_sql92_subscription`] with each request's budget given.
+pub async fn check_sql92_subscription_within(
+    remoting: &RemotingClient,
+    route: &TopicRouteData,
+    client_id: &str,
+    group: &str,
+    subscription: &SubscriptionData,
+    timeout: Duration,
+) -> Result<()> {
     let body = CheckClientRequestBody {
         client_id: client_id.to_owned(),
         group: group.to_owned(),
@@ -89,9 +109,7 @@ pub async fn check_sql92_subscription(
         };
         let command = RemotingCommand::request(request::CHECK_CLIENT_CONFIG, ExtFields::new())
             .with_body(body.clone());
-        let answer = remoting
-            .request(addr, command, CHECK_CLIENT_CONFIG_TIMEOUT)
-            .await?;
+        let answer = remoting.request(addr, command, timeout).await?;
         check_answer(&answer, &broker.broker_name, subscription)?;
     }
     Ok(())

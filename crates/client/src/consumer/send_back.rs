@@ -14,10 +14,17 @@
 //!    broker applies the same DLQ rule. It goes to the same broker group: the broker creates
 //!    a group's retry topic on demand, while a route for it may not exist yet. (Java sends it
 //!    through its inner producer, which may pick any broker carrying the retry topic.)
+//!    Like Java's inner producer, the copy's body is zlib-compressed from
+//!    [`SendBackOptions::compress_over`] bytes on (when that makes it smaller), and a
+//!    failed attempt that may succeed again is retried [`SendBackOptions::retry_times`]
+//!    times, all within the one budget [`SendBackOptions::timeout`].
 //! 3. If both fail, the error is returned: the caller keeps the message and consumes it
 //!    again locally (Java's `submitConsumeRequestLater`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::time::Instant;
 
 use log::warn;
 use rocketmq_remoting::body::MessageQueue;
@@ -27,7 +34,7 @@ use rocketmq_remoting::header::{
     SendMessageRequestHeaderV2,
 };
 use rocketmq_remoting::message::properties::keys;
-use rocketmq_remoting::message::{encode_properties, MessageExt};
+use rocketmq_remoting::message::{compress_zlib, encode_properties, sysflag, MessageExt};
 use rocketmq_remoting::RemotingCommand;
 
 use super::offset_store::BrokerAddrLookup;
@@ -41,6 +48,41 @@ pub const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
 
 /// Java's budget for CONSUMER_SEND_MSG_BACK and for the fallback send.
 pub const SEND_BACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Java's inner producer compresses bodies from this many bytes on
+/// (`compressMsgBodyOverHowmuch`).
+pub const DEFAULT_COMPRESS_OVER: usize = 4096;
+
+/// Java's inner producer retries a failed send this many times.
+pub const DEFAULT_SEND_BACK_RETRY_TIMES: u32 = 2;
+
+/// zlib level of the retry copy, Java's default `rocketmq.message.compressLevel`.
+const COMPRESS_LEVEL: u32 = 5;
+
+/// How a failed message goes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendBackOptions {
+    /// Deliveries before the broker moves the message to `%DLQ%<group>`.
+    pub max_reconsume_times: i32,
+    /// Budget of CONSUMER_SEND_MSG_BACK, and of the fallback send with its retries.
+    pub timeout: Duration,
+    /// Extra attempts of the fallback send after one that failed in a way that may pass.
+    pub retry_times: u32,
+    /// The fallback copy's body is zlib-compressed from this many bytes on; `None`: never.
+    pub compress_over: Option<usize>,
+}
+
+impl SendBackOptions {
+    /// Java's: 5 s, two retries, compression from 4 KiB on.
+    pub fn new(max_reconsume_times: i32) -> Self {
+        SendBackOptions {
+            max_reconsume_times,
+            timeout: SEND_BACK_TIMEOUT,
+            retry_times: DEFAULT_SEND_BACK_RETRY_TIMES,
+            compress_over: Some(DEFAULT_COMPRESS_OVER),
+        }
+    }
+}
 
 /// Prefix of a group's dead-letter topic (Java `MixAll.DLQ_GROUP_TOPIC_PREFIX`).
 pub const DLQ_TOPIC_PREFIX: &str = "%DLQ%";
@@ -78,20 +120,32 @@ pub async fn send_back(
     delay_level: i32,
     max_reconsume_times: i32,
 ) -> Result<SendBackPath> {
-    send_back_via(
+    let options = SendBackOptions::new(max_reconsume_times);
+    send_back_with(instance, group, msg, delay_level, &options).await
+}
+
+/// [`send_back`] with every option given.
+pub async fn send_back_with(
+    instance: &ClientInstance,
+    group: &str,
+    msg: &MessageExt,
+    delay_level: i32,
+    options: &SendBackOptions,
+) -> Result<SendBackPath> {
+    send_back_via_with(
         instance.remoting(),
         instance,
         group,
         msg,
         delay_level,
-        max_reconsume_times,
-        SEND_BACK_TIMEOUT,
+        options,
     )
     .await
 }
 
 /// [`send_back`] with its parts given: the connections, how broker names map to
-/// addresses, and the budget of each of the two requests.
+/// addresses, and the budget of each of the two requests; the fallback is neither
+/// compressed nor retried.
 pub async fn send_back_via(
     remoting: &RemotingClient,
     brokers: &dyn BrokerAddrLookup,
@@ -101,6 +155,25 @@ pub async fn send_back_via(
     max_reconsume_times: i32,
     timeout: Duration,
 ) -> Result<SendBackPath> {
+    let options = SendBackOptions {
+        max_reconsume_times,
+        timeout,
+        retry_times: 0,
+        compress_over: None,
+    };
+    send_back_via_with(remoting, brokers, group, msg, delay_level, &options).await
+}
+
+/// [`send_back_via`] with every option given.
+pub async fn send_back_via_with(
+    remoting: &RemotingClient,
+    brokers: &dyn BrokerAddrLookup,
+    group: &str,
+    msg: &MessageExt,
+    delay_level: i32,
+    options: &SendBackOptions,
+) -> Result<SendBackPath> {
+    let (max_reconsume_times, timeout) = (options.max_reconsume_times, options.timeout);
     let addr = broker_addr(brokers, &msg.topic, msg).await;
     let first = consumer_send_msg_back(
         remoting,
@@ -122,23 +195,16 @@ pub async fn send_back_via(
     );
     let retry = retry_topic(group);
     let retry_addr = broker_addr(brokers, &retry, msg).await;
-    resend_to_retry_topic(
-        remoting,
-        &retry_addr,
-        group,
-        msg,
-        max_reconsume_times,
-        timeout,
-    )
-    .await
-    .map(|()| SendBackPath::RetryTopic)
-    .map_err(|err| {
-        warn!(
-            "re-sending message {} to {retry} failed as well: {err}",
-            msg.msg_id()
-        );
-        err
-    })
+    resend_to_retry_topic(remoting, &retry_addr, group, msg, options)
+        .await
+        .map(|()| SendBackPath::RetryTopic)
+        .map_err(|err| {
+            warn!(
+                "re-sending message {} to {retry} failed as well: {err}",
+                msg.msg_id()
+            );
+            err
+        })
 }
 
 /// What resetRetryAndNamespace does before a listener sees a message: one pulled from
@@ -246,7 +312,8 @@ pub fn retry_copy_header(
         default_topic: "TBW102".into(),
         default_topic_queue_nums: 4,
         queue_id,
-        // The body is sent as pulled: already decompressed, so no compression bits.
+        // The body as pulled is already decompressed; the sender sets the bits of the body
+        // it sends (see `retry_copy_body`).
         sys_flag: 0,
         born_timestamp,
         flag: msg.flag,
@@ -259,21 +326,93 @@ pub fn retry_copy_header(
     }
 }
 
+/// The retry copy's body and the sysFlag bits that say how it is encoded: compressed with
+/// zlib when at least `compress_over` bytes and smaller so (the producer's rule).
+pub fn retry_copy_body(body: &Bytes, compress_over: Option<usize>) -> Result<(Bytes, i32)> {
+    match compress_over {
+        Some(over) if body.len() >= over => {
+            let compressed = compress_zlib(body, COMPRESS_LEVEL)?;
+            if compressed.len() < body.len() {
+                return Ok((
+                    Bytes::from(compressed),
+                    sysflag::COMPRESSED | sysflag::COMPRESSION_ZLIB,
+                ));
+            }
+            Ok((body.clone(), 0))
+        }
+        _ => Ok((body.clone(), 0)),
+    }
+}
+
+/// The fallback send, retried while its budget lasts and the failure may pass (the
+/// producer's rule for retrying).
 async fn resend_to_retry_topic(
     remoting: &RemotingClient,
     addr: &str,
     group: &str,
     msg: &MessageExt,
-    max_reconsume_times: i32,
+    options: &SendBackOptions,
+) -> Result<()> {
+    let deadline = Instant::now() + options.timeout;
+    let (body, sys_flag) = {
+        let (body, over) = (msg.body.clone(), options.compress_over);
+        // Off the runtime's workers: zlib takes about a millisecond per 100 KiB.
+        tokio::task::spawn_blocking(move || retry_copy_body(&body, over))
+            .await
+            .map_err(|err| ClientError::State(format!("compression task failed: {err}")))??
+    };
+    let attempts = options.retry_times.saturating_add(1);
+    let mut attempt = 1;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let outcome = if remaining.is_zero() {
+            Err(ClientError::Timeout {
+                what: format!("sending the retry copy of message {}", msg.msg_id()),
+                timeout_ms: u64::try_from(options.timeout.as_millis()).unwrap_or(u64::MAX),
+                addr: Some(addr.to_owned()),
+            })
+        } else {
+            send_retry_copy(
+                remoting, addr, group, msg, options, &body, sys_flag, remaining,
+            )
+            .await
+        };
+        match outcome {
+            Err(err)
+                if attempt < attempts
+                    && crate::producer::retriable(&err)
+                    && Instant::now() < deadline =>
+            {
+                warn!(
+                    "retry copy of message {} to {addr} failed (attempt {attempt}/{attempts}), trying again: {err}",
+                    msg.msg_id()
+                );
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_retry_copy(
+    remoting: &RemotingClient,
+    addr: &str,
+    group: &str,
+    msg: &MessageExt,
+    options: &SendBackOptions,
+    body: &Bytes,
+    sys_flag: i32,
     timeout: Duration,
 ) -> Result<()> {
     // A group's retry topic has one queue unless configured otherwise.
-    let header = retry_copy_header(group, msg, max_reconsume_times, 0);
+    let mut header = retry_copy_header(group, msg, options.max_reconsume_times, 0);
+    header.sys_flag = sys_flag;
     let command = RemotingCommand::request(
         request::SEND_MESSAGE_V2,
         SendMessageRequestHeaderV2::from(header).to_ext_fields(),
     )
-    .with_body(msg.body.clone());
+    .with_body(body.clone());
     let answer = remoting.request(addr, command, timeout).await?;
     // SLAVE_NOT_AVAILABLE and the flush timeouts still mean the master stored it.
     if crate::producer::SendStatus::from_response_code(answer.code).is_some() {
@@ -370,6 +509,44 @@ mod tests {
         assert_eq!(props.get(keys::TAGS).unwrap(), "t");
         assert_eq!(props.get(keys::UNIQ_KEY).unwrap(), "UNIQ");
         assert!(!props.contains_key(keys::TRAN_MSG));
+    }
+
+    #[test]
+    fn the_retry_copy_is_compressed_over_the_threshold_when_that_makes_it_smaller() {
+        let big = Bytes::from("retry ".repeat(1000));
+        let (body, flags) = retry_copy_body(&big, Some(4096)).unwrap();
+        assert_eq!(flags, sysflag::COMPRESSED | sysflag::COMPRESSION_ZLIB);
+        assert!(body.len() < big.len());
+        let back = rocketmq_remoting::message::decompress(
+            rocketmq_remoting::message::CompressionType::Zlib,
+            &body,
+            1 << 20,
+        )
+        .unwrap();
+        assert_eq!(&back[..], &big[..]);
+        // Below the threshold, with compression off, or when zlib cannot shrink it: as is.
+        assert_eq!(
+            retry_copy_body(&big, Some(big.len() + 1)).unwrap(),
+            (big.clone(), 0)
+        );
+        assert_eq!(retry_copy_body(&big, None).unwrap(), (big.clone(), 0));
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let noise: Vec<u8> = (0..8192)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 32) as u8
+            })
+            .collect();
+        let noise = Bytes::from(noise);
+        assert_eq!(
+            retry_copy_body(&noise, Some(0)).unwrap(),
+            (noise.clone(), 0)
+        );
+        assert_eq!(SendBackOptions::new(16).compress_over, Some(4096));
+        assert_eq!(SendBackOptions::new(16).retry_times, 2);
+        assert_eq!(SendBackOptions::new(16).timeout, SEND_BACK_TIMEOUT);
     }
 
     #[test]

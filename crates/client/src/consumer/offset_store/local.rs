@@ -43,6 +43,8 @@ pub struct LocalOffsetStore {
     on_disk: Mutex<Option<Table>>,
     /// One file write at a time (Java's `string2File` is `synchronized`).
     writing: tokio::sync::Mutex<()>,
+    /// Extra immediate attempts of a failed file write within one persist.
+    retry_times: u32,
     metrics: OffsetStoreCounters,
 }
 
@@ -75,8 +77,16 @@ impl LocalOffsetStore {
             table: OffsetTable::default(),
             on_disk: Mutex::new(None),
             writing: tokio::sync::Mutex::new(()),
+            retry_times: 0,
             metrics: OffsetStoreCounters::default(),
         }
+    }
+
+    /// Sets how many times a failed file write is tried again at once within one persist
+    /// (default 0, as Java).
+    pub fn with_retry_times(mut self, retry_times: u32) -> Self {
+        self.retry_times = retry_times;
+        self
     }
 
     /// The offsets file.
@@ -139,7 +149,23 @@ impl LocalOffsetStore {
         let content = file::encode(&next);
         let path = self.path.clone();
         let started = Instant::now();
-        let written = tokio::task::spawn_blocking(move || file::write(&path, &content)).await;
+        let attempts = self.retry_times.saturating_add(1);
+        let written = tokio::task::spawn_blocking(move || {
+            let mut attempt = 1;
+            loop {
+                match file::write(&path, &content) {
+                    Err(err) if attempt < attempts => {
+                        log::debug!(
+                            "writing {} failed (attempt {attempt}/{attempts}), trying again: {err}",
+                            path.display()
+                        );
+                        attempt += 1;
+                    }
+                    other => break other,
+                }
+            }
+        })
+        .await;
         let outcome = match written {
             Ok(Ok(())) => Ok(()),
             Ok(Err(err)) => Err(ClientError::Config(format!(

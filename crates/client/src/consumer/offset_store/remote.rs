@@ -92,6 +92,8 @@ pub struct RemoteOffsetStore {
     /// How many offset writes of one persist may wait for their answers at once; `None`
     /// for all of them.
     max_writes_in_flight: Option<usize>,
+    /// Extra immediate attempts of a failed offset write within one persist.
+    retry_times: u32,
 }
 
 impl std::fmt::Debug for RemoteOffsetStore {
@@ -119,6 +121,7 @@ impl RemoteOffsetStore {
             metrics: OffsetStoreCounters::default(),
             persisting: tokio::sync::Mutex::new(()),
             max_writes_in_flight: None,
+            retry_times: 0,
         }
     }
 
@@ -140,6 +143,13 @@ impl RemoteOffsetStore {
     /// at the cost of more round trips one after another.
     pub fn with_max_writes_in_flight(mut self, max: usize) -> Self {
         self.max_writes_in_flight = Some(max.max(1));
+        self
+    }
+
+    /// Sets how many times a failed offset write is tried again at once within one persist
+    /// (default 0, as Java).
+    pub fn with_retry_times(mut self, retry_times: u32) -> Self {
+        self.retry_times = retry_times;
         self
     }
 
@@ -220,15 +230,27 @@ impl RemoteOffsetStore {
                 self.timeout,
                 Arc::clone(&permits),
             );
+            let attempts = self.retry_times.saturating_add(1);
             writes.spawn(async move {
                 // The semaphore is never closed, so the permit always comes.
                 let _permit = permits.acquire_owned().await;
                 let started = Instant::now();
-                let outcome = match addr_of(brokers.as_ref(), &mq).await {
-                    Ok(addr) => {
-                        send_update(remoting, addr, group, mq.clone(), offset, timeout).await
+                let mut attempt = 1;
+                let outcome = loop {
+                    let outcome = match addr_of(brokers.as_ref(), &mq).await {
+                        Ok(addr) => {
+                            let (remoting, group) = (remoting.clone(), group.clone());
+                            send_update(remoting, addr, group, mq.clone(), offset, timeout).await
+                        }
+                        Err(err) => Err(err),
+                    };
+                    match outcome {
+                        Err(err) if attempt < attempts => {
+                            debug!("offset {offset} of group {group} for {mq}: attempt {attempt}/{attempts} failed, trying again: {err}");
+                            attempt += 1;
+                        }
+                        other => break other,
                     }
-                    Err(err) => Err(err),
                 };
                 (mq, offset, outcome, started.elapsed())
             });
