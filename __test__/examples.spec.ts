@@ -41,6 +41,19 @@ const EXAMPLES: Record<string, readonly RegExp[]> = {
     /^managed stores: test_group:BROADCASTING$/m,
     /^managed stores after closeAllOffsetStores: 0$/m,
   ],
+  'consumer-config.ts': [
+    /^basic: test_group CLUSTERING, 20 listener calls at once$/m,
+    /^production: 50 calls, batches of 5, pulls of 64, at most 50000 messages held$/m,
+    /^enableMessageTrace: refused \(ERR_CONFIG\): enableMessageTrace true /m,
+    /^consumerTimeoutMillisWhenSuspend: refused \(ERR_CONFIG\): consumerTimeoutMillisWhenSuspend 1000 /m,
+    /^flowControlMaxDiff: refused \(ERR_CONFIG\): flowControlMaxDiff 10000 and consumeConcurrentlyMaxSpan 2000 /m,
+    /^consumeThreadNum: refused \(ERR_CONFIG\): consumeThreadNum 0 /m,
+  ],
+  'broadcasting.ts': [
+    /^screen-a received 5 of 5 notifications$/m,
+    /^screen-b received 5 of 5 notifications$/m,
+    /^screen-a's offsets: a file under storePath$/m,
+  ],
 }
 
 for (const [example, expected] of Object.entries(EXAMPLES)) {
