@@ -3,9 +3,9 @@
  * between broker versions asserts the behaviour of the version it talks to (docs/broker-versions.md lists
  * them) instead of being skipped.
  *
- * Read from `ROCKETMQ_VERSION` when set (the scripts and CI set it beside `NAMESRV_ADDR`), else from the
- * `version` file `scripts/rocketmq/start.sh` writes into the cluster's state directory (keyed by the
- * NameServer port, as in `scripts/rocketmq/env.sh`), else the scripts' default, 5.3.3.
+ * Read from the `version` file `scripts/rocketmq/start.sh` writes into the cluster's state directory
+ * (`ROCKETMQ_STATE_DIR`, else keyed by the NameServer port, as in `scripts/rocketmq/env.sh`), else from
+ * `ROCKETMQ_VERSION` (for a cluster the scripts did not start), else the scripts' default, 5.3.3.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -23,9 +23,6 @@ function stateDir(): string {
 }
 
 function detectVersion(): string {
-  if (process.env.ROCKETMQ_VERSION) {
-    return process.env.ROCKETMQ_VERSION
-  }
   const file = join(stateDir(), 'version')
   if (existsSync(file)) {
     const recorded = readFileSync(file, 'utf8').trim()
@@ -33,7 +30,7 @@ function detectVersion(): string {
       return recorded
     }
   }
-  return DEFAULT_VERSION
+  return process.env.ROCKETMQ_VERSION || DEFAULT_VERSION
 }
 
 /** The RocketMQ release of the brokers and NameServer the specs run against, e.g. `5.3.3` or `4.9.7`. */
