@@ -7,11 +7,15 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use common::{broker_is_4x, cluster_admin, create_topic, namesrv, unique};
 use rocketmq_client::consumer::pull::{PullRequest, Puller};
 use rocketmq_client::{ClientError, ConnectionConfig, RemotingClient};
-use rocketmq_remoting::body::{MessageQueue, SubscriptionData};
-use rocketmq_remoting::codes::response;
+use rocketmq_remoting::body::{
+    ConsumeFromWhere, ConsumeType, ConsumerData, HeartbeatData, MessageModel, MessageQueue,
+    SubscriptionData,
+};
+use rocketmq_remoting::codes::{request, response};
 use rocketmq_remoting::{ExtFields, RemotingCommand};
 
 fn now_millis() -> i64 {
@@ -87,4 +91,53 @@ async fn a_request_code_the_nameserver_does_not_know() {
             "{answer:?}"
         );
     }
+}
+
+/// The full heartbeat the client sends (no fingerprint): 5.x answers it with the heartbeat-V2
+/// fields `IS_SUPPORT_HEART_BEAT_V2` and `IS_SUB_CHANGE`, 4.x with neither. Both accept it, and the
+/// client never reads those fields, so it needs no V2 fallback.
+#[tokio::test]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_full_heartbeat_is_accepted_and_only_5x_answers_the_v2_fields() {
+    let name = unique("versions-heartbeat");
+    let admin = cluster_admin(&name);
+    let topic = unique("VersionsHeartbeat");
+    create_topic(&admin, &topic, 1).await;
+    let route = admin.topic_route(&topic).await.unwrap();
+    let group = unique("VersionsHeartbeatGroup");
+    let data = HeartbeatData {
+        client_id: format!("127.0.0.1@{name}"),
+        producer_data_set: Vec::new(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.clone(),
+            consume_type: ConsumeType::ConsumePassively,
+            message_model: MessageModel::Clustering,
+            consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
+            subscription_data_set: vec![SubscriptionData::tag(topic.clone(), "*", 1)],
+            unit_mode: false,
+        }],
+        heartbeat_fingerprint: None,
+        without_sub: None,
+    };
+    let client = RemotingClient::new(ConnectionConfig::default());
+    for broker in &route.broker_datas {
+        let command = RemotingCommand::request(request::HEART_BEAT, ExtFields::new())
+            .with_body(Bytes::from(data.encode().unwrap()));
+        let answer = client
+            .request(
+                broker.master_addr().unwrap(),
+                command,
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.code, response::SUCCESS, "{answer:?}");
+        let v2_fields = ["IS_SUPPORT_HEART_BEAT_V2", "IS_SUB_CHANGE"]
+            .iter()
+            .filter(|key| answer.ext_fields.contains_key(**key))
+            .count();
+        let expected = if broker_is_4x() { 0 } else { 2 };
+        assert_eq!(v2_fields, expected, "{answer:?}");
+    }
+    admin.close().await;
 }
