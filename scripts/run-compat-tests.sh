@@ -7,6 +7,8 @@
 #
 #   COMPAT_ROCKETMQ_VERSION   release to test (default 4.9.7)
 #   COMPAT_NAMESRV_PORT / COMPAT_BROKER_A_PORT / COMPAT_BROKER_B_PORT   (19876 / 20911 / 20921)
+#   COMPAT_FAULT_NAMESRV_PORT / ..._BROKER_A_PORT / ..._BROKER_B_PORT    (21876 / 22911 / 22921): the
+#     broker-restart spec's own cluster
 #   COMPAT_SPECS              ava spec files to run (default: the list below)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,11 +19,16 @@ export ROCKETMQ_BROKER_A_PORT=${COMPAT_BROKER_A_PORT:-20911}
 export ROCKETMQ_BROKER_B_PORT=${COMPAT_BROKER_B_PORT:-20921}
 export NAMESRV_ADDR=127.0.0.1:$ROCKETMQ_NAMESRV_PORT
 unset ROCKETMQ_STATE_DIR # keyed by the port above, as start.sh keys it
+# consumer-broker-restart starts a cluster of its own (of this version too): on ports apart from the
+# 5.3.3 run's fault cluster (29876, 30909-30922), below the ephemeral port range.
+export FAULT_NAMESRV_PORT=${COMPAT_FAULT_NAMESRV_PORT:-21876}
+export FAULT_BROKER_A_PORT=${COMPAT_FAULT_BROKER_A_PORT:-22911}
+export FAULT_BROKER_B_PORT=${COMPAT_FAULT_BROKER_B_PORT:-22921}
 
 # Consumer-critical: clustering, retries and the DLQ, offsets and consume-from rules (consumer),
 # rebalance in a group, and beside a Java consumer of the same release (consumer-group,
-# java-interop), broadcasting, selectors, offsets kept across a kill or a shutdown, mqadmin's view
-# and reset; producer and admin under them.
+# java-interop), broadcasting, selectors, offsets kept across a kill or a shutdown and a broker
+# restart, mqadmin's view and reset; producer and admin under them.
 default_specs=(
   __test__/consumer.spec.ts
   __test__/consumer-group.spec.ts
@@ -30,6 +37,7 @@ default_specs=(
   __test__/consumer-selectors.spec.ts
   __test__/consumer-kill.spec.ts
   __test__/consumer-shutdown.spec.ts
+  __test__/consumer-broker-restart.spec.ts
   __test__/mqadmin.spec.ts
   __test__/broker-versions.spec.ts
   __test__/producer.spec.ts
