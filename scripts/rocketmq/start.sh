@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts a local RocketMQ cluster: one NameServer and two master brokers (broker-a, broker-b) on 127.0.0.1.
+# Starts a local RocketMQ cluster: one NameServer and two master brokers (broker-a, broker-b) on 127.0.0.1
+# (a 4.x cluster listens on all interfaces; README.md).
 # Returns once the NameServer routes to both brokers and prints NAMESRV_ADDR=host:port as its last line.
 # Settings: see env.sh and README.md.
 set -euo pipefail
@@ -107,8 +108,8 @@ cat >"$ROCKETMQ_STATE_DIR/namesrv/namesrv.properties" <<EOF
 listenPort=$ROCKETMQ_NAMESRV_PORT
 bindAddress=$ROCKETMQ_HOST
 kvConfigPath=$ROCKETMQ_STATE_DIR/namesrv/kvConfig.json
-# 4.x has neither bindAddress nor scanAvailableNameSrv (unknown keys are ignored): its NameServer listens on all
-# interfaces. The NameServer's internal client (5.x) is pointed at <first NIC address>:<port> and would re-dial it every 3 s;
+# (4.x has neither bindAddress nor scanAvailableNameSrv and ignores both: its NameServer listens on all interfaces.)
+# The NameServer's internal client is pointed at <first NIC address>:<port> and would re-dial it every 3 s;
 # with the server bound to loopback that only fails, and nothing here needs it.
 scanAvailableNameSrv=false
 EOF
