@@ -36,6 +36,27 @@ export type {
   ConsumeVerdict,
   MessageHandler,
 } from './lib/listener'
+export {
+  ConsumerOffsetStore,
+  LocalOffsetStore,
+  NativeBackedOffsetStore,
+  OffsetStore,
+  ReadOffsetType,
+  RemoteOffsetStore,
+  StandaloneOffsetStore,
+} from './lib/offset-store'
+export type { OffsetStoreState, QueueOffset } from './lib/offset-store'
+export {
+  OffsetStoreFactory,
+  OffsetStoreManager,
+  closeAllOffsetStores,
+  closeOffsetStore,
+  createOffsetStore,
+  getOffsetStoreManager,
+  getOffsetStoreMetrics,
+  validateOffsetStoreConfig,
+} from './lib/offset-store-factory'
+export type { AnyOffsetStore, ManagedOffsetStoreInfo, OffsetStoreOptions } from './lib/offset-store-factory'
 export { ExpressionType, MessageSelector, SUB_ALL, tagHash } from './lib/selector'
 export type { SelectorTypeName, TagFilter } from './lib/selector'
 export { DEFAULT_MAX_SUBSCRIPTIONS, SUBSCRIPTIONS_EXPORT_VERSION, SubscriptionManager } from './lib/subscription-manager'

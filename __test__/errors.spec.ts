@@ -110,7 +110,7 @@ test('native: a bad configuration throws synchronously with code and retriable a
   t.is((raw as { retriable?: unknown }).retriable, false)
   t.false(Object.hasOwn(raw as object, 'responseCode'))
   t.false(Object.hasOwn(raw as object, 'brokerAddr'))
-  t.is(raw?.message, 'timeoutMs must be positive')
+  t.is(raw?.message, 'timeoutMs 0 must be an integer in 1..=2147483647')
   const typed = fromNativeError(raw, 'admin')
   t.true(typed instanceof ConfigError)
   t.false(typed.retriable)

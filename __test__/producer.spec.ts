@@ -112,6 +112,13 @@ test('the body is taken when send() is called: reusing the Buffer right after do
   t.is(stored.body.toString(), 'original content')
 })
 
+test('empty keys are sent as Java sends them: the message carries the other keys only', async (t) => {
+  const topic = await createTestTopic(admin, 'producer_empty_keys')
+  const producer = await startedProducer(t)
+  const result = await producer.send({ topic, body: 'keys', keys: ['order-1', '', 'order-2'] })
+  t.deepEqual((await admin.viewMessage(result.offsetMsgId)).keys, ['order-1', 'order-2'])
+})
+
 test('a Uint8Array body (a view into a larger buffer) is sent as exactly its bytes, by send and sendBatch', async (t) => {
   const topic = await createTestTopic(admin, 'producer_uint8array')
   const producer = await startedProducer(t)
@@ -234,7 +241,7 @@ test('sending to a topic no broker has yet creates it through the auto-create te
   t.true((created?.writeQueueNums ?? 0) >= 1 && (created?.writeQueueNums ?? 99) <= 4)
 })
 
-test('the native producer validates again: bad messages that bypass the TS checks give ERR_VALIDATION', async (t) => {
+test('the native producer holds the rules: bad messages staged directly give ERR_VALIDATION', async (t) => {
   const topic = await createTestTopic(admin, 'producer_native_validation')
   const { NativeProducer } = nativeBinding()
   // id -> the error (null when it was sent) and the status index
@@ -265,7 +272,7 @@ test('the native producer validates again: bad messages that bypass the TS check
     { label: 'empty topic', message: { topic: '', body: Buffer.from('x') } },
     { label: 'empty body', message: { topic, body: Buffer.alloc(0) } },
     { label: 'body over maxMessageSize', message: { topic, body: Buffer.alloc(1025) } },
-    { label: 'delay level 19', message: { topic, body: Buffer.from('x'), delayLevel: 19 } },
+    { label: 'reserved property', message: { topic, body: Buffer.from('x'), properties: { UNIQ_KEY: 'mine' } } },
   ]
   for (const [id, { label, message }] of cases.entries()) {
     const outcome = await sendNative(message, id)
@@ -273,6 +280,10 @@ test('the native producer validates again: bad messages that bypass the TS check
     t.false(outcome?.error?.retriable, label)
     t.true(fromNativeFields(outcome?.error as NativeErrorFields, 'producer') instanceof ValidationError, label)
   }
+  // A number that is not an integer of its range is refused by stage() itself, which stages nothing.
+  const raw = t.throws(() => native.stage(99, topic, Buffer.from('x'), null, null, null, 19, null))
+  t.is((raw as { code?: unknown }).code, 'ERR_VALIDATION')
+  t.regex(raw?.message ?? '', /delayLevel 19 must be an integer in 0\.\.=18/)
   const ok = await sendNative({ topic, body: Buffer.from('fine') }, cases.length)
   t.is(ok?.error, null)
   t.is(nativeBinding().sendStatusNames()[ok?.status ?? -1], 'SEND_OK')

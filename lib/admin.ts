@@ -4,10 +4,9 @@
  * @module
  */
 import type { NativeAdmin, NativeTopicRoute } from './binding'
-import { type AdminConfig, checkInteger, resolveAdminConfig } from './config'
+import { type AdminConfig, resolveAdminConfig } from './config'
 import { ValidationError } from './errors'
 import type { MessageView } from './message'
-import { validateGroup, validateTopic } from './names'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
 
@@ -92,18 +91,27 @@ function fromNativeRoute(route: NativeTopicRoute): TopicRoute {
   return result
 }
 
-function checkQueueId(queueId: unknown): number {
-  if (typeof queueId !== 'number' || !Number.isInteger(queueId) || queueId < 0) {
-    throw new ValidationError(`queueId must be a non-negative integer; got ${String(queueId)}`)
-  }
-  return queueId
+/*
+ * Arguments are checked for their type here; their rules (names, ranges, the id format) are the native
+ * engine's, which rejects with a ValidationError naming the argument, the value and the rule.
+ */
+
+function typeName(value: unknown): string {
+  return value === null ? 'null' : typeof value
 }
 
-function checkBrokerName(brokerName: unknown): string {
-  if (typeof brokerName !== 'string' || brokerName === '') {
-    throw new ValidationError('brokerName must be a non-empty string')
+function stringArgument(field: string, value: unknown): string {
+  if (typeof value !== 'string') {
+    throw new ValidationError(`${field} must be a string; got ${typeName(value)}`)
   }
-  return brokerName
+  return value
+}
+
+function numberArgument(field: string, value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new ValidationError(`${field} must be a number; got ${typeName(value)}`)
+  }
+  return value
 }
 
 /**
@@ -131,12 +139,12 @@ export class Admin {
    * @returns the names of the brokers that host the topic
    */
   async createTopic(options: CreateTopicOptions): Promise<string[]> {
-    const topic = validateTopic(options.topic)
-    const queueNums = checkInteger('queueNums', options.queueNums, 1, 1024)
-    if (queueNums === undefined) {
-      throw new ValidationError('queueNums is required')
+    if (typeof options !== 'object' || options === null) {
+      throw new ValidationError(`createTopic needs an object { topic, queueNums, ... }; got ${typeName(options)}`)
     }
-    const perm = options.perm === undefined ? undefined : checkInteger('perm', options.perm, 0, 7)
+    const topic = stringArgument('topic', options.topic)
+    const queueNums = numberArgument('queueNums', options.queueNums)
+    const perm = options.perm === undefined ? undefined : numberArgument('perm', options.perm)
     return callNative('admin', () =>
       this.#native.createTopic({
         topic,
@@ -154,7 +162,7 @@ export class Admin {
    * @throws TopicNotFoundError when the NameServer has no route for it
    */
   async getTopicRoute(topic: string): Promise<TopicRoute> {
-    const name = validateTopic(topic)
+    const name = stringArgument('topic', topic)
     return fromNativeRoute(await callNative('admin', () => this.#native.getTopicRoute(name)))
   }
 
@@ -167,9 +175,9 @@ export class Admin {
    * @param queueId queue number
    */
   async getMaxOffset(topic: string, brokerName: string, queueId: number): Promise<number> {
-    const name = validateTopic(topic)
-    const broker = checkBrokerName(brokerName)
-    const queue = checkQueueId(queueId)
+    const name = stringArgument('topic', topic)
+    const broker = stringArgument('brokerName', brokerName)
+    const queue = numberArgument('queueId', queueId)
     return callNative('admin', () => this.#native.getMaxOffset(name, broker, queue))
   }
 
@@ -181,9 +189,9 @@ export class Admin {
    * @param queueId queue number
    */
   async getMinOffset(topic: string, brokerName: string, queueId: number): Promise<number> {
-    const name = validateTopic(topic)
-    const broker = checkBrokerName(brokerName)
-    const queue = checkQueueId(queueId)
+    const name = stringArgument('topic', topic)
+    const broker = stringArgument('brokerName', brokerName)
+    const queue = numberArgument('queueId', queueId)
     return callNative('admin', () => this.#native.getMinOffset(name, broker, queue))
   }
 
@@ -194,10 +202,8 @@ export class Admin {
    * @throws ValidationError when the id is not an offsetMsgId
    */
   async viewMessage(offsetMsgId: string): Promise<MessageView> {
-    if (typeof offsetMsgId !== 'string' || !/^[0-9A-Fa-f]{32}([0-9A-Fa-f]{24})?$/.test(offsetMsgId)) {
-      throw new ValidationError(`offsetMsgId must be 32 (IPv4) or 56 (IPv6) hex digits; got ${String(offsetMsgId)}`)
-    }
-    const view = await callNative('admin', () => this.#native.viewMessage(offsetMsgId))
+    const id = stringArgument('offsetMsgId', offsetMsgId)
+    const view = await callNative('admin', () => this.#native.viewMessage(id))
     const { tags, ...rest } = view
     return { ...rest, ...(tags === undefined || tags === null ? {} : { tags }) }
   }
@@ -209,7 +215,7 @@ export class Admin {
    * @param producerGroup producer group name
    */
   async producerConnections(producerGroup: string): Promise<ProducerConnection[]> {
-    const group = validateGroup(producerGroup, ValidationError)
+    const group = stringArgument('producerGroup', producerGroup)
     const listed = await callNative('admin', () => this.#native.producerConnections(group))
     return listed.map((connection) => ({ ...connection }))
   }

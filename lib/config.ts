@@ -1,11 +1,13 @@
 /**
- * Client configuration: types, defaults, environment fallbacks and validation.
+ * Client configuration: types, documented defaults and the environment fallback. The rules and the defaults
+ * themselves are the native engine's; this module checks only the types of what it hands over.
  *
  * @module
  */
 import type { NativeAdminConfig, NativeProducerConfig } from './binding'
 import { ConfigError } from './errors'
-import { validateGroup } from './names'
+import { nativeBinding } from './native'
+import { callNativeSync } from './native-errors'
 
 /** Environment variable read when `namesrvAddr` is not given. */
 export const NAMESRV_ADDR_ENV = 'NAMESRV_ADDR'
@@ -14,7 +16,7 @@ export const NAMESRV_ADDR_ENV = 'NAMESRV_ADDR'
 export interface ProducerConfig {
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
   namesrvAddr?: string
-  /** Producer group name (letters, digits, `%|_-`, at most 255 characters). */
+  /** Producer group name (letters, digits, `%|_-`, at most 255 characters; not `DEFAULT_PRODUCER`). */
   producerGroup: string
   /** Budget of one send in milliseconds: route lookups, every attempt and retry included. Default 3000. */
   sendMsgTimeout?: number
@@ -47,7 +49,10 @@ export interface AdminConfig {
   unitName?: string
 }
 
-/** Defaults of {@link ProducerConfig}. */
+/**
+ * Defaults of {@link ProducerConfig}, the Java producer's. Kept for documentation: the native engine applies its
+ * own defaults to unset settings, and a test checks these equal them (`producerDefaults()` of the binding).
+ */
 export const PRODUCER_DEFAULTS = {
   sendMsgTimeout: 3000,
   retryTimesWhenSendFailed: 2,
@@ -56,29 +61,21 @@ export const PRODUCER_DEFAULTS = {
 } as const
 
 /**
- * Resolves and checks a NameServer address list: the explicit value, else `NAMESRV_ADDR`.
+ * Resolves a NameServer address list: the explicit value, else `NAMESRV_ADDR`, checked by the native engine
+ * (every entry `host:port`).
  *
  * @param explicit the configured value, if any
  * @throws ConfigError when neither is set or an entry is not `host:port`
  */
 export function resolveNamesrvAddr(explicit: unknown): string {
-  const value = explicit ?? process.env[NAMESRV_ADDR_ENV]
-  if (typeof value !== 'string' || value.trim() === '') {
+  const value: unknown = explicit ?? process.env[NAMESRV_ADDR_ENV]
+  if (value === undefined) {
     throw new ConfigError(`namesrvAddr is required (pass it in the config or set ${NAMESRV_ADDR_ENV})`)
   }
-  const entries = value.split(';').map((entry) => entry.trim()).filter((entry) => entry !== '')
-  if (entries.length === 0) {
-    throw new ConfigError(`namesrvAddr ${JSON.stringify(value)} has no address`)
+  if (typeof value !== 'string') {
+    throw new ConfigError(`namesrvAddr must be a string; got ${value === null ? 'null' : typeof value} ${String(value)}`)
   }
-  for (const entry of entries) {
-    const separator = entry.lastIndexOf(':')
-    const host = entry.slice(0, separator)
-    const port = Number(entry.slice(separator + 1))
-    if (separator <= 0 || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new ConfigError(`namesrvAddr entry ${JSON.stringify(entry)} is not host:port`)
-    }
-  }
-  return entries.join(';')
+  return callNativeSync('producer', () => nativeBinding().checkNamesrvAddr(value))
 }
 
 /**
@@ -100,52 +97,57 @@ export function checkInteger(name: string, value: unknown, min: number, max = Nu
   return value
 }
 
-/** A producer configuration with defaults applied and every value checked. */
-export interface ResolvedProducerConfig {
-  /** What the native producer receives. */
-  native: NativeProducerConfig
-  /** Body size limit, kept on the TS side for fast checks. */
-  maxMessageSize: number
-}
-
 /**
- * Applies defaults to a producer configuration and checks every value.
+ * An optional number setting, checked for its type only: the native engine checks that it is an integer in
+ * its range.
  *
- * @param config the user's configuration
- * @throws ConfigError naming the first bad value
+ * @param name setting name, for the message
+ * @param value the configured value
+ * @throws ConfigError when it is set but not a number
  */
-export function resolveProducerConfig(config: ProducerConfig): ResolvedProducerConfig {
-  if (typeof config !== 'object' || config === null) {
-    throw new ConfigError('producer config must be an object { producerGroup, namesrvAddr?, ... }')
+function numberSetting(name: string, value: unknown): number | undefined {
+  if (value !== undefined && typeof value !== 'number') {
+    throw new ConfigError(`${name} must be a number; got ${value === null ? 'null' : typeof value} ${JSON.stringify(value)}`)
   }
-  const producerGroup = validateGroup(config.producerGroup, ConfigError)
-  if (producerGroup === 'DEFAULT_PRODUCER') {
-    // The broker keeps this name for its own use, as the Java client enforces.
-    throw new ConfigError('producerGroup cannot be DEFAULT_PRODUCER; choose a name of your own')
-  }
-  const maxMessageSize =
-    checkInteger('maxMessageSize', config.maxMessageSize, 1, 0x7fffffff) ?? PRODUCER_DEFAULTS.maxMessageSize
-  const native: NativeProducerConfig = {
-    namesrvAddr: resolveNamesrvAddr(config.namesrvAddr),
-    producerGroup,
-    sendMsgTimeoutMs: checkInteger('sendMsgTimeout', config.sendMsgTimeout, 1, 0x7fffffff) ?? PRODUCER_DEFAULTS.sendMsgTimeout,
-    retryTimesWhenSendFailed:
-      checkInteger('retryTimesWhenSendFailed', config.retryTimesWhenSendFailed, 0, 100) ??
-      PRODUCER_DEFAULTS.retryTimesWhenSendFailed,
-    compressMsgBodyOverHowmuch:
-      checkInteger('compressMsgBodyOverHowmuch', config.compressMsgBodyOverHowmuch, 0, 0x7fffffff) ??
-      PRODUCER_DEFAULTS.compressMsgBodyOverHowmuch,
-    maxMessageSize,
-  }
-  Object.assign(native, resolveClientNames(config))
-  return { native, maxMessageSize }
+  return value
 }
 
 /**
- * Checks the optional `instanceName` and `unitName` settings shared by every client.
+ * Converts a producer configuration to the native shape, checking the types of its values. The native
+ * producer checks the rules (group name, ranges) and applies the defaults.
  *
  * @param config the user's configuration
- * @throws ConfigError when one is set but not a non-empty string
+ * @throws ConfigError naming the first value of the wrong type
+ */
+export function resolveProducerConfig(config: ProducerConfig): NativeProducerConfig {
+  if (typeof config !== 'object' || config === null) {
+    throw new ConfigError(`producer config must be an object { producerGroup, namesrvAddr?, ... }; got ${String(config)}`)
+  }
+  const producerGroup: unknown = config.producerGroup
+  if (typeof producerGroup !== 'string') {
+    throw new ConfigError(`producerGroup must be a string; got ${producerGroup === null ? 'null' : typeof producerGroup}`)
+  }
+  const native: NativeProducerConfig = { namesrvAddr: resolveNamesrvAddr(config.namesrvAddr), producerGroup }
+  const numbers = {
+    sendMsgTimeoutMs: numberSetting('sendMsgTimeout', config.sendMsgTimeout),
+    retryTimesWhenSendFailed: numberSetting('retryTimesWhenSendFailed', config.retryTimesWhenSendFailed),
+    compressMsgBodyOverHowmuch: numberSetting('compressMsgBodyOverHowmuch', config.compressMsgBodyOverHowmuch),
+    maxMessageSize: numberSetting('maxMessageSize', config.maxMessageSize),
+  }
+  for (const [key, value] of Object.entries(numbers)) {
+    if (value !== undefined) {
+      native[key as keyof typeof numbers] = value
+    }
+  }
+  return Object.assign(native, resolveClientNames(config))
+}
+
+/**
+ * Checks the types of the optional `instanceName` and `unitName` settings shared by every client (the native
+ * engine refuses blank ones).
+ *
+ * @param config the user's configuration
+ * @throws ConfigError when one is set but not a string
  */
 function resolveClientNames(config: { instanceName?: unknown; unitName?: unknown }): {
   instanceName?: string
@@ -157,8 +159,8 @@ function resolveClientNames(config: { instanceName?: unknown; unitName?: unknown
     if (value === undefined) {
       continue
     }
-    if (typeof value !== 'string' || value.trim() === '') {
-      throw new ConfigError(`${key} must be a non-empty string`)
+    if (typeof value !== 'string') {
+      throw new ConfigError(`${key} must be a string; got ${value === null ? 'null' : typeof value}`)
     }
     names[key] = value
   }
@@ -166,17 +168,18 @@ function resolveClientNames(config: { instanceName?: unknown; unitName?: unknown
 }
 
 /**
- * Applies defaults to an admin configuration and checks every value.
+ * Converts an admin configuration to the native shape, checking the types of its values (the native admin
+ * checks the rules).
  *
  * @param config the user's configuration
- * @throws ConfigError naming the first bad value
+ * @throws ConfigError naming the first value of the wrong type
  */
 export function resolveAdminConfig(config: AdminConfig = {}): NativeAdminConfig {
   if (typeof config !== 'object' || config === null) {
-    throw new ConfigError('admin config must be an object { namesrvAddr?, timeoutMs? }')
+    throw new ConfigError(`admin config must be an object { namesrvAddr?, timeoutMs? }; got ${String(config)}`)
   }
   const native: NativeAdminConfig = { namesrvAddr: resolveNamesrvAddr(config.namesrvAddr), ...resolveClientNames(config) }
-  const timeoutMs = checkInteger('timeoutMs', config.timeoutMs, 1, 0x7fffffff)
+  const timeoutMs = numberSetting('timeoutMs', config.timeoutMs)
   if (timeoutMs !== undefined) {
     native.timeoutMs = timeoutMs
   }

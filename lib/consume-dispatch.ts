@@ -19,6 +19,7 @@
 import type { NativeConsumer, NativeConsumeTasks } from './binding'
 import { type ConsumeTask, tasksFromNative } from './consumed-message'
 import { MessageConsumeError } from './errors'
+import type { OffsetStore } from './offset-store'
 import type { TagFilter } from './selector'
 import {
   type ConcurrentListener,
@@ -65,6 +66,7 @@ export class ConsumeDispatch {
   readonly #onError: ListenerErrorHandler
   readonly #limits: DispatchLimits
   #native: NativeConsumer | undefined
+  #offsetStore: OffsetStore | undefined
   /** Tasks waiting for a free slot, oldest first, from `#head` on. */
   #queue: ConsumeTask[] = []
   #head = 0
@@ -92,6 +94,11 @@ export class ConsumeDispatch {
     this.#listener = listener
     this.#onError = onError
     this.#limits = limits
+  }
+
+  /** Sets the store listeners see as `context.offsetStore` (the consumer's, built after this dispatch). */
+  setOffsetStore(store: OffsetStore): void {
+    this.#offsetStore = store
   }
 
   /** Connects the native consumer the verdicts go to (it is built after this dispatch, which it calls). */
@@ -189,6 +196,8 @@ export class ConsumeDispatch {
       messageQueue: task.queue,
       consumerGroup: this.#group,
       delayLevelWhenNextConsume: 0,
+      // Set by the consumer's constructor, before any task can arrive.
+      offsetStore: this.#offsetStore as OffsetStore,
     }
     this.#running += 1
     let verdict: unknown

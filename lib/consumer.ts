@@ -19,6 +19,7 @@ import { ConfigError, ConsumerStateError, type MessageConsumeError } from './err
 import { type ConcurrentListener, MessageListener } from './listener'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
+import { ConsumerOffsetStore, type OffsetStore, StandaloneOffsetStore, nativeOffsetStoreOf } from './offset-store'
 import type { TagFilter } from './selector'
 import { SubscriptionManager } from './subscription-manager'
 
@@ -28,6 +29,8 @@ export interface OffsetStoreMetrics {
   persistCount: number
   /** Offset writes that failed. */
   persistFailures: number
+  /** Offset writes that succeeded (`persistCount - persistFailures`). */
+  persistSuccessCount: number
   /** Share of writes that succeeded, 0..1 (0 before the first). */
   persistSuccessRate: number
   /** Average time of a write, in milliseconds. */
@@ -111,6 +114,15 @@ export interface ConsumerOptions {
   /** Receives the messages: a {@link MessageListenerConcurrently} or a plain (async) function. */
   messageListener: ConcurrentListener
   /**
+   * The store to commit to, made by `createOffsetStore` / `OffsetStoreFactory.createOffsetStore` for the config's
+   * `consumerGroup` and `messageModel` (else a ConfigError naming both). The consumer uses that very store: it
+   * commits each consumed batch into it, persists it as with its own, and its listener sees it as
+   * `context.offsetStore`; `start()` starts it if it is not started yet; `shutdown()` persists the consumer's
+   * queues but does not stop the store, which stays its owner's to stop (after the consumer's shutdown). Default:
+   * the consumer opens its own store at each start (the brokers' when CLUSTERING, its file when BROADCASTING).
+   */
+  offsetStore?: OffsetStore
+  /**
    * Told of each listener call that threw, rejected or answered something unusable; its messages are consumed
    * again later either way. Default: a warning on stderr, at most one a second.
    */
@@ -190,6 +202,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
   readonly #subscriptions: SubscriptionManager
   readonly #native: NativeConsumer
   readonly #dispatch: ConsumeDispatch
+  readonly #offsetStore: OffsetStore
   #state: State = 'created'
   #clientId: string | undefined
   #keepAlive: NodeJS.Timeout | undefined
@@ -236,13 +249,44 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       () => new NativeConsumerClass(native, this.#dispatch.onTasks, (batch: NativeConsumerEvents) => this.#onNativeEvents(batch)),
     )
     this.#dispatch.attach(this.#native)
+    this.#offsetStore = this.#bindOffsetStore(options.offsetStore)
+    this.#dispatch.setOffsetStore(this.#offsetStore)
+  }
+
+  /** The given store, bound to the native consumer, or a view over the consumer's own. */
+  #bindOffsetStore(given: unknown): OffsetStore {
+    const { NativeOffsetStore: NativeOffsetStoreClass } = nativeBinding()
+    if (given === undefined) {
+      return new ConsumerOffsetStore(NativeOffsetStoreClass.ofConsumer(this.#native))
+    }
+    const native = nativeOffsetStoreOf(given)
+    if (native === undefined) {
+      throw new ConfigError('offsetStore must be a store made by createOffsetStore or OffsetStoreFactory.createOffsetStore')
+    }
+    callNativeSync('consumer', () => this.#native.useOffsetStore(native))
+    return given as OffsetStore
+  }
+
+  /**
+   * The store this consumer commits to: the one it was given, or a view over its own (usable while it runs). The
+   * consumer commits after every consumed batch with `increaseOnly` semantics (a commit never moves progress
+   * back); a manual `updateOffset(queue, offset)` (default `increaseOnly = false`) sets the value as given, so a
+   * lower one moves the queue's progress back until the consumer's next commit of that queue, which then moves it
+   * forward again to the consumer's own position. To record progress ahead of the consumer, pass a higher value
+   * (with `increaseOnly = true` it is never a step back). What is in memory is persisted by the next timer tick,
+   * `persist` / `persistAll`, or the consumer's shutdown.
+   */
+  get offsetStore(): OffsetStore {
+    return this.#offsetStore
   }
 
   /**
    * Joins the group and starts consuming the subscribed topics (as they are in the subscription manager now).
    *
-   * @throws ConsumerStateError when already started or shut down, or nothing is subscribed
+   * @throws ConsumerStateError when already started or shut down, nothing is subscribed, or the given offset store
+   *   is stopped
    * @throws InvalidSelectorError when a broker refuses a SQL92 expression
+   * @throws OffsetError when a given offset store not started yet cannot start
    */
   async start(): Promise<void> {
     if (this.#state !== 'created') {
@@ -263,6 +307,13 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     this.#dispatch.setTagFilters(tagFilters)
     this.#state = 'starting'
     try {
+      if (this.#offsetStore instanceof StandaloneOffsetStore) {
+        if (this.#offsetStore.state === 'stopped') {
+          throw new ConsumerStateError('the offsetStore given to this consumer is stopped; give it a store not stopped')
+        }
+        // Loads a local store's file before the engine reads it (as the consumer's own store is loaded).
+        await this.#offsetStore.start()
+      }
       await callNative('consumer', () => this.#native.start())
     } catch (error) {
       this.#state = 'created'
@@ -402,6 +453,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       offsetStore: {
         persistCount: s.offsetPersistCount,
         persistFailures: s.offsetPersistFailures,
+        persistSuccessCount: s.offsetPersistCount - s.offsetPersistFailures,
         persistSuccessRate: s.offsetPersistSuccessRate,
         avgPersistLatency: s.offsetAvgPersistLatencyMs,
         cacheHits: s.offsetCacheHits,

@@ -5,6 +5,7 @@
  */
 import type { ConsumedMessage } from './consumed-message'
 import type { MessageQueue } from './consumer-config'
+import type { OffsetStore } from './offset-store'
 
 /** A listener's verdict on a batch (the seed's `ConsumeResult`, with its string values). */
 export const ConsumeResult = {
@@ -34,6 +35,18 @@ export interface ConsumeConcurrentlyContext {
    * default, lets the broker choose (3 + reconsumeTimes); -1 sends the messages straight to `%DLQ%<group>`.
    */
   delayLevelWhenNextConsume: number
+  /**
+   * The store the consumer commits to (the one given as `offsetStore`, or the consumer's own), so a listener may
+   * record progress itself, as in the seed:
+   * `context.offsetStore.updateOffset(context.messageQueue, message.queueOffset + 1n)`.
+   *
+   * The consumer commits anyway after every batch it consumed (SUCCESS), with `increaseOnly` semantics: its
+   * commit never moves a queue back. A manual `updateOffset` with the default `increaseOnly = false` takes the
+   * value as given: a lower one moves the queue's progress back until the consumer's next commit of that queue
+   * (which moves it forward again); a higher one (ahead of what the consumer consumed) stands, and the consumer's
+   * later commits below it are ignored, so messages before it count as consumed even if a batch of them fails.
+   */
+  readonly offsetStore: OffsetStore
 }
 
 /**

@@ -1,14 +1,13 @@
 /**
  * Messages to send and the results of sending them.
  *
- * Cheap checks happen here so that mistakes fail fast with a clear {@link ValidationError}; the native
- * engine checks again (and enforces the size limits after compression).
+ * The types of a message's fields are checked here; the rules (names, sizes, reserved properties, delay
+ * levels) are the native engine's alone, so the two cannot disagree.
  *
  * @module
  */
 import type { NativeMessage, NativeSendResult } from './binding'
 import { ProtocolError, ValidationError } from './errors'
-import { validateTopic } from './names'
 
 /** A message to send. */
 export interface Message {
@@ -21,9 +20,12 @@ export interface Message {
   body: Buffer | Uint8Array | string
   /** Tag used by consumers to filter (`TAGS`). */
   tags?: string
-  /** Business keys, indexed by the broker for lookups (`KEYS`, space-separated on the wire). */
+  /** Business keys, indexed by the broker for lookups (`KEYS`, space-separated on the wire); empty keys are left out, as the broker ignores them. */
   keys?: string | readonly string[]
-  /** User properties; names reserved by RocketMQ (e.g. `KEYS`, `TAGS`, `DELAY`) are rejected. */
+  /**
+   * User properties; names reserved by RocketMQ (Java's `MessageConst.STRING_HASH_SET`, e.g. `KEYS`, `TAGS`,
+   * `DELAY`) and blank names or values are rejected.
+   */
   properties?: Readonly<Record<string, string>>
   /** Delay level 1..18 (1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h); 0 or absent: none. */
   delayLevel?: number
@@ -96,108 +98,90 @@ export interface MessageView {
   flag: number
 }
 
-/** Highest delay level of a default broker configuration (`messageDelayLevel` has 18 entries). */
+/**
+ * Highest delay level of a default broker (`messageDelayLevel` has 18 entries). Kept for documentation: the
+ * native engine holds the rule, and a test checks this equals its value.
+ */
 export const MAX_DELAY_LEVEL = 18
 
-/** Property names the broker and clients use themselves; user properties may not take them. */
-const RESERVED_PROPERTY_NAMES: ReadonlySet<string> = new Set([
-  'TRACE_ON', 'MSG_REGION', 'KEYS', 'TAGS', 'WAIT', 'DELAY', 'RETRY_TOPIC', 'REAL_TOPIC', 'REAL_QID',
-  'TRAN_MSG', 'PGROUP', 'MIN_OFFSET', 'MAX_OFFSET', 'BUYER_ID', 'ORIGIN_MESSAGE_ID', 'TRANSFER_FLAG',
-  'CORRECTION_FLAG', 'MQ2_FLAG', 'RECONSUME_TIME', 'UNIQ_KEY', 'MAX_RECONSUME_TIMES', 'CONSUME_START_TIME',
-  'POP_CK', 'POP_CK_OFFSET', '1ST_POP_TIME', 'TRAN_PREPARED_QUEUE_OFFSET', 'DUP_INFO', 'EXTEND_UNIQ_INFO',
-  'INSTANCE_ID', 'CORRELATION_ID', 'REPLY_TO_CLIENT', 'TTL', 'ARRIVE_TIME', 'PUSH_REPLY_TIME', 'CLUSTER',
-  'MSG_TYPE', 'INNER_MULTI_QUEUE_OFFSET', 'TIMER_DELAY_SEC', 'TIMER_DELIVER_MS', 'TIMER_ENQUEUE_MS',
-  'TIMER_DEQUEUE_MS', 'TIMER_ROLL_TIMES', 'TIMER_OUT_MS', 'TIMER_DEL_UNIQKEY', 'TIMER_DELAY_LEVEL',
-  '__BORNHOST', 'BORN_TIMESTAMP',
-])
+/*
+ * Only types and shapes are checked here, so that values convert to the native shape without loss. Every rule
+ * (topic names, empty or oversized bodies, reserved or blank properties, separator characters, delay levels)
+ * lives in the native engine, which checks it when the message is sent: there is one authority, and a send
+ * rejects with its ValidationError, naming the field, the value and the rule.
+ */
 
-/** Properties travel as `name\u0001value\u0002`; those two characters cannot appear inside them. */
-const PROPERTY_SEPARATORS = /[\u0001\u0002]/
-
-function isInt32(value: number): boolean {
-  return Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff
+function typeName(value: unknown): string {
+  if (value === null) {
+    return 'null'
+  }
+  return ArrayBuffer.isView(value) ? value.constructor.name : typeof value
 }
 
-function toBody(body: unknown, maxMessageSize: number): Buffer {
-  let bytes: Buffer
+function toBody(body: unknown): Buffer {
   if (Buffer.isBuffer(body)) {
-    bytes = body
-  } else if (body instanceof Uint8Array) {
+    return body
+  }
+  if (body instanceof Uint8Array) {
     // A view of the same memory, not a copy: the native send copies the bytes once anyway.
-    bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  } else if (typeof body === 'string') {
-    bytes = Buffer.from(body, 'utf8')
-  } else {
-    throw new ValidationError(
-      `message body must be a Buffer, a Uint8Array or a string; got ${body === null ? 'null' : ArrayBuffer.isView(body) ? body.constructor.name : typeof body}`,
-    )
+    return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   }
-  if (bytes.length === 0) {
-    throw new ValidationError('message body is empty')
+  if (typeof body === 'string') {
+    return Buffer.from(body, 'utf8')
   }
-  if (bytes.length > maxMessageSize) {
-    throw new ValidationError(`message body is ${bytes.length} bytes, over maxMessageSize ${maxMessageSize}`)
-  }
-  return bytes
+  throw new ValidationError(`message body must be a Buffer, a Uint8Array or a string; got ${typeName(body)}`)
 }
 
 function toText(field: string, value: unknown): string {
   if (typeof value !== 'string') {
-    throw new ValidationError(`message ${field} must be a string; got ${typeof value}`)
-  }
-  if (PROPERTY_SEPARATORS.test(value)) {
-    throw new ValidationError(`message ${field} contains a reserved control character (\\u0001 or \\u0002)`)
+    throw new ValidationError(`message ${field} must be a string; got ${typeName(value)}`)
   }
   return value
 }
 
 function toKeys(keys: unknown): string[] {
-  const list: unknown[] = typeof keys === 'string' ? [keys] : Array.isArray(keys) ? keys : [keys]
-  return list.map((key) => {
-    const text = toText('key', key)
-    if (text.trim() === '') {
-      throw new ValidationError('message keys must not be empty strings')
-    }
-    return text
-  })
+  if (typeof keys === 'string') {
+    return [keys]
+  }
+  if (!Array.isArray(keys)) {
+    throw new ValidationError(`message keys must be a string or an array of strings; got ${typeName(keys)}`)
+  }
+  return keys.map((key, index) => toText(`keys[${index}]`, key))
 }
 
 function toProperties(properties: unknown): Record<string, string> {
   if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
-    throw new ValidationError('message properties must be an object of string values')
+    throw new ValidationError(`message properties must be an object of string values; got ${typeName(properties)}`)
   }
+  // A copy of the own entries: the native conversion would also see inherited enumerable ones.
   const result: Record<string, string> = {}
   for (const [name, value] of Object.entries(properties)) {
-    if (name.trim() === '') {
-      throw new ValidationError('message property names must not be empty')
-    }
-    if (RESERVED_PROPERTY_NAMES.has(name)) {
-      throw new ValidationError(`message property name ${JSON.stringify(name)} is reserved by RocketMQ`)
-    }
-    toText(`property name ${JSON.stringify(name)}`, name)
-    const text = toText(`property ${JSON.stringify(name)}`, value)
-    if (text.trim() === '') {
-      throw new ValidationError(`message property ${JSON.stringify(name)} must not be blank`)
-    }
-    result[name] = text
+    result[name] = toText(`property ${JSON.stringify(name)}`, value)
   }
   return result
 }
 
+function toNumber(field: string, value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new ValidationError(`message ${field} must be a number; got ${typeName(value)}`)
+  }
+  return value
+}
+
 /**
- * Checks a message and converts it to the native shape.
+ * Checks the types of a message's fields and converts it to the native shape. The rules are the native
+ * engine's, checked by the send.
  *
  * @param message the message to send
- * @param maxMessageSize the producer's body size limit in bytes
- * @throws ValidationError naming the first problem found
+ * @throws ValidationError naming the first field of the wrong type
  */
-export function toNativeMessage(message: Message, maxMessageSize: number): NativeMessage {
+export function toNativeMessage(message: Message): NativeMessage {
   if (typeof message !== 'object' || message === null) {
-    throw new ValidationError('message must be an object { topic, body, ... }')
+    throw new ValidationError(`message must be an object { topic, body, ... }; got ${typeName(message)}`)
   }
   const native: NativeMessage = {
-    topic: validateTopic(message.topic),
-    body: toBody(message.body, maxMessageSize),
+    topic: toText('topic', message.topic),
+    body: toBody(message.body),
   }
   // An empty tag means "no tag", as in the Java client.
   if (message.tags !== undefined && message.tags !== '') {
@@ -210,19 +194,13 @@ export function toNativeMessage(message: Message, maxMessageSize: number): Nativ
     native.properties = toProperties(message.properties)
   }
   if (message.delayLevel !== undefined) {
-    const level = message.delayLevel
-    if (typeof level !== 'number' || !Number.isInteger(level) || level < 0 || level > MAX_DELAY_LEVEL) {
-      throw new ValidationError(`message delayLevel must be an integer 0..${MAX_DELAY_LEVEL}; got ${String(level)}`)
-    }
-    if (level > 0) {
+    const level = toNumber('delayLevel', message.delayLevel)
+    if (level !== 0) {
       native.delayLevel = level
     }
   }
   if (message.flag !== undefined) {
-    if (typeof message.flag !== 'number' || !isInt32(message.flag)) {
-      throw new ValidationError(`message flag must be a 32-bit integer; got ${String(message.flag)}`)
-    }
-    native.flag = message.flag
+    native.flag = toNumber('flag', message.flag)
   }
   return native
 }

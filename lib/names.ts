@@ -1,28 +1,32 @@
 /**
- * Validation of topic and group names, with the rules the RocketMQ broker applies.
+ * Topic and group names. The rules (the broker's: 1..127 or 1..255 characters of `[%|a-zA-Z0-9_-]`) are the
+ * native engine's; these functions check the type and ask it, synchronously, so that callers can report a bad
+ * name before anything else happens.
  *
  * @module
  */
 import { ValidationError } from './errors'
+import { nativeBinding } from './native'
+import { fromNativeError } from './native-errors'
 
-/** Characters RocketMQ allows in topic and group names. */
-const NAME_PATTERN = /^[%|a-zA-Z0-9_-]+$/
-
-/** Longest topic name a broker accepts. */
+/** Longest topic name a broker accepts. Kept for documentation; a test checks it equals the engine's. */
 export const TOPIC_MAX_LENGTH = 127
 
-/** Longest group name a broker accepts. */
+/** Longest group name a broker accepts. Kept for documentation; a test checks it equals the engine's. */
 export const GROUP_MAX_LENGTH = 255
 
-function checkName(kind: string, value: unknown, maxLength: number, errorClass: new (message: string) => Error): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new errorClass(`${kind} must be a non-empty string; got ${JSON.stringify(value)}`)
+type ErrorClass = new (message: string) => Error
+
+function checkName(field: string, value: unknown, check: (name: string) => void, errorClass: ErrorClass): string {
+  if (typeof value !== 'string') {
+    throw new errorClass(`${field} must be a string; got ${value === null ? 'null' : typeof value} ${String(value)}`)
   }
-  if (value.length > maxLength) {
-    throw new errorClass(`${kind} is longer than ${maxLength} characters: ${value.length}`)
-  }
-  if (!NAME_PATTERN.test(value)) {
-    throw new errorClass(`${kind} ${JSON.stringify(value)} may contain only letters, digits, '%', '|', '_' and '-'`)
+  try {
+    check(value)
+  } catch (error) {
+    // The native error names the field, the value and the rule; callers choose the class it is raised as.
+    const typed = fromNativeError(error, 'producer')
+    throw errorClass === ValidationError ? typed : new errorClass(typed.message)
   }
   return value
 }
@@ -33,8 +37,8 @@ function checkName(kind: string, value: unknown, maxLength: number, errorClass: 
  * @param topic the name to check
  * @param errorClass the error to throw (defaults to ValidationError)
  */
-export function validateTopic(topic: unknown, errorClass: new (message: string) => Error = ValidationError): string {
-  return checkName('topic', topic, TOPIC_MAX_LENGTH, errorClass)
+export function validateTopic(topic: unknown, errorClass: ErrorClass = ValidationError): string {
+  return checkName('topic', topic, (name) => nativeBinding().checkTopic(name), errorClass)
 }
 
 /**
@@ -43,6 +47,6 @@ export function validateTopic(topic: unknown, errorClass: new (message: string) 
  * @param group the name to check
  * @param errorClass the error to throw (defaults to ValidationError)
  */
-export function validateGroup(group: unknown, errorClass: new (message: string) => Error = ValidationError): string {
-  return checkName('group', group, GROUP_MAX_LENGTH, errorClass)
+export function validateGroup(group: unknown, errorClass: ErrorClass = ValidationError): string {
+  return checkName('group', group, (name) => nativeBinding().checkGroup('group', name), errorClass)
 }

@@ -32,7 +32,6 @@ import { SendDispatch } from './send-dispatch'
  */
 export class Producer {
   readonly #native: NativeProducer
-  readonly #maxMessageSize: number
   readonly #dispatch: SendDispatch
 
   /**
@@ -40,12 +39,12 @@ export class Producer {
    * @throws ConfigError when a setting is missing or invalid
    */
   constructor(config: ProducerConfig) {
-    const resolved = resolveProducerConfig(config)
+    const native = resolveProducerConfig(config)
     const { NativeProducer: NativeProducerClass } = nativeBinding()
     // The dispatch exists before the native producer, which takes its completion callback.
     this.#dispatch = new SendDispatch(() => this.#native)
-    this.#native = callNativeSync('producer', () => new NativeProducerClass(resolved.native, this.#dispatch.onComplete))
-    this.#maxMessageSize = resolved.maxMessageSize
+    // The native constructor checks every rule and applies the defaults; it throws ConfigError at once.
+    this.#native = callNativeSync('producer', () => new NativeProducerClass(native, this.#dispatch.onComplete))
   }
 
   /** Starts the producer: joins the client instance and registers the group with the brokers. Call once before sending. */
@@ -79,7 +78,7 @@ export class Producer {
   send(message: Message): Promise<SendResult> {
     // Not `async`: that would add promise hops to every send. Bad input still rejects, never throws.
     try {
-      return this.#dispatch.submit(toNativeMessage(message, this.#maxMessageSize))
+      return this.#dispatch.submit(toNativeMessage(message))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -93,19 +92,11 @@ export class Producer {
    * @throws ValidationError when the list is empty, mixes topics, or a message is invalid
    */
   async sendBatch(messages: readonly Message[]): Promise<SendResult> {
-    if (!Array.isArray(messages) || messages.length === 0) {
-      throw new ValidationError('sendBatch needs a non-empty array of messages')
+    if (!Array.isArray(messages)) {
+      throw new ValidationError(`sendBatch needs an array of messages; got ${messages === null ? 'null' : typeof messages}`)
     }
-    const natives = messages.map((message) => toNativeMessage(message, this.#maxMessageSize))
-    const topic = natives[0]?.topic
-    for (const [index, native] of natives.entries()) {
-      if (native.topic !== topic) {
-        throw new ValidationError(`a batch goes to one topic: message ${index} is for ${native.topic}, not ${topic}`)
-      }
-      if (native.delayLevel !== undefined) {
-        throw new ValidationError(`a batch cannot carry delayed messages (message ${index} has delayLevel)`)
-      }
-    }
+    // The batch rules (not empty, one topic, no delay levels) are the native engine's.
+    const natives = messages.map((message) => toNativeMessage(message))
     return fromNativeSendResult(await callNative('producer', () => this.#native.sendBatch(natives)))
   }
 }

@@ -11,14 +11,23 @@ use rocketmq_client::{Admin, AdminConfig, BrokerProducerConnection, CreateTopicO
 use rocketmq_remoting::body::TopicRouteData;
 use rocketmq_remoting::message::MessageExt;
 
-use crate::error::{js_config_error, js_error, Fallible, IntoFallible};
+use rocketmq_client::admin::TIMEOUT_MS_RANGE;
+use rocketmq_client::validation::{argument_integer, config_integer, JAVA_INT};
+use rocketmq_client::ClientError;
+
+use crate::error::{js_error, Fallible, IntoFallible};
+
+/// A number argument from JavaScript as the `i32` the engine takes (which checks its range).
+fn int_argument(field: &str, value: f64) -> Result<i32, ClientError> {
+    argument_integer(field, value, JAVA_INT).map(|n| n as i32)
+}
 
 /// Admin settings.
 #[napi(object)]
 pub struct NativeAdminConfig {
     pub namesrv_addr: String,
     /// Per-request timeout. Default 3000.
-    pub timeout_ms: Option<u32>,
+    pub timeout_ms: Option<f64>,
     /// Part of the client id; default the process id (shared with the process's producers).
     pub instance_name: Option<String>,
     /// Appended to the client id when set.
@@ -57,9 +66,9 @@ impl From<BrokerProducerConnection> for NativeProducerConnection {
 pub struct NativeCreateTopicOptions {
     pub topic: String,
     /// Read and write queues on each master.
-    pub queue_nums: i32,
+    pub queue_nums: f64,
     /// Permission bits. Default 6 (read + write).
-    pub perm: Option<i32>,
+    pub perm: Option<f64>,
     pub order: Option<bool>,
 }
 
@@ -178,8 +187,10 @@ impl NativeAdmin {
     pub fn new(env: &Env, config: NativeAdminConfig) -> napi::Result<Self> {
         crate::logger::install_default();
         let timeout = match config.timeout_ms {
-            Some(0) => return Err(js_config_error(env, "timeoutMs must be positive")),
-            Some(ms) => Duration::from_millis(ms.into()),
+            Some(ms) => Duration::from_millis(
+                config_integer("timeoutMs", ms, TIMEOUT_MS_RANGE)
+                    .map_err(|err| js_error(env, err))? as u64,
+            ),
             None => Duration::from_secs(3),
         };
         let admin = Admin::new(AdminConfig {
@@ -218,10 +229,22 @@ impl NativeAdmin {
     /// shows it on all of them. Returns the broker names.
     #[napi(ts_return_type = "Promise<Array<string>>")]
     pub async fn create_topic(&self, options: NativeCreateTopicOptions) -> Fallible<Vec<String>> {
+        let numbers = int_argument("queueNums", options.queue_nums).and_then(|queue_nums| {
+            Ok((
+                queue_nums,
+                options
+                    .perm
+                    .map_or(Ok(6), |perm| int_argument("perm", perm))?,
+            ))
+        });
+        let (queue_nums, perm) = match numbers {
+            Ok(numbers) => numbers,
+            Err(err) => return Err(err).fallible(),
+        };
         let options = CreateTopicOptions {
             topic: options.topic,
-            queue_nums: options.queue_nums,
-            perm: options.perm.unwrap_or(6),
+            queue_nums,
+            perm,
             order: options.order.unwrap_or(false),
         };
         self.inner.create_topic(&options).await.fallible()
@@ -243,8 +266,12 @@ impl NativeAdmin {
         &self,
         topic: String,
         broker_name: String,
-        queue_id: i32,
+        queue_id: f64,
     ) -> Fallible<i64> {
+        let queue_id = match int_argument("queueId", queue_id) {
+            Ok(queue_id) => queue_id,
+            Err(err) => return Err(err).fallible(),
+        };
         self.inner
             .max_offset(&topic, &broker_name, queue_id)
             .await
@@ -257,8 +284,12 @@ impl NativeAdmin {
         &self,
         topic: String,
         broker_name: String,
-        queue_id: i32,
+        queue_id: f64,
     ) -> Fallible<i64> {
+        let queue_id = match int_argument("queueId", queue_id) {
+            Ok(queue_id) => queue_id,
+            Err(err) => return Err(err).fallible(),
+        };
         self.inner
             .min_offset(&topic, &broker_name, queue_id)
             .await

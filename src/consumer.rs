@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 
 use crate::completions::Completions;
 use crate::error::{js_error, Fallible, IntoFallible};
+use crate::offset_store::NativeOffsetStore;
 
 /// Consumer settings; unset fields take the Java push consumer's defaults. The TypeScript
 /// layer has already checked ranges; the engine checks again.
@@ -540,6 +541,19 @@ impl NativeConsumer {
             listener,
             events,
         })
+    }
+
+    /// The engine, for the offset store view over it (`src/offset_store.rs`).
+    pub(crate) fn engine(&self) -> Arc<PushConsumer> {
+        Arc::clone(&self.inner)
+    }
+
+    /// Commits into `store`, a standalone store of the consumer's group and message model,
+    /// instead of opening the consumer's own at `start()`. Throws `ERR_CONFIG` naming both
+    /// when they differ.
+    #[napi]
+    pub fn use_offset_store(&self, env: &Env, store: &NativeOffsetStore) -> napi::Result<()> {
+        crate::offset_store::give_store_to(env, &self.inner, store)
     }
 
     /// Subscribes to `topic` with a 'TAG' or 'SQL92' expression; before `start()` only.

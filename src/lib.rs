@@ -9,8 +9,10 @@ mod completions;
 mod consumer;
 mod error;
 mod logger;
+mod offset_store;
 mod producer;
 mod runtime;
+mod validation;
 
 /// The engine allocates many small, short-lived buffers and strings per message (headers,
 /// properties, frames) on two threads; glibc's allocator spent more time on them than the

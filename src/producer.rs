@@ -8,31 +8,37 @@ use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
 use napi::{Env, Unknown};
 use napi_derive::napi;
+use rocketmq_client::producer::{
+    COMPRESS_OVER_RANGE, MAX_MESSAGE_SIZE_RANGE, RETRY_TIMES_RANGE, SEND_TIMEOUT_MS_RANGE,
+};
+use rocketmq_client::validation::{argument_integer, config_integer, JAVA_INT, MAX_DELAY_LEVEL};
 use rocketmq_client::{
     ClientError, OutgoingMessage, Producer, ProducerConfig, SendResult, SendStatus,
 };
 
 use crate::completions::Completions;
-use crate::error::{js_config_error, js_error, Fallible, IntoFallible, NativeErrorFields};
+use crate::error::{js_error, Fallible, IntoFallible, NativeErrorFields};
 
 /// How long `shutdown()` waits for sends still in flight to settle before it lets go of
 /// the completion callback; the engine fails them quickly once it is shut down.
 const SHUTDOWN_SETTLE_WAIT: Duration = Duration::from_secs(10);
 
-/// Producer settings; unset fields take the Java producer's defaults.
+/// Producer settings; unset fields take the Java producer's defaults (`producerDefaults()`).
+/// Numbers arrive as JavaScript numbers and are checked here, integer and range, so that a
+/// fraction or a negative value is refused rather than truncated or wrapped.
 #[napi(object)]
 pub struct NativeProducerConfig {
     /// `host:port;host:port`.
     pub namesrv_addr: String,
     pub producer_group: String,
-    /// Budget for one send, route lookups and retries included. Default 3000.
-    pub send_msg_timeout_ms: Option<u32>,
-    /// Extra attempts on another broker after a failure. Default 2.
-    pub retry_times_when_send_failed: Option<u32>,
-    /// Bodies of this many bytes or more are zlib-compressed. Default 4096.
-    pub compress_msg_body_over_howmuch: Option<u32>,
-    /// Largest body accepted. Default 4194304.
-    pub max_message_size: Option<u32>,
+    /// Budget for one send, route lookups and retries included.
+    pub send_msg_timeout_ms: Option<f64>,
+    /// Extra attempts on another broker after a failure.
+    pub retry_times_when_send_failed: Option<f64>,
+    /// Bodies of this many bytes or more are zlib-compressed.
+    pub compress_msg_body_over_howmuch: Option<f64>,
+    /// Largest body accepted.
+    pub max_message_size: Option<f64>,
     /// Part of the client id (`ip@instanceName[@unitName]`). Default: the process id, so
     /// that the producers and admins of a process share one client instance.
     pub instance_name: Option<String>,
@@ -50,8 +56,9 @@ pub struct NativeMessage {
     pub keys: Option<Vec<String>>,
     pub properties: Option<HashMap<String, String>>,
     /// 0 or unset = deliver now; 1..=18 = the broker's delay levels.
-    pub delay_level: Option<i32>,
-    pub flag: Option<i32>,
+    pub delay_level: Option<f64>,
+    /// A 32-bit integer.
+    pub flag: Option<f64>,
 }
 
 /// How a message was stored.
@@ -172,8 +179,10 @@ pub fn send_status_names() -> Vec<String> {
         .collect()
 }
 
-impl From<NativeMessage> for OutgoingMessage {
-    fn from(message: NativeMessage) -> Self {
+impl TryFrom<NativeMessage> for OutgoingMessage {
+    type Error = ClientError;
+
+    fn try_from(message: NativeMessage) -> Result<Self, ClientError> {
         outgoing(
             message.topic,
             &message.body,
@@ -186,29 +195,119 @@ impl From<NativeMessage> for OutgoingMessage {
     }
 }
 
-/// The engine's message from the JavaScript fields.
+/// A message number from JavaScript as the `i32` the engine takes, checked against `range`
+/// (the engine's), so that a fraction is refused rather than truncated.
+fn message_int(
+    field: &str,
+    value: Option<f64>,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i32, ClientError> {
+    value.map_or(Ok(0), |v| {
+        argument_integer(field, v, range).map(|n| n as i32)
+    })
+}
+
+/// The engine's message from the JavaScript fields; fails when a number is not an integer
+/// of its range. The engine's `send` checks every other rule.
 fn outgoing(
     topic: String,
     body: &[u8],
     tags: Option<String>,
     keys: Option<Vec<String>>,
     properties: Option<HashMap<String, String>>,
-    delay_level: Option<i32>,
-    flag: Option<i32>,
-) -> OutgoingMessage {
+    delay_level: Option<f64>,
+    flag: Option<f64>,
+) -> Result<OutgoingMessage, ClientError> {
+    let delay_level = message_int(
+        "message delayLevel",
+        delay_level,
+        0..=MAX_DELAY_LEVEL.into(),
+    )?;
+    let flag = message_int("message flag", flag, JAVA_INT)?;
     let mut properties: Vec<(String, String)> =
         properties.unwrap_or_default().into_iter().collect();
     // Stable order makes the encoded properties deterministic.
     properties.sort();
-    OutgoingMessage {
+    Ok(OutgoingMessage {
         topic,
         // A copy made on the JS thread: the user may reuse the Buffer.
         body: Bytes::copy_from_slice(body),
         tags,
         keys: keys.unwrap_or_default(),
         properties,
-        delay_level: delay_level.unwrap_or(0),
-        flag: flag.unwrap_or(0),
+        delay_level,
+        flag,
+    })
+}
+
+/// A numeric setting from JavaScript, checked against its range, or `default`.
+fn setting(
+    field: &str,
+    value: Option<f64>,
+    range: std::ops::RangeInclusive<i64>,
+    default: u64,
+) -> Result<u64, ClientError> {
+    // Ranges of producer settings start at 0 or 1, so the checked value fits a u64.
+    value.map_or(Ok(default), |v| {
+        config_integer(field, v, range).map(|n| n as u64)
+    })
+}
+
+/// The engine's configuration from the JavaScript one, numbers checked.
+fn engine_config(config: NativeProducerConfig) -> Result<ProducerConfig, ClientError> {
+    let defaults = ProducerConfig::default();
+    Ok(ProducerConfig {
+        namesrv_addr: config.namesrv_addr,
+        group: config.producer_group,
+        send_timeout: Duration::from_millis(setting(
+            "sendMsgTimeout",
+            config.send_msg_timeout_ms,
+            SEND_TIMEOUT_MS_RANGE,
+            defaults.send_timeout.as_millis() as u64,
+        )?),
+        retry_times: setting(
+            "retryTimesWhenSendFailed",
+            config.retry_times_when_send_failed,
+            RETRY_TIMES_RANGE,
+            defaults.retry_times.into(),
+        )? as u32,
+        compress_over: setting(
+            "compressMsgBodyOverHowmuch",
+            config.compress_msg_body_over_howmuch,
+            COMPRESS_OVER_RANGE,
+            defaults.compress_over as u64,
+        )? as usize,
+        max_message_size: setting(
+            "maxMessageSize",
+            config.max_message_size,
+            MAX_MESSAGE_SIZE_RANGE,
+            defaults.max_message_size as u64,
+        )? as usize,
+        instance_name: config.instance_name,
+        unit_name: config.unit_name,
+        ..defaults
+    })
+}
+
+/// The Java producer's defaults the engine applies to unset settings, under the names of
+/// the TypeScript `ProducerConfig`.
+#[napi(object)]
+pub struct NativeProducerDefaults {
+    pub send_msg_timeout: u32,
+    pub retry_times_when_send_failed: u32,
+    pub compress_msg_body_over_howmuch: u32,
+    pub max_message_size: u32,
+}
+
+/// The defaults of unset producer settings, read from the engine's `ProducerConfig`.
+#[napi]
+pub fn producer_defaults() -> NativeProducerDefaults {
+    let defaults = ProducerConfig::default();
+    NativeProducerDefaults {
+        send_msg_timeout: defaults.send_timeout.as_millis() as u32,
+        retry_times_when_send_failed: defaults.retry_times,
+        compress_msg_body_over_howmuch: defaults.compress_over as u32,
+        max_message_size: defaults.max_message_size as u32,
     }
 }
 
@@ -236,29 +335,7 @@ impl NativeProducer {
         >,
     ) -> napi::Result<Self> {
         crate::logger::install_default();
-        let defaults = ProducerConfig::default();
-        if config.send_msg_timeout_ms == Some(0) {
-            return Err(js_config_error(env, "sendMsgTimeout must be positive"));
-        }
-        let engine_config = ProducerConfig {
-            namesrv_addr: config.namesrv_addr,
-            group: config.producer_group,
-            send_timeout: config
-                .send_msg_timeout_ms
-                .map_or(defaults.send_timeout, |ms| Duration::from_millis(ms.into())),
-            retry_times: config
-                .retry_times_when_send_failed
-                .unwrap_or(defaults.retry_times),
-            compress_over: config
-                .compress_msg_body_over_howmuch
-                .map_or(defaults.compress_over, |n| n as usize),
-            max_message_size: config
-                .max_message_size
-                .map_or(defaults.max_message_size, |n| n as usize),
-            instance_name: config.instance_name,
-            unit_name: config.unit_name,
-            ..defaults
-        };
+        let engine_config = engine_config(config).map_err(|err| js_error(env, err))?;
         Ok(NativeProducer {
             inner: Arc::new(Producer::new(engine_config).map_err(|err| js_error(env, err))?),
             completions: Arc::new(Completions::new(on_complete)?),
@@ -299,8 +376,10 @@ impl NativeProducer {
     /// `onComplete` with that id. The body is copied here, on the JavaScript thread, so a
     /// caller that reuses its Buffer right after sending cannot change what is sent. The
     /// fields come as arguments rather than as an object: reading an object's properties
-    /// through Node-API costs a name lookup each.
-    #[napi]
+    /// through Node-API costs a name lookup each. Throws, staging nothing, when a number is
+    /// not a 32-bit integer; the message's other rules are checked by the send, off this
+    /// thread, and fail its outcome.
+    #[napi(ts_return_type = "void")]
     #[allow(clippy::too_many_arguments)]
     pub fn stage(
         &self,
@@ -310,14 +389,18 @@ impl NativeProducer {
         tags: Option<String>,
         keys: Option<Vec<String>>,
         properties: Option<HashMap<String, String>>,
-        delay_level: Option<i32>,
-        flag: Option<i32>,
-    ) {
-        let message = outgoing(topic, body, tags, keys, properties, delay_level, flag);
+        delay_level: Option<f64>,
+        flag: Option<f64>,
+    ) -> Fallible<()> {
+        let message = match outgoing(topic, body, tags, keys, properties, delay_level, flag) {
+            Ok(message) => message,
+            Err(err) => return Err(err).fallible(),
+        };
         self.staged
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((id, message));
+        Ok(()).fallible()
     }
 
     /// Sends every staged message, each on its own (not as a batch). One flush for all the
@@ -366,8 +449,11 @@ impl NativeProducer {
         env: &'env Env,
         messages: Vec<NativeMessage>,
     ) -> napi::Result<PromiseRaw<'env, Fallible<NativeSendResult>>> {
-        let messages: Vec<OutgoingMessage> =
-            messages.into_iter().map(OutgoingMessage::from).collect();
+        let messages = messages
+            .into_iter()
+            .map(OutgoingMessage::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| js_error(env, err))?;
         let producer = Arc::clone(&self.inner);
         // The outcome resolves the future either way; converting it on the JS thread
         // rejects the promise with the error object when the batch failed.

@@ -4,6 +4,7 @@
 //! The admin is a member of the process's [`ClientInstance`], like producers: with the same
 //! NameServer list and instance name it uses the producers' connections.
 
+use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +22,16 @@ use tokio::time::Instant;
 
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
-use crate::validation::{validate_group, validate_topic};
+use crate::validation::{
+    shown, validate_client_names, validate_group_argument, validate_setting, validate_topic,
+};
+
+/// Range of `timeoutMs`: a positive Java `int` of milliseconds.
+pub const TIMEOUT_MS_RANGE: RangeInclusive<i64> = 1..=i32::MAX as i64;
+/// Range of `queueNums` when creating a topic.
+pub const QUEUE_NUMS_RANGE: RangeInclusive<i64> = 1..=1024;
+/// Range of permission bits: inherit (1), write (2), read (4).
+pub const PERM_RANGE: RangeInclusive<i64> = 0..=7;
 
 /// How often a new topic's route is polled until every master shows it.
 const ROUTE_POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -84,12 +94,21 @@ impl Drop for Admin {
     }
 }
 
+/// An integer argument `field` of a call, in `range`.
+fn argument_in_range(field: &str, value: i32, range: RangeInclusive<i64>) -> Result<()> {
+    validate_setting(field, value.into(), range)
+        .map_err(|err| ClientError::Validation(err.to_string()))
+}
+
 impl Admin {
     /// Validates `config`; connects on first use.
     pub fn new(config: AdminConfig) -> Result<Self> {
-        if config.timeout.is_zero() {
-            return Err(ClientError::Config("timeoutMs must be positive".into()));
-        }
+        validate_setting(
+            "timeoutMs",
+            i64::try_from(config.timeout.as_millis()).unwrap_or(i64::MAX),
+            TIMEOUT_MS_RANGE,
+        )?;
+        validate_client_names(config.instance_name.as_deref(), config.unit_name.as_deref())?;
         let instance_config = InstanceConfig::new(&config.namesrv_addr)?
             .with_names(config.instance_name.as_deref(), config.unit_name.as_deref());
         Ok(Admin {
@@ -139,12 +158,8 @@ impl Admin {
     /// topic's route shows `queue_nums` queues on each of them. Returns the broker names.
     pub async fn create_topic(&self, options: &CreateTopicOptions) -> Result<Vec<String>> {
         validate_topic(&options.topic)?;
-        if !(1..=1024).contains(&options.queue_nums) {
-            return Err(ClientError::Validation(format!(
-                "queueNums must be 1..1024, got {}",
-                options.queue_nums
-            )));
-        }
+        argument_in_range("queueNums", options.queue_nums, QUEUE_NUMS_RANGE)?;
+        argument_in_range("perm", options.perm, PERM_RANGE)?;
         let masters = self.masters().await?;
         if masters.is_empty() {
             return Err(ClientError::BrokerNotAvailable(
@@ -183,6 +198,7 @@ impl Admin {
 
     /// The topic's route as the NameServer has it now.
     pub async fn topic_route(&self, topic: &str) -> Result<TopicRouteData> {
+        validate_topic(topic)?;
         self.instance().await?.namesrv().topic_route(topic).await
     }
 
@@ -190,7 +206,7 @@ impl Admin {
     /// knows (from their heartbeats). A broker that does not know the group contributes
     /// nothing.
     pub async fn producer_connections(&self, group: &str) -> Result<Vec<BrokerProducerConnection>> {
-        validate_group("producerGroup", group)?;
+        validate_group_argument("producerGroup", group)?;
         let header = GetProducerConnectionListRequestHeader {
             producer_group: group.to_owned(),
         };
@@ -247,6 +263,7 @@ impl Admin {
 
     /// GET_MAX_OFFSET: the offset one past the last message of a queue.
     pub async fn max_offset(&self, topic: &str, broker_name: &str, queue_id: i32) -> Result<i64> {
+        argument_in_range("queueId", queue_id, 0..=i32::MAX as i64)?;
         let header = GetMaxOffsetRequestHeader {
             topic: topic.to_owned(),
             queue_id,
@@ -263,6 +280,7 @@ impl Admin {
 
     /// GET_MIN_OFFSET: the smallest offset still stored in a queue.
     pub async fn min_offset(&self, topic: &str, broker_name: &str, queue_id: i32) -> Result<i64> {
+        argument_in_range("queueId", queue_id, 0..=i32::MAX as i64)?;
         let header = GetMinOffsetRequestHeader {
             topic: topic.to_owned(),
             queue_id,
@@ -282,7 +300,10 @@ impl Admin {
     pub async fn view_message(&self, offset_msg_id: &str) -> Result<MessageExt> {
         let (store_host, commit_log_offset) =
             decode_offset_msg_id(offset_msg_id).map_err(|_| {
-                ClientError::Validation(format!("{offset_msg_id:?} is not an offsetMsgId"))
+                ClientError::Validation(format!(
+                    "offsetMsgId {} is not an offsetMsgId: 32 (IPv4) or 56 (IPv6) hex digits",
+                    shown(offset_msg_id)
+                ))
             })?;
         let header = ViewMessageRequestHeader {
             offset: commit_log_offset,
@@ -324,6 +345,11 @@ impl Admin {
         code: i32,
         fields: rocketmq_remoting::ExtFields,
     ) -> Result<i64> {
+        if broker_name.is_empty() {
+            return Err(ClientError::Validation(
+                "brokerName \"\" must not be empty".into(),
+            ));
+        }
         let route = self.topic_route(topic).await?;
         let addr = route.master_addr(broker_name).ok_or_else(|| {
             ClientError::BrokerNotAvailable(format!(

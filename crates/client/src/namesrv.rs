@@ -11,6 +11,7 @@ use rocketmq_remoting::{ExtFields, RemotingCommand};
 
 use crate::error::{ClientError, Result};
 use crate::remoting_client::RemotingClient;
+use crate::validation::shown;
 
 /// Parses `host:port;host:port` into a validated address list.
 pub fn parse_namesrv_addrs(spec: &str) -> Result<Vec<String>> {
@@ -22,12 +23,16 @@ pub fn parse_namesrv_addrs(spec: &str) -> Result<Vec<String>> {
         .collect();
     if addrs.is_empty() {
         return Err(ClientError::Config(format!(
-            "namesrvAddr must list at least one host:port, got {spec:?}"
+            "namesrvAddr {} must list at least one host:port",
+            shown(spec)
         )));
     }
     for addr in &addrs {
         validate_addr(addr).map_err(|why| {
-            ClientError::Config(format!("bad NameServer address {addr:?}: {why}"))
+            ClientError::Config(format!(
+                "namesrvAddr entry {} is not host:port: {why}",
+                shown(addr)
+            ))
         })?;
     }
     Ok(addrs)

@@ -6,6 +6,7 @@
 //! carries) and leaves it at `shutdown` (UNREGISTER_CLIENT for the group).
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,9 +30,19 @@ use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
 use crate::route_cache::DEFAULT_ROUTE_REFRESH;
 use crate::validation::{
-    validate_body, validate_delay_level, validate_group, validate_property, validate_send_topic,
-    validate_tag_or_key,
+    validate_batch, validate_body, validate_client_names, validate_message,
+    validate_producer_group, validate_setting, DEFAULT_PRODUCER_GROUP,
 };
+
+/// Range of `sendMsgTimeout` in ms: Java's `int`, positive (a zero budget fails every send).
+pub const SEND_TIMEOUT_MS_RANGE: RangeInclusive<i64> = 1..=i32::MAX as i64;
+/// Range of `retryTimesWhenSendFailed`: a non-negative Java `int`.
+pub const RETRY_TIMES_RANGE: RangeInclusive<i64> = 0..=i32::MAX as i64;
+/// Range of `compressMsgBodyOverHowmuch`: a non-negative Java `int` (0 compresses every body).
+pub const COMPRESS_OVER_RANGE: RangeInclusive<i64> = 0..=i32::MAX as i64;
+/// Range of `maxMessageSize`: a positive Java `int` (0 would refuse every body). The broker
+/// applies its own limit as well (4 MiB by default).
+pub const MAX_MESSAGE_SIZE_RANGE: RangeInclusive<i64> = 1..=i32::MAX as i64;
 
 /// Producer settings; defaults are the Java producer's.
 #[derive(Debug, Clone)]
@@ -59,11 +70,41 @@ pub struct ProducerConfig {
     pub unit_name: Option<String>,
 }
 
+impl ProducerConfig {
+    /// Checks every setting against the rules (the group's and the numeric ranges above).
+    pub fn validate(&self) -> Result<()> {
+        validate_producer_group(&self.group)?;
+        validate_client_names(self.instance_name.as_deref(), self.unit_name.as_deref())?;
+        let as_i64 = |n: u128| i64::try_from(n).unwrap_or(i64::MAX);
+        validate_setting(
+            "sendMsgTimeout",
+            as_i64(self.send_timeout.as_millis()),
+            SEND_TIMEOUT_MS_RANGE,
+        )?;
+        validate_setting(
+            "retryTimesWhenSendFailed",
+            self.retry_times.into(),
+            RETRY_TIMES_RANGE,
+        )?;
+        validate_setting(
+            "compressMsgBodyOverHowmuch",
+            as_i64(self.compress_over as u128),
+            COMPRESS_OVER_RANGE,
+        )?;
+        validate_setting(
+            "maxMessageSize",
+            as_i64(self.max_message_size as u128),
+            MAX_MESSAGE_SIZE_RANGE,
+        )
+    }
+}
+
 impl Default for ProducerConfig {
     fn default() -> Self {
         ProducerConfig {
             namesrv_addr: String::new(),
-            group: "DEFAULT_PRODUCER".into(),
+            // Java's default, which it then refuses to start with: a group must be chosen.
+            group: DEFAULT_PRODUCER_GROUP.into(),
             send_timeout: Duration::from_secs(3),
             retry_times: 2,
             compress_over: 4096,
@@ -185,18 +226,7 @@ impl Producer {
         let mut instance_config = InstanceConfig::new(&config.namesrv_addr)?
             .with_names(config.instance_name.as_deref(), config.unit_name.as_deref());
         instance_config.route_refresh = config.route_refresh;
-        validate_group("producerGroup", &config.group)?;
-        if config.send_timeout.is_zero() {
-            return Err(ClientError::Config(
-                "sendMsgTimeout must be positive".into(),
-            ));
-        }
-        if config.max_message_size == 0 || config.max_message_size > 1024 * 1024 * 1024 {
-            return Err(ClientError::Config(format!(
-                "maxMessageSize must be 1..=1073741824, got {}",
-                config.max_message_size
-            )));
-        }
+        config.validate()?;
         Ok(Producer {
             config,
             instance_config,
@@ -272,6 +302,8 @@ impl Producer {
     /// The budget starts once the message is prepared (validated, compressed): it bounds the
     /// waiting on peers, which can stall, not the local work, which is bounded by the size.
     pub async fn send(&self, message: OutgoingMessage) -> Result<SendResult> {
+        // Before the state: a bad message is reported as such whether started or not.
+        self.validate(&message)?;
         let instance = self.running_instance()?;
         let prepared = self.prepare(&message).await?;
         let deadline = Instant::now() + self.config.send_timeout;
@@ -280,26 +312,13 @@ impl Producer {
 
     /// Sends messages of one topic as one batch (SEND_BATCH_MESSAGE), all to one queue.
     pub async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Result<SendResult> {
+        validate_batch(&messages, self.config.max_message_size)?;
         let instance = self.running_instance()?;
-        let first = messages
-            .first()
-            .ok_or_else(|| ClientError::Validation("a batch needs at least one message".into()))?;
-        let topic = first.topic.clone();
+        let topic = messages[0].topic.clone();
         let mut parts = Vec::with_capacity(messages.len());
         for message in &messages {
-            if message.topic != topic {
-                return Err(ClientError::Validation(format!(
-                    "all messages of a batch must share one topic ({topic} and {})",
-                    message.topic
-                )));
-            }
-            if message.delay_level > 0 {
-                return Err(ClientError::Validation(
-                    "delayed messages cannot be sent in a batch".into(),
-                ));
-            }
             // Batched bodies are never compressed, as in Java.
-            let properties = self.properties_of(message, &self.ids().next_id())?;
+            let properties = self.properties_of(message, &self.ids().next_id());
             parts.push(Message {
                 topic: topic.clone(),
                 body: message.body.clone(),
@@ -358,26 +377,27 @@ impl Producer {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Validates `message` and builds the properties it travels with.
-    fn properties_of(&self, message: &OutgoingMessage, uniq_id: &str) -> Result<Properties> {
-        validate_send_topic(&message.topic)?;
-        validate_body(message.body.len(), self.config.max_message_size)?;
-        validate_delay_level(message.delay_level)?;
+    /// Checks `message` against every rule, with this producer's `maxMessageSize`. `send`
+    /// does it before anything else, whatever the producer's state.
+    pub fn validate(&self, message: &OutgoingMessage) -> Result<()> {
+        validate_message(message, self.config.max_message_size)
+    }
+
+    /// The properties `message`, already validated, travels with.
+    fn properties_of(&self, message: &OutgoingMessage, uniq_id: &str) -> Properties {
         let mut properties = Properties::new();
         for (name, value) in &message.properties {
-            validate_property(name, value)?;
             properties.insert(name.clone(), value.clone());
         }
         if let Some(tags) = message.tags.as_deref().filter(|t| !t.is_empty()) {
-            validate_tag_or_key("tag", tags)?;
             properties.insert(keys::TAGS.into(), tags.to_owned());
         }
         let keys_joined = message
             .keys
             .iter()
             .filter(|k| !k.is_empty())
-            .map(|k| validate_tag_or_key("key", k).map(|()| k.as_str()))
-            .collect::<Result<Vec<_>>>()?
+            .map(String::as_str)
+            .collect::<Vec<_>>()
             .join(keys::KEY_SEPARATOR);
         if !keys_joined.is_empty() {
             properties.insert(keys::KEYS.into(), keys_joined);
@@ -387,12 +407,12 @@ impl Producer {
         }
         properties.insert(keys::UNIQ_KEY.into(), uniq_id.to_owned());
         properties.insert(keys::WAIT.into(), "true".into());
-        Ok(properties)
+        properties
     }
 
     async fn prepare(&self, message: &OutgoingMessage) -> Result<Prepared> {
         let msg_id = self.ids().next_id();
-        let properties = self.properties_of(message, &msg_id)?;
+        let properties = self.properties_of(message, &msg_id);
         let mut sys_flag = 0;
         let body = match self.compress(&message.body).await? {
             Some(compressed) => {
@@ -710,6 +730,7 @@ mod tests {
     fn producer() -> Producer {
         Producer::new(ProducerConfig {
             namesrv_addr: "127.0.0.1:9876".into(),
+            group: "unit_producer".into(),
             ..ProducerConfig::default()
         })
         .unwrap()
@@ -720,8 +741,39 @@ mod tests {
         let bad = |c: ProducerConfig| Producer::new(c).err().map(|e| e.code());
         let base = ProducerConfig {
             namesrv_addr: "127.0.0.1:9876".into(),
+            group: "unit_producer".into(),
             ..ProducerConfig::default()
         };
+        // Java's default group, which Java's producer refuses to start with too.
+        assert_eq!(
+            bad(ProducerConfig {
+                group: DEFAULT_PRODUCER_GROUP.into(),
+                ..base.clone()
+            }),
+            Some("ERR_CONFIG")
+        );
+        assert_eq!(
+            bad(ProducerConfig {
+                send_timeout: Duration::ZERO,
+                ..base.clone()
+            }),
+            Some("ERR_CONFIG")
+        );
+        // Java's int bounds the size; the old 1 GiB cap is gone.
+        assert_eq!(
+            bad(ProducerConfig {
+                max_message_size: i32::MAX as usize,
+                ..base.clone()
+            }),
+            None
+        );
+        assert_eq!(
+            bad(ProducerConfig {
+                max_message_size: i32::MAX as usize + 1,
+                ..base.clone()
+            }),
+            Some("ERR_CONFIG")
+        );
         assert_eq!(
             bad(ProducerConfig {
                 namesrv_addr: "".into(),
@@ -746,6 +798,29 @@ mod tests {
         assert_eq!(bad(base), None);
     }
 
+    #[tokio::test]
+    async fn a_bad_message_is_reported_as_such_before_start() {
+        let p = producer();
+        let empty = OutgoingMessage {
+            topic: "T".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            p.send(empty.clone()).await.unwrap_err().code(),
+            "ERR_VALIDATION"
+        );
+        assert_eq!(
+            p.send_batch(vec![empty]).await.unwrap_err().code(),
+            "ERR_VALIDATION"
+        );
+        let fine = OutgoingMessage {
+            topic: "T".into(),
+            body: Bytes::from_static(b"x"),
+            ..Default::default()
+        };
+        assert_eq!(p.send(fine).await.unwrap_err().code(), "ERR_STATE");
+    }
+
     #[test]
     fn properties_carry_tags_keys_delay_and_ids() {
         let p = producer();
@@ -758,7 +833,7 @@ mod tests {
             delay_level: 3,
             flag: 0,
         };
-        let props = p.properties_of(&msg, "ID").unwrap();
+        let props = p.properties_of(&msg, "ID");
         assert_eq!(props["TAGS"], "TagA");
         assert_eq!(props["KEYS"], "k1 k2");
         assert_eq!(props["DELAY"], "3");

@@ -73,6 +73,7 @@ async fn send_fails_over_to_the_other_broker_and_a_dead_name_server_is_skipped()
         // The first NameServer is down: the client must fail over to the second.
         namesrv_addr: format!("{dead_namesrv};{}", namesrv.addr),
         send_timeout: Duration::from_secs(5),
+        group: "failover_producer".into(),
         ..ProducerConfig::default()
     })
     .unwrap();
@@ -101,6 +102,7 @@ async fn with_every_broker_down_the_send_error_is_a_transport_error() {
         namesrv_addr: namesrv.addr.clone(),
         retry_times: 2,
         send_timeout: Duration::from_secs(5),
+        group: "failover_producer".into(),
         ..ProducerConfig::default()
     })
     .unwrap();
@@ -119,6 +121,7 @@ async fn a_broker_rejection_is_final_and_carries_the_response_code_and_broker() 
     let namesrv = name_server(route_json(&rejecting.addr, &rejecting.addr), queries).await;
     let producer = Producer::new(ProducerConfig {
         namesrv_addr: namesrv.addr.clone(),
+        group: "failover_producer".into(),
         ..ProducerConfig::default()
     })
     .unwrap();

@@ -6,6 +6,7 @@ mod common;
 use common::{broker_is_4x, cluster_admin, create_topic, unique};
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -302,6 +303,63 @@ async fn an_unknown_or_unreachable_broker_fails_the_persist_without_losing_the_o
             .unwrap(),
         Some(4)
     );
+}
+
+/// A lookup that counts the lookups under way at once; each stays under way for a few turns
+/// of the (single-threaded) test runtime, so every write task that may run meanwhile does.
+struct CountingLookup {
+    addr: String,
+    under_way: AtomicUsize,
+    most_at_once: AtomicUsize,
+}
+
+impl BrokerAddrLookup for CountingLookup {
+    fn broker_addr<'a>(
+        &'a self,
+        _mq: &'a MessageQueue,
+    ) -> rocketmq_client::consumer::offset_store::StoreFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let now = self.under_way.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_at_once.fetch_max(now, Ordering::SeqCst);
+            for _ in 0..16 {
+                tokio::task::yield_now().await;
+            }
+            self.under_way.fetch_sub(1, Ordering::SeqCst);
+            Some(self.addr.clone())
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_persist_runs_at_most_the_bounded_number_of_writes_at_once() {
+    let broker = scripted_broker(BTreeMap::new()).await;
+    let assigned = queues(&[0, 3, 4, 5, 6]);
+    for (bound, expected) in [(Some(2), 2), (None, assigned.len())] {
+        let lookup = Arc::new(CountingLookup {
+            addr: broker.server.addr.clone(),
+            under_way: AtomicUsize::new(0),
+            most_at_once: AtomicUsize::new(0),
+        });
+        let mut store = RemoteOffsetStore::new(
+            GROUP,
+            RemotingClient::new(ConnectionConfig::default()),
+            lookup.clone(),
+        );
+        if let Some(bound) = bound {
+            store = store.with_max_writes_in_flight(bound);
+        }
+        for (i, q) in assigned.iter().enumerate() {
+            store.update_offset(q, 10 + i as i64, true);
+        }
+        assert_eq!(store.persist_all(&assigned).await.unwrap(), assigned.len());
+        assert_eq!(
+            lookup.most_at_once.load(Ordering::SeqCst),
+            expected,
+            "bound {bound:?}"
+        );
+        assert_eq!(broker.take_updates().len(), assigned.len());
+    }
+    broker.server.finish().await;
 }
 
 // ---- against the real cluster ----

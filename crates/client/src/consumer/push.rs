@@ -503,6 +503,8 @@ pub struct PushConsumer {
     paused: Arc<PauseSwitch>,
     /// Where events go, if anywhere; read at start.
     events: Mutex<Option<ConsumerEventSink>>,
+    /// A store the user gave ([`PushConsumer::use_offset_store`]), used instead of opening one.
+    given_store: Mutex<Option<Arc<dyn OffsetStore>>>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -537,7 +539,43 @@ impl PushConsumer {
             store_metrics_at_shutdown: Mutex::new(OffsetStoreMetrics::default()),
             paused: Arc::default(),
             events: Mutex::new(None),
+            given_store: Mutex::new(None),
         })
+    }
+
+    /// Makes every start use `store` (the user's, e.g. a
+    /// [`StandaloneOffsetStore`](super::offset_store::StandaloneOffsetStore)'s) instead of
+    /// opening the group's own, so that what the consumer commits is what the store's owner
+    /// reads. `group` and `model` are the store's: they must be the consumer's, since the
+    /// offsets of one group (and where they live) mean nothing to another. The consumer does
+    /// not load, start or stop the store; its owner does. It commits into it after each
+    /// consumed batch, persists the queues it holds on its own timer and at shutdown, as
+    /// with its own store.
+    pub fn use_offset_store(
+        &self,
+        store: Arc<dyn OffsetStore>,
+        group: &str,
+        model: MessageModel,
+    ) -> Result<()> {
+        if group != self.config.group || model != self.config.message_model {
+            let name = super::offset_store::standalone::message_model_name;
+            return Err(ClientError::Config(format!(
+                "offsetStore is for group {group:?} ({}) but the consumer's consumerGroup is {:?} ({}); the store's group and messageModel must be the consumer's",
+                name(model),
+                self.config.group,
+                name(self.config.message_model)
+            )));
+        }
+        *lock(&self.given_store) = Some(store);
+        Ok(())
+    }
+
+    /// The offset store of the running consumer (the given one or its own); `None` when not
+    /// started.
+    pub fn offset_store(&self) -> Option<Arc<dyn OffsetStore>> {
+        lock(&self.live_engine)
+            .as_ref()
+            .map(|engine| Arc::clone(&engine.store))
     }
 
     /// Subscribes to `topic` with a TAG expression (`*`, `A || B`). Before [`start`] only;
@@ -667,17 +705,21 @@ impl PushConsumer {
         Ok(())
     }
 
-    /// The group's offset store on `instance`: the brokers' when clustering; when
-    /// broadcasting, the local file of this client id, loaded now (Java's
+    /// The group's offset store on `instance`: the one given by
+    /// [`use_offset_store`](Self::use_offset_store) if any, as it is; else the brokers' when
+    /// clustering; when broadcasting, the local file of this client id, loaded now (Java's
     /// `offsetStore.load()` at start), so that a file neither readable nor recoverable from
     /// its backup fails the start instead of silently starting over.
     async fn open_offset_store(
         &self,
         instance: &Arc<ClientInstance>,
-    ) -> Result<Box<dyn OffsetStore>> {
+    ) -> Result<Arc<dyn OffsetStore>> {
+        if let Some(given) = lock(&self.given_store).clone() {
+            return Ok(given);
+        }
         let group = &self.config.group;
         if !self.config.broadcasting() {
-            return Ok(Box::new(RemoteOffsetStore::for_instance(
+            return Ok(Arc::new(RemoteOffsetStore::for_instance(
                 instance,
                 group.clone(),
             )));
@@ -689,7 +731,7 @@ impl PushConsumer {
             "consumer {group}: broadcasting, offsets in {}",
             store.path().display()
         );
-        Ok(Box::new(store))
+        Ok(Arc::new(store))
     }
 
     /// CHECK_CLIENT_CONFIG of each SQL92 subscription to the masters of its topic.
@@ -849,7 +891,7 @@ struct Engine {
     /// Topic → subscription, the retry topic included when clustering; fixed once started.
     subscriptions: BTreeMap<String, SubscriptionData>,
     /// The brokers' store when clustering, the local file's when broadcasting.
-    store: Box<dyn OffsetStore>,
+    store: Arc<dyn OffsetStore>,
     puller: Puller,
     offsets: QueueOffsets,
     queues: Mutex<BTreeMap<MessageQueue, Arc<QueueSlot>>>,
@@ -879,7 +921,7 @@ impl Engine {
         listener: Arc<dyn MessageListenerConcurrently>,
         instance: Arc<ClientInstance>,
         subscriptions: BTreeMap<String, SubscriptionData>,
-        store: Box<dyn OffsetStore>,
+        store: Arc<dyn OffsetStore>,
         counters: Arc<Counters>,
         paused: Arc<PauseSwitch>,
     ) -> Self {

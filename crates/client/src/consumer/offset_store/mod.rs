@@ -13,10 +13,14 @@
 //!   tried again by the next persist.
 //! - Every store keeps [`OffsetStoreCounters`]; the product API exposes them as
 //!   [`OffsetStoreMetrics`].
+//!
+//! A consumer opens its own store at start; [`standalone::StandaloneOffsetStore`] is one made
+//! apart from any consumer (with its persist timer), which a consumer may be given instead.
 
 mod file;
 pub mod local;
 pub mod remote;
+pub mod standalone;
 mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +35,7 @@ use crate::error::Result;
 
 pub use local::LocalOffsetStore;
 pub use remote::{BrokerAddrLookup, RemoteOffsetStore};
+pub use standalone::{StandaloneOffsetStore, StandaloneStoreSettings};
 
 /// A boxed future, so [`OffsetStore`] can be used as `dyn OffsetStore` (a consumer holds either
 /// kind behind one pointer).

@@ -5,7 +5,8 @@
 //! Writes are UPDATE_CONSUMER_OFFSET (15). Java sends those oneway; this store waits for the
 //! answer, because only the answer says whether the offset was kept (a 5.x broker refuses an
 //! unknown group or topic) and the persist metrics would otherwise count socket writes. The
-//! writes of one persist run concurrently, so a slow broker costs one timeout, not one per queue.
+//! writes of one persist run concurrently, so a slow broker costs one timeout, not one per queue;
+//! [`RemoteOffsetStore::with_max_writes_in_flight`] bounds how many run at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use rocketmq_remoting::header::{
     UpdateConsumerOffsetRequestHeader,
 };
 use rocketmq_remoting::RemotingCommand;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -87,6 +89,9 @@ pub struct RemoteOffsetStore {
     /// One persist at a time: two overlapping ones (the timer and a dropped queue) could
     /// otherwise deliver an older offset of a queue after a newer one.
     persisting: tokio::sync::Mutex<()>,
+    /// How many offset writes of one persist may wait for their answers at once; `None`
+    /// for all of them.
+    max_writes_in_flight: Option<usize>,
 }
 
 impl std::fmt::Debug for RemoteOffsetStore {
@@ -113,6 +118,7 @@ impl RemoteOffsetStore {
             table: OffsetTable::default(),
             metrics: OffsetStoreCounters::default(),
             persisting: tokio::sync::Mutex::new(()),
+            max_writes_in_flight: None,
         }
     }
 
@@ -125,6 +131,15 @@ impl RemoteOffsetStore {
     /// Sets the timeout of each offset request (default 5 s, as Java).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Bounds the offset writes of one persist that run at once (the address lookup and the
+    /// UPDATE_CONSUMER_OFFSET round trip) to `max` (at least 1); by default all of them run
+    /// at once. A smaller bound spares the brokers a burst when a member holds many queues,
+    /// at the cost of more round trips one after another.
+    pub fn with_max_writes_in_flight(mut self, max: usize) -> Self {
+        self.max_writes_in_flight = Some(max.max(1));
         self
     }
 
@@ -182,43 +197,44 @@ impl RemoteOffsetStore {
     }
 
     async fn addr_of(&self, mq: &MessageQueue) -> Result<String> {
-        self.brokers.broker_addr(mq).await.ok_or_else(|| {
-            ClientError::BrokerNotAvailable(format!(
-                "no address known for broker {} of {mq}",
-                mq.broker_name
-            ))
-        })
+        addr_of(self.brokers.as_ref(), mq).await
     }
 
-    /// Writes `changed` concurrently; returns how many were stored and the last error.
+    /// Writes `changed`, at most `max_writes_in_flight` at a time; returns how many were
+    /// stored and the last error.
     async fn write_offsets(
         &self,
         changed: Vec<(MessageQueue, i64)>,
     ) -> (usize, Option<ClientError>) {
+        let permits = Arc::new(Semaphore::new(
+            self.max_writes_in_flight
+                .unwrap_or(changed.len())
+                .clamp(1, Semaphore::MAX_PERMITS),
+        ));
         let mut writes = JoinSet::new();
-        let mut last_error = None;
         for (mq, offset) in changed {
-            let started = Instant::now();
-            let addr = match self.addr_of(&mq).await {
-                Ok(addr) => addr,
-                Err(err) => {
-                    self.metrics.record_persist(false, started.elapsed());
-                    warn!(
-                        "offset {offset} of group {} for {mq} not persisted: {err}",
-                        self.group
-                    );
-                    last_error = Some(err);
-                    continue;
-                }
-            };
-            let (remoting, group, timeout) =
-                (self.remoting.clone(), self.group.clone(), self.timeout);
+            let (remoting, brokers, group, timeout, permits) = (
+                self.remoting.clone(),
+                Arc::clone(&self.brokers),
+                self.group.clone(),
+                self.timeout,
+                Arc::clone(&permits),
+            );
             writes.spawn(async move {
-                let outcome = send_update(remoting, addr, group, mq.clone(), offset, timeout).await;
+                // The semaphore is never closed, so the permit always comes.
+                let _permit = permits.acquire_owned().await;
+                let started = Instant::now();
+                let outcome = match addr_of(brokers.as_ref(), &mq).await {
+                    Ok(addr) => {
+                        send_update(remoting, addr, group, mq.clone(), offset, timeout).await
+                    }
+                    Err(err) => Err(err),
+                };
                 (mq, offset, outcome, started.elapsed())
             });
         }
         let mut written = 0;
+        let mut last_error = None;
         while let Some(joined) = writes.join_next().await {
             let Ok((mq, offset, outcome, took)) = joined else {
                 continue; // only a panic or an abort ends a write task without an outcome
@@ -258,6 +274,15 @@ fn first_of_each_broker_topic(changed: OffsetWrites) -> (OffsetWrites, OffsetWri
     changed
         .into_iter()
         .partition(|(mq, _)| seen.insert((mq.broker_name.clone(), mq.topic.clone())))
+}
+
+async fn addr_of(brokers: &dyn BrokerAddrLookup, mq: &MessageQueue) -> Result<String> {
+    brokers.broker_addr(mq).await.ok_or_else(|| {
+        ClientError::BrokerNotAvailable(format!(
+            "no address known for broker {} of {mq}",
+            mq.broker_name
+        ))
+    })
 }
 
 async fn send_update(
