@@ -334,7 +334,9 @@ impl BrokerAddrLookup for CountingLookup {
 async fn a_persist_runs_at_most_the_bounded_number_of_writes_at_once() {
     let broker = scripted_broker(BTreeMap::new()).await;
     let assigned = queues(&[0, 3, 4, 5, 6]);
-    for (bound, expected) in [(Some(2), 2), (None, assigned.len())] {
+    // Unbounded, all but one at once: the first offset of a topic on a broker goes alone
+    // (offset_first_commit.rs), the other four together after it.
+    for (bound, expected) in [(Some(2), 2), (None, assigned.len() - 1)] {
         let lookup = Arc::new(CountingLookup {
             addr: broker.server.addr.clone(),
             under_way: AtomicUsize::new(0),
