@@ -16,8 +16,17 @@ export type { Message, MessageView, SendResult } from './lib/message'
 export { NATIVE_PATH_ENV, detectPlatform, loadNativeBinding, platformTriple } from './lib/native'
 export type { LoadNativeOptions, PlatformInfo } from './lib/native'
 export { Producer } from './lib/producer'
+export type { ProducerStartOptions } from './lib/producer'
 export { Consumer } from './lib/consumer'
-export type { ConsumerEvents, ConsumerOptions, ConsumerStats, ConsumeTask, OffsetStoreMetrics, ShutdownOptions } from './lib/consumer'
+export type {
+  ConsumerEvents,
+  ConsumerOptions,
+  ConsumerStats,
+  ConsumeTask,
+  OffsetStoreMetrics,
+  ShutdownOptions,
+  StartOptions,
+} from './lib/consumer'
 export { ConsumedMessage } from './lib/consumed-message'
 export {
   CONSUMER_DEFAULTS,
@@ -27,12 +36,19 @@ export {
 } from './lib/consumer-config'
 export type { AllocateStrategy, ConsumerConfig, MessageQueue, ResolvedConsumerConfig } from './lib/consumer-config'
 export type { ListenerErrorHandler } from './lib/consume-dispatch'
-export { ConsumeResult, MessageListener, MessageListenerConcurrently, SimpleMessageListener } from './lib/listener'
+export {
+  ConsumeResult,
+  MessageListener,
+  MessageListenerConcurrently,
+  MessageListenerOrderly,
+  SimpleMessageListener,
+} from './lib/listener'
 export type {
   ConcurrentListener,
   ConsumeConcurrentlyContext,
   ConsumeFunction,
   ConsumeMessageContext,
+  ConsumeOrderlyContext,
   ConsumeVerdict,
   MessageHandler,
 } from './lib/listener'

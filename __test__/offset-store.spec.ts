@@ -339,7 +339,7 @@ test('validateOffsetStoreConfig says whether createOffsetStore would accept the 
 
   const refused: Array<[OffsetStoreOptions, RegExp]> = [
     [{ ...base, messageModel: MessageModel.CLUSTERING, storePath: '/tmp/offsets' }, /^storePath "\/tmp\/offsets" applies to BROADCASTING stores only/],
-    [{ ...base, consumerGroup: '', messageModel: MessageModel.CLUSTERING }, /^consumerGroup must be 1\.\.=255 characters, got ""/],
+    [{ ...base, consumerGroup: '', messageModel: MessageModel.CLUSTERING }, /^consumerGroup "" must not be blank/],
     [{ ...base, messageModel: MessageModel.CLUSTERING, persistInterval: 0 }, /^persistInterval 0 must be a whole number of milliseconds in \[1, 2147483647\]/],
     [{ ...base, messageModel: MessageModel.CLUSTERING, persistInterval: 2.5 }, /^persistInterval 2\.5 must be a whole number/],
     [{ ...base, messageModel: MessageModel.CLUSTERING, persistBatchSize: 0 }, /^persistBatchSize 0 must be a whole number in \[1, 1024\]/],

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 
+import { AbortWatch, abortError, checkSignal, firstAborted } from './abort'
 import type { NativeConsumer, NativeConsumerEvents } from './binding'
 import type { ConsumeTask } from './consumed-message'
 import { ConsumeDispatch, type ListenerErrorHandler } from './consume-dispatch'
@@ -15,13 +16,18 @@ import {
   createConsumerConfig,
   toNativeConsumerConfig,
 } from './consumer-config'
-import { ConfigError, ConsumerStateError, type MessageConsumeError } from './errors'
-import { type ConcurrentListener, MessageListener } from './listener'
+import { ConfigError, ConsumerStateError, type MessageConsumeError, type RocketMQError } from './errors'
+import { type ConcurrentListener, MessageListener, MessageListenerOrderly } from './listener'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
 import { ConsumerOffsetStore, type OffsetStore, StandaloneOffsetStore, nativeOffsetStoreOf } from './offset-store'
-import type { TagFilter } from './selector'
-import { SubscriptionManager } from './subscription-manager'
+import type { MessageSelector, TagFilter } from './selector'
+import {
+  type SubscriptionChange,
+  SubscriptionManager,
+  observeSubscriptions,
+  restoreSubscription,
+} from './subscription-manager'
 
 /** The offset store's metrics (the seed's `get_metrics()` keys in camelCase). */
 export interface OffsetStoreMetrics {
@@ -101,6 +107,13 @@ export interface ConsumerEvents {
   offsetsPersisted: [queues: number]
   /** A listener call failed (threw, rejected, timed out, or answered something unusable). */
   listenerError: [error: MessageConsumeError, task: Readonly<ConsumeTask>]
+  /**
+   * A change of the subscription manager made while running was refused by the engine (a SQL92 expression the
+   * brokers refused: InvalidSelectorError; a topic without a route: TopicNotFoundError, ...), and the manager was
+   * put back as it was; or a shutdown asked for by the `signal` option failed. Unlike a stream's, an `'error'`
+   * without a handler does not throw: it is written to stderr.
+   */
+  error: [error: RocketMQError]
   /** `shutdown()` finished. */
   stopped: []
 }
@@ -109,9 +122,15 @@ export interface ConsumerEvents {
 export interface ConsumerOptions {
   /** Settings: the result of {@link createConsumerConfig}, or the same fields as a plain object. */
   config: ResolvedConsumerConfig | ConsumerConfig
-  /** The topics to consume and their selectors; read at `start()`. */
+  /**
+   * The topics to consume and their selectors; read at `start()`, and followed while running: its changes reach
+   * the consumer at once (see "Changing subscriptions while running" on {@link Consumer}).
+   */
   subscriptionManager: SubscriptionManager
-  /** Receives the messages: a {@link MessageListenerConcurrently} or a plain (async) function. */
+  /**
+   * Receives the messages: a {@link MessageListenerConcurrently} or a plain (async) function. A
+   * `MessageListenerOrderly` is refused with a ConfigError: orderly consumption is not in this version.
+   */
   messageListener: ConcurrentListener
   /**
    * The store to commit to, made by `createOffsetStore` / `OffsetStoreFactory.createOffsetStore` for the config's
@@ -127,6 +146,23 @@ export interface ConsumerOptions {
    * again later either way. Default: a warning on stderr, at most one a second.
    */
   onListenerError?: ListenerErrorHandler
+  /**
+   * Ends the consumer when aborted, as {@link Consumer.shutdown} does: a running consumer shuts down (failures are
+   * emitted as `'error'`), a start under way rejects with an `AbortError` once the consumer is shut down again,
+   * and a later `start()` rejects with one at once.
+   */
+  signal?: AbortSignal
+}
+
+/** Options of {@link Consumer.start}. */
+export interface StartOptions {
+  /**
+   * Aborts the start: already aborted, `start()` rejects at once (nothing started, it may be called again);
+   * aborted while starting, the consumer is shut down as soon as the native start ends and `start()` rejects.
+   * Either way with an `AbortError` whose `cause` is the signal's reason. It has no effect once `start()`
+   * resolved; the consumer's own `signal` option covers its whole life.
+   */
+  signal?: AbortSignal
 }
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
@@ -136,8 +172,26 @@ export interface ShutdownOptions {
   /**
    * Milliseconds to wait for listener calls still running before the offsets are committed and the group is left;
    * what such calls were consuming stays uncommitted and is delivered again. Default 10000.
+   *
+   * There is no `signal` option: this bound already ends the only wait, and a shutdown given up halfway would
+   * leave a consumer neither running nor stopped.
    */
   timeout?: number
+}
+
+/** What a topic's client-side filter is made from: a selector, or two during a switch. */
+interface FilterSource {
+  readonly tagFilter: TagFilter | undefined
+}
+
+/**
+ * Messages selected by `a` or by `b`: without a glob, a selector's messages were filtered by the brokers, so all of
+ * them pass.
+ */
+function anyOf(a: FilterSource, b: FilterSource): FilterSource {
+  const fa = a.tagFilter
+  const fb = b.tagFilter
+  return { tagFilter: fa === undefined || fb === undefined ? undefined : (tag) => fa(tag) || fb(tag) }
 }
 
 function toTopicList(topics: unknown): string[] | undefined {
@@ -195,6 +249,18 @@ function rateLimitedWarning(): ListenerErrorHandler {
  * ```
  *
  * While started, the consumer keeps the Node process alive; after `shutdown()` it lets it exit.
+ *
+ * **Changing subscriptions while running.** The consumer follows its {@link SubscriptionManager}: `subscribe`,
+ * `updateSelector`, `unsubscribe` and the imports made on it while the consumer runs take effect without a
+ * restart, as Java's `subscribe` / `unsubscribe` after `start()`. For each change, in the order made, the consumer
+ * checks a SQL92 expression with the brokers (as at start), tells the brokers at once with a heartbeat, and
+ * rebalances at once: a new topic's queues are assigned and pulled; an unsubscribed topic's queues are dropped
+ * (their offsets committed, as when a rebalance moves a queue) and no longer pulled; a replaced selector holds
+ * for every pull made after it (messages pulled before it are still delivered). The group's retry topic stays.
+ * The manager's own checks throw synchronously from the manager's call; what only the engine can refuse (a SQL92
+ * expression the brokers reject: InvalidSelectorError, the previous selector staying in force) puts the manager
+ * back as it was and is reported as an `'error'` event; {@link Consumer.whenSubscriptionsApplied} waits for the changes and
+ * rejects with such a refusal. Changes made before `start()` are simply read by it.
  */
 export class Consumer extends EventEmitter<ConsumerEvents> {
   /** The configuration in effect. */
@@ -206,10 +272,22 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
   #state: State = 'created'
   #clientId: string | undefined
   #keepAlive: NodeJS.Timeout | undefined
+  /** The `signal` option and the listener this consumer put on it. */
+  readonly #signal: AbortSignal | undefined
+  #stopOnAbort: (() => void) | undefined
+  /** Stops following the subscription manager (set while started). */
+  #unobserve: (() => void) | undefined
+  /** The subscription changes, applied one after another in the order they were made. */
+  #changes: Promise<void> = Promise.resolve()
+  /** The changes not yet applied (each settles once applied or refused). */
+  readonly #pendingChanges = new Set<Promise<void>>()
+  /** The selector the engine has for each topic, for the client-side glob filters. */
+  readonly #selectors = new Map<string, MessageSelector>()
 
   /**
    * @param options configuration, subscriptions and listener
-   * @throws ConfigError for a bad setting or a missing subscription manager or listener
+   * @throws ConfigError for a bad setting, a missing subscription manager or listener, a MessageListenerOrderly, or a
+   *   `signal` that is not an AbortSignal
    */
   constructor(options: ConsumerOptions) {
     super()
@@ -221,12 +299,19 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       throw new ConfigError('subscriptionManager must be a SubscriptionManager')
     }
     const listener = options.messageListener
+    if ((listener as unknown) instanceof MessageListenerOrderly) {
+      // Run concurrently, it would break the very order it exists for.
+      throw new ConfigError(
+        'messageListener: a MessageListenerOrderly is not supported by this version (orderly consumption is a later release); use a MessageListenerConcurrently or a function',
+      )
+    }
     if (!(listener instanceof MessageListener) && typeof listener !== 'function') {
       throw new ConfigError('messageListener must be a MessageListenerConcurrently or a function (messages, context) => result')
     }
     if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
       throw new ConfigError('onListenerError must be a function')
     }
+    this.#signal = checkSignal(options.signal, 'signal', 'config')
     this.#subscriptions = options.subscriptionManager
     const warn = rateLimitedWarning()
     const onError = options.onListenerError
@@ -251,6 +336,18 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     this.#dispatch.attach(this.#native)
     this.#offsetStore = this.#bindOffsetStore(options.offsetStore)
     this.#dispatch.setOffsetStore(this.#offsetStore)
+    if (this.#signal !== undefined && !this.#signal.aborted) {
+      const stop = (): void => {
+        if (this.#state === 'created') {
+          this.#state = 'stopped'
+        } else if (this.#state === 'running') {
+          this.shutdown().catch((error: unknown) => this.#reportError(error))
+        }
+        // 'starting': start() sees the abort once the native start ends, and shuts down.
+      }
+      this.#signal.addEventListener('abort', stop, { once: true })
+      this.#stopOnAbort = stop
+    }
   }
 
   /** The given store, bound to the native consumer, or a view over the consumer's own. */
@@ -281,49 +378,178 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
   }
 
   /**
-   * Joins the group and starts consuming the subscribed topics (as they are in the subscription manager now).
+   * Joins the group and starts consuming the subscribed topics (as they are in the subscription manager now; later
+   * changes of the manager follow, see the class documentation).
    *
+   * @param options an `AbortSignal` that aborts the start
+   * @throws ValidationError when `signal` is not an AbortSignal
    * @throws ConsumerStateError when already started or shut down, nothing is subscribed, or the given offset store
    *   is stopped
    * @throws InvalidSelectorError when a broker refuses a SQL92 expression
    * @throws OffsetError when a given offset store not started yet cannot start
+   * @throws AbortError when the start signal or the consumer's `signal` aborted before or during the start (the
+   *   consumer is then shut down)
    */
-  async start(): Promise<void> {
+  async start(options: StartOptions = {}): Promise<void> {
+    const signal = checkSignal(options.signal, 'start signal', 'argument')
+    const abortedBefore = firstAborted([this.#signal, signal])
+    if (abortedBefore !== undefined) {
+      throw abortError(abortedBefore, 'the consumer start')
+    }
     if (this.#state !== 'created') {
       throw new ConsumerStateError(`start() can be called once, on a new consumer; this one is ${this.#state}`)
     }
+    this.#state = 'starting'
+    const watch = new AbortWatch([this.#signal, signal])
+    // Changes of the manager made while starting wait behind this gate, opened once the outcome is known.
+    let openGate: () => void = () => undefined
+    this.#changes = new Promise<void>((resolve) => {
+      openGate = resolve
+    })
+    try {
+      await this.#subscribeEngine()
+      await this.#startEngine()
+      this.#clientId = (await this.#native.clientId()) ?? undefined
+    } catch (error) {
+      this.#unobserve?.()
+      this.#unobserve = undefined
+      this.#state = 'created'
+      openGate()
+      throw error
+    } finally {
+      watch.dispose()
+    }
+    // The native side holds the JavaScript callback weakly; this timer is what keeps the process alive.
+    this.#keepAlive = setInterval(() => undefined, 1 << 30)
+    this.#state = 'running'
+    openGate()
+    if (watch.aborted !== undefined) {
+      await this.shutdown()
+      throw abortError(watch.aborted, 'the consumer start')
+    }
+    this.#emitSafely('started', this.#clientId ?? '')
+  }
+
+  /**
+   * Hands the engine the manager's subscriptions as they are now, and observes the manager from then on: reading
+   * and observing happen in one synchronous stretch, so no change falls between them.
+   */
+  async #subscribeEngine(): Promise<void> {
+    // A start that failed before left its topics in the engine; those unsubscribed since go first.
+    for (const topic of this.#selectors.keys()) {
+      if (!this.#subscriptions.isSubscribed(topic)) {
+        await callNative('consumer', () => this.#native.unsubscribe(topic))
+      }
+    }
+    this.#selectors.clear()
     const subscriptions = this.#subscriptions.getSubscriptions()
     if (subscriptions.length === 0) {
       throw new ConsumerStateError('subscribe to at least one topic before start()')
     }
-    const tagFilters = new Map<string, TagFilter>()
     for (const { topic, selector } of subscriptions) {
       // A glob selector asks the brokers for every message; the dispatch filters them.
       callNativeSync('consumer', () => this.#native.subscribe(topic, selector.type, selector.brokerExpression))
-      if (selector.tagFilter !== undefined) {
-        tagFilters.set(topic, selector.tagFilter)
+      this.#selectors.set(topic, selector)
+    }
+    this.#applyTagFilters()
+    // From here on every change of the manager is queued; the queue waits for the start.
+    this.#unobserve = observeSubscriptions(this.#subscriptions, (change) => this.#queueChange(change))
+  }
+
+  /** Starts a given standalone offset store if need be, then the engine. */
+  async #startEngine(): Promise<void> {
+    if (this.#offsetStore instanceof StandaloneOffsetStore) {
+      if (this.#offsetStore.state === 'stopped') {
+        throw new ConsumerStateError('the offsetStore given to this consumer is stopped; give it a store not stopped')
+      }
+      // Loads a local store's file before the engine reads it (as the consumer's own store is loaded).
+      await this.#offsetStore.start()
+    }
+    await callNative('consumer', () => this.#native.start())
+  }
+
+  /**
+   * Waits until every change of the subscription manager made so far has reached the running engine (the brokers
+   * told, the queues rebalanced). Resolves at once when none is under way or the consumer is not running.
+   *
+   * @throws the first refusal among those changes (InvalidSelectorError for a SQL92 expression the brokers
+   *   refused, ...); the manager was put back as it was, and the refusal was also emitted as `'error'`
+   */
+  async whenSubscriptionsApplied(): Promise<void> {
+    await Promise.all([...this.#pendingChanges])
+  }
+
+  /** Queues a change of the subscription manager; applied after the ones before it. */
+  #queueChange(change: SubscriptionChange): void {
+    const applied = this.#changes.then(() => this.#applyChange(change))
+    this.#changes = applied.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#pendingChanges.add(applied)
+    applied.then(
+      () => this.#pendingChanges.delete(applied),
+      (error: unknown) => {
+        this.#pendingChanges.delete(applied)
+        this.#reportError(error)
+      },
+    )
+  }
+
+  /** Applies one change to the engine; on a refusal, puts the manager back and rethrows. */
+  async #applyChange(change: SubscriptionChange): Promise<void> {
+    // Not running (a failed start, or stopping): the next start, if any, reads the manager.
+    if (this.#state !== 'running') {
+      return
+    }
+    if (change.kind === 'subscribe') {
+      const { topic, selector } = change.subscription
+      const before = this.#selectors.get(topic)
+      // While the engine switches, a message pulled under either selector is one the consumer asked for.
+      this.#applyTagFilters(topic, before === undefined ? selector : anyOf(before, selector))
+      try {
+        await callNative('consumer', () => this.#native.subscribeLive(topic, selector.type, selector.brokerExpression))
+      } catch (error) {
+        this.#applyTagFilters()
+        restoreSubscription(this.#subscriptions, topic, change.subscription, change.previous)
+        throw error
+      }
+      this.#selectors.set(topic, selector)
+    } else {
+      try {
+        await callNative('consumer', () => this.#native.unsubscribe(change.topic))
+      } catch (error) {
+        restoreSubscription(this.#subscriptions, change.topic, undefined, change.previous)
+        throw error
+      }
+      this.#selectors.delete(change.topic)
+    }
+    this.#applyTagFilters()
+  }
+
+  /** Hands the dispatch the glob filters of the engine's selectors (with `topic` filtered by `selector` instead). */
+  #applyTagFilters(topic?: string, selector?: FilterSource): void {
+    const filters = new Map<string, TagFilter>()
+    for (const [name, current] of this.#selectors) {
+      const source: FilterSource = name === topic && selector !== undefined ? selector : current
+      if (source.tagFilter !== undefined) {
+        filters.set(name, source.tagFilter)
       }
     }
-    this.#dispatch.setTagFilters(tagFilters)
-    this.#state = 'starting'
-    try {
-      if (this.#offsetStore instanceof StandaloneOffsetStore) {
-        if (this.#offsetStore.state === 'stopped') {
-          throw new ConsumerStateError('the offsetStore given to this consumer is stopped; give it a store not stopped')
-        }
-        // Loads a local store's file before the engine reads it (as the consumer's own store is loaded).
-        await this.#offsetStore.start()
-      }
-      await callNative('consumer', () => this.#native.start())
-    } catch (error) {
-      this.#state = 'created'
-      throw error
+    if (topic !== undefined && !this.#selectors.has(topic) && selector?.tagFilter !== undefined) {
+      filters.set(topic, selector.tagFilter)
     }
-    this.#clientId = (await this.#native.clientId()) ?? undefined
-    // The native side holds the JavaScript callback weakly; this timer is what keeps the process alive.
-    this.#keepAlive = setInterval(() => undefined, 1 << 30)
-    this.#state = 'running'
-    this.#emitSafely('started', this.#clientId ?? '')
+    this.#dispatch.setTagFilters(filters)
+  }
+
+  /** An error nobody awaits: emitted as `'error'`, or written to stderr when nobody listens. */
+  #reportError(error: unknown): void {
+    const typed = error as RocketMQError
+    if (this.listenerCount('error') === 0) {
+      process.stderr.write(`[rocketmq-napi] consumer ${this.config.consumerGroup}: ${typed?.message ?? String(error)}\n`)
+      return
+    }
+    this.#emitSafely('error', typed)
   }
 
   /**
@@ -343,6 +569,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       return
     }
     this.#state = 'stopping'
+    this.#unobserve?.()
+    this.#unobserve = undefined
     try {
       // Pulls and new calls stop at once; the tasks JavaScript has not begun are answered unconsumed (left
       // uncommitted for the group), the calls running finish while the engine waits for them.
@@ -353,6 +581,10 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       this.#dispatch.dispose()
       clearInterval(this.#keepAlive)
       this.#keepAlive = undefined
+      if (this.#stopOnAbort !== undefined) {
+        this.#signal?.removeEventListener('abort', this.#stopOnAbort)
+        this.#stopOnAbort = undefined
+      }
       this.#state = 'stopped'
       this.#emitSafely('stopped')
     }

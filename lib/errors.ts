@@ -31,6 +31,7 @@
  * │   ├── OffsetError                ERR_OFFSET
  * │   └── RebalanceError             ERR_REBALANCE
  * ├── NativeBindingError             ERR_NATIVE_BINDING    the native addon is missing or does not load
+ * ├── AbortError                     ABORT_ERR             an AbortSignal ended the call (`cause`: its reason)
  * └── SubscriptionError              ERR_SUBSCRIPTION
  *     ├── InvalidTopicError          ERR_INVALID_TOPIC
  *     ├── InvalidSelectorError       ERR_INVALID_SELECTOR
@@ -278,4 +279,13 @@ export class SubscriptionDataError extends SubscriptionError {
 /** The native addon could not be found or loaded; the message lists every place that was tried. */
 export class NativeBindingError extends RocketMQError {
   static override readonly CODE: string = 'ERR_NATIVE_BINDING'
+}
+
+/**
+ * An `AbortSignal` passed to the call was aborted (before or while it ran); `cause` is the signal's `reason`. Like
+ * Node's own `AbortError`, its `name` is `'AbortError'` and its `code` `'ABORT_ERR'`, so the usual
+ * `error.name === 'AbortError'` checks hold.
+ */
+export class AbortError extends RocketMQError {
+  static override readonly CODE: string = 'ABORT_ERR'
 }

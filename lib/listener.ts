@@ -67,8 +67,32 @@ export type ConsumeFunction = (
   context: ConsumeConcurrentlyContext,
 ) => ConsumeVerdict | Promise<ConsumeVerdict>
 
-/** Base class of listeners (the seed's `MessageListener`). */
-export abstract class MessageListener {
+/**
+ * What an orderly listener learns besides the messages, and what it may set (Java's `ConsumeOrderlyContext`).
+ * Orderly consumption is not implemented in this version (see {@link MessageListenerOrderly}); the type is its
+ * documented shape.
+ */
+export interface ConsumeOrderlyContext {
+  /** The queue the messages were pulled from; one call at a time per queue, in queue order. */
+  readonly messageQueue: MessageQueue
+  /** The consumer group. */
+  readonly consumerGroup: string
+  /** Whether the offsets of a SUCCESS batch are committed at once (Java's default, true); else on COMMIT. */
+  autoCommit: boolean
+  /**
+   * For SUSPEND_CURRENT_QUEUE_A_MOMENT: how long the queue waits before the same messages are consumed again, in
+   * milliseconds; -1 (the default) keeps the consumer's `suspendCurrentQueueTimeMillis` (1000).
+   */
+  suspendCurrentQueueTimeMillis: number
+}
+
+/**
+ * Base class of listeners (the seed's `MessageListener`).
+ *
+ * @typeParam Context what each call learns besides the messages: the concurrent context unless a subclass says
+ *   otherwise
+ */
+export abstract class MessageListener<Context = ConsumeMessageContext> {
   /**
    * Consumes a batch of messages of one queue.
    *
@@ -76,10 +100,7 @@ export abstract class MessageListener {
    * @param context the queue and the per-mode controls
    * @returns the verdict, or a Promise of it; a throw or rejection means RECONSUME_LATER
    */
-  abstract consumeMessage(
-    messages: ConsumedMessage[],
-    context: ConsumeMessageContext,
-  ): ConsumeVerdict | Promise<ConsumeVerdict>
+  abstract consumeMessage(messages: ConsumedMessage[], context: Context): ConsumeVerdict | Promise<ConsumeVerdict>
 }
 
 /**
@@ -95,7 +116,28 @@ export abstract class MessageListener {
  * }
  * ```
  */
-export abstract class MessageListenerConcurrently extends MessageListener {}
+export abstract class MessageListenerConcurrently extends MessageListener<ConsumeConcurrentlyContext> {}
+
+/**
+ * A listener for orderly consumption (the seed's `MessageListenerOrderly`, Java's): one call at a time per queue, in
+ * queue order, answering SUCCESS / COMMIT, ROLLBACK or SUSPEND_CURRENT_QUEUE_A_MOMENT, with the queue locked on the
+ * brokers for this member.
+ *
+ * **Not supported by this version.** Orderly consumption (queue locks, one call per queue, suspend and retry in
+ * place) is a later release; until then a {@link Consumer} given one refuses it at construction with a
+ * `ConfigError` naming it, rather than calling it concurrently, which would break the order it exists for.
+ * The class and {@link ConsumeOrderlyContext} are here so that code written against the seed's API type-checks.
+ *
+ * ```ts
+ * class Ledger extends MessageListenerOrderly {
+ *   async consumeMessage(messages: ConsumedMessage[], context: ConsumeOrderlyContext) {
+ *     for (const message of messages) await apply(message)
+ *     return ConsumeResult.SUCCESS
+ *   }
+ * }
+ * ```
+ */
+export abstract class MessageListenerOrderly extends MessageListener<ConsumeOrderlyContext> {}
 
 /** What {@link SimpleMessageListener} wraps: a (sync or async) function of one message. */
 export type MessageHandler = (

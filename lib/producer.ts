@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { AbortWatch, abortError, checkSignal } from './abort'
 import type { NativeProducer } from './binding'
 import { type ProducerConfig, resolveProducerConfig } from './config'
 import { ValidationError } from './errors'
@@ -10,6 +11,16 @@ import { type Message, type SendResult, fromNativeSendResult, toNativeMessage } 
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
 import { SendDispatch } from './send-dispatch'
+
+/** Options of {@link Producer.start}. */
+export interface ProducerStartOptions {
+  /**
+   * Aborts the start: already aborted, `start()` rejects at once; aborted while starting, the producer is shut down
+   * again as soon as the start ends and `start()` rejects. Either way with an `AbortError` whose `cause` is the
+   * signal's reason. It has no effect once `start()` resolved.
+   */
+  signal?: AbortSignal
+}
 
 /**
  * Sends messages to RocketMQ topics. Queues are chosen round-robin across brokers; a failed send is
@@ -47,9 +58,29 @@ export class Producer {
     this.#native = callNativeSync('producer', () => new NativeProducerClass(native, this.#dispatch.onComplete))
   }
 
-  /** Starts the producer: joins the client instance and registers the group with the brokers. Call once before sending. */
-  async start(): Promise<void> {
-    await callNative('producer', () => this.#native.start())
+  /**
+   * Starts the producer: joins the client instance and registers the group with the brokers. Call once before
+   * sending.
+   *
+   * @param options an `AbortSignal` that aborts the start
+   * @throws ValidationError when `signal` is not an AbortSignal
+   * @throws AbortError when the signal aborted before or during the start (the producer is shut down again)
+   */
+  async start(options: ProducerStartOptions = {}): Promise<void> {
+    const signal = checkSignal(options.signal, 'start signal', 'argument')
+    if (signal?.aborted === true) {
+      throw abortError(signal, 'the producer start')
+    }
+    const watch = new AbortWatch([signal])
+    try {
+      await callNative('producer', () => this.#native.start())
+    } finally {
+      watch.dispose()
+    }
+    if (watch.aborted !== undefined) {
+      await this.shutdown()
+      throw abortError(watch.aborted, 'the producer start')
+    }
   }
 
   /**

@@ -40,6 +40,73 @@ export interface Subscription {
   readonly subVersion: number
 }
 
+/**
+ * A change of a {@link SubscriptionManager}'s subscriptions, as the consumers it was given to hear of it: a topic
+ * subscribed or its selector replaced (`previous` is the replaced subscription), or a topic unsubscribed.
+ *
+ * @internal
+ */
+export type SubscriptionChange =
+  | { readonly kind: 'subscribe'; readonly subscription: Subscription; readonly previous: Subscription | undefined }
+  | { readonly kind: 'unsubscribe'; readonly topic: string; readonly previous: Subscription }
+
+/** @internal Told of each change, synchronously, after the manager changed; must not throw. */
+export type SubscriptionObserver = (change: SubscriptionChange) => void
+
+/** The observers of each manager: the consumers started with it. Kept off the class so it is no public API. */
+const observers = new WeakMap<SubscriptionManager, Set<SubscriptionObserver>>()
+
+/**
+ * Tells `observer` of every later change of `manager`'s subscriptions (a started consumer applies them).
+ *
+ * @internal
+ * @returns the function that stops it
+ */
+export function observeSubscriptions(manager: SubscriptionManager, observer: SubscriptionObserver): () => void {
+  let set = observers.get(manager)
+  if (set === undefined) {
+    set = new Set()
+    observers.set(manager, set)
+  }
+  const registered = set
+  // A wrapper per registration, so that one observer registered twice is removed once per call.
+  const entry: SubscriptionObserver = (change) => observer(change)
+  registered.add(entry)
+  return () => {
+    registered.delete(entry)
+  }
+}
+
+function notify(manager: SubscriptionManager, change: SubscriptionChange): void {
+  for (const observer of observers.get(manager) ?? []) {
+    observer(change)
+  }
+}
+
+/** Set by the class's static block: the one way to write a manager's table without telling its observers. */
+let restoreEntry: (manager: SubscriptionManager, topic: string, entry: Subscription | undefined) => void
+
+/**
+ * Undoes a change a consumer's engine refused: puts `previous` back as the subscription of `topic` (removes it
+ * when undefined), provided the manager still holds `applied` for it (a later change wins). No observer is told:
+ * the engine never took the change.
+ *
+ * @internal
+ * @returns whether the manager was changed
+ */
+export function restoreSubscription(
+  manager: SubscriptionManager,
+  topic: string,
+  applied: Subscription | undefined,
+  previous: Subscription | undefined,
+): boolean {
+  if (manager.getSubscription(topic) !== applied) {
+    return false
+  }
+  restoreEntry(manager, topic, previous)
+  return true
+}
+
 /** Settings of a {@link SubscriptionManager}. */
 export interface SubscriptionManagerOptions {
   /** Most topics subscribed at once; default {@link DEFAULT_MAX_SUBSCRIPTIONS}. */
@@ -94,8 +161,12 @@ export interface ImportSubscriptionsOptions {
 }
 
 /**
- * Holds a consumer's subscriptions. A consumer reads them when it starts; changes after that take effect at
- * the next start.
+ * Holds a consumer's subscriptions. A consumer reads them when it starts; while it runs, every change made here
+ * (subscribe, updateSelector, unsubscribe, imports) reaches it too, as Java's `subscribe` / `unsubscribe` after
+ * `start()`: the brokers are told at once and the queues are rebalanced at once (see `Consumer`, "Changing
+ * subscriptions while running"). The checks of this class throw here, synchronously; what only the brokers can
+ * refuse (a SQL92 expression) is refused asynchronously by each consumer, which then puts the manager back as it
+ * was and reports the error.
  *
  * ```ts
  * const subscriptions = new SubscriptionManager()
@@ -108,6 +179,16 @@ export class SubscriptionManager {
   /** Most topics subscribed at once. */
   readonly maxSubscriptions: number
   readonly #subscriptions = new Map<string, Subscription>()
+
+  static {
+    restoreEntry = (manager, topic, entry) => {
+      if (entry === undefined) {
+        manager.#subscriptions.delete(topic)
+      } else {
+        manager.#subscriptions.set(topic, entry)
+      }
+    }
+  }
 
   /**
    * @param options the subscription limit
@@ -142,6 +223,7 @@ export class SubscriptionManager {
     this.#checkLimit(1)
     const subscription = makeSubscription(name, selector, Date.now())
     this.#subscriptions.set(name, subscription)
+    notify(this, { kind: 'subscribe', subscription, previous: undefined })
     return subscription
   }
 
@@ -162,6 +244,7 @@ export class SubscriptionManager {
     // Greater than the last one even within the same millisecond, so a broker sees the change as newer.
     const subscription = makeSubscription(topic, selector, Math.max(Date.now(), existing.subVersion + 1))
     this.#subscriptions.set(topic, subscription)
+    notify(this, { kind: 'subscribe', subscription, previous: existing })
     return subscription
   }
 
@@ -172,9 +255,12 @@ export class SubscriptionManager {
    * @throws TopicNotSubscribedError when the topic is not subscribed
    */
   unsubscribe(topic: string): void {
-    if (!this.#subscriptions.delete(topic)) {
+    const previous = this.#subscriptions.get(topic)
+    if (previous === undefined) {
       throw new TopicNotSubscribedError(`${topic} is not subscribed`)
     }
+    this.#subscriptions.delete(topic)
+    notify(this, { kind: 'unsubscribe', topic, previous })
   }
 
   /** The subscription of a topic, if any. */
@@ -231,7 +317,10 @@ export class SubscriptionManager {
       throw new SubscriptionDataError(`a SubscriptionData list must be an array; got ${describe(list)}`)
     }
     const entries = list.map((entry, index) => parseSubscriptionData(entry, index))
-    return this.#addAll(entries.filter(({ topic }) => !topic.startsWith(RETRY_TOPIC_PREFIX)))
+    const before = new Map(this.#subscriptions)
+    const added = this.#addAll(entries.filter(({ topic }) => !topic.startsWith(RETRY_TOPIC_PREFIX)))
+    this.#notifyChangesSince(before)
+    return added
   }
 
   /** The subscriptions as plain, versioned data to save (for example as JSON) and {@link importSubscriptions} later. */
@@ -272,6 +361,7 @@ export class SubscriptionManager {
       throw new SubscriptionDataError(`subscriptions export: 'subscriptions' must be an array; got ${describe(data.subscriptions)}`)
     }
     const entries = data.subscriptions.map((entry, index) => parseExported(entry, index))
+    const before = new Map(this.#subscriptions)
     if (options.replace === true) {
       checkNoDuplicates(entries)
       if (entries.length > this.maxSubscriptions) {
@@ -281,7 +371,31 @@ export class SubscriptionManager {
       }
       this.#subscriptions.clear()
     }
-    return this.#addAll(entries)
+    const imported = this.#addAll(entries)
+    this.#notifyChangesSince(before)
+    return imported
+  }
+
+  /** Tells the observers what differs from `before`: topics gone, topics new, selectors changed. */
+  #notifyChangesSince(before: ReadonlyMap<string, Subscription>): void {
+    if (!observers.has(this)) {
+      return
+    }
+    for (const [topic, previous] of before) {
+      if (!this.#subscriptions.has(topic)) {
+        notify(this, { kind: 'unsubscribe', topic, previous })
+      }
+    }
+    for (const [topic, subscription] of this.#subscriptions) {
+      const previous = before.get(topic)
+      const same =
+        previous !== undefined &&
+        previous.selector.type === subscription.selector.type &&
+        previous.selector.expression === subscription.selector.expression
+      if (!same) {
+        notify(this, { kind: 'subscribe', subscription, previous })
+      }
+    }
   }
 
   /** Adds checked entries, all or none. */

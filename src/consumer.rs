@@ -152,6 +152,16 @@ fn allocate_strategy(
     })
 }
 
+fn parse_expression_type(name: &str) -> Result<ExpressionType, ClientError> {
+    match name {
+        "TAG" => Ok(ExpressionType::Tag),
+        "SQL92" => Ok(ExpressionType::Sql92),
+        other => Err(ClientError::Config(format!(
+            "unknown expression type {other:?}"
+        ))),
+    }
+}
+
 fn millis(ms: Option<u32>, default: Duration) -> Duration {
     ms.map_or(default, |ms| Duration::from_millis(ms.into()))
 }
@@ -564,19 +574,32 @@ impl NativeConsumer {
         expression_type: String,
         expression: String,
     ) -> Fallible<()> {
-        let kind = match expression_type.as_str() {
-            "TAG" => ExpressionType::Tag,
-            "SQL92" => ExpressionType::Sql92,
-            other => {
-                return Err(ClientError::Config(format!(
-                    "unknown expression type {other:?}"
-                )))
-                .fallible()
-            }
-        };
-        self.inner
-            .subscribe_with(&topic, kind, &expression)
+        parse_expression_type(&expression_type)
+            .and_then(|kind| self.inner.subscribe_with(&topic, kind, &expression))
             .fallible()
+    }
+
+    /// Subscribes to `topic` or replaces its expression, on a running consumer too: SQL92
+    /// checked by the brokers, heartbeat and rebalance at once, all before it resolves.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn subscribe_live(
+        &self,
+        topic: String,
+        expression_type: String,
+        expression: String,
+    ) -> Fallible<()> {
+        let result = match parse_expression_type(&expression_type) {
+            Ok(kind) => self.inner.subscribe_live(&topic, kind, &expression).await,
+            Err(err) => Err(err),
+        };
+        result.fallible()
+    }
+
+    /// Removes the subscription of `topic`; a running consumer drops its queues (offsets
+    /// persisted) and tells the brokers at once.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn unsubscribe(&self, topic: String) -> Fallible<()> {
+        self.inner.unsubscribe(&topic).await.fallible()
     }
 
     /// Stops pulling `topics` (everything, the retry topic included, when absent); what was

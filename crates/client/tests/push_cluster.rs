@@ -1,7 +1,8 @@
 //! The push consumer against the real local cluster (NameServer `$NAMESRV_ADDR`, default
 //! 127.0.0.1:9876, two masters): every message sent is consumed exactly once and the
 //! offsets left on the brokers are the queues' max offsets; two members of one group share
-//! the queues; a TAG subscription gets only its tag; a batch the listener fails comes again.
+//! the queues; a TAG subscription gets only its tag; a running consumer's subscriptions
+//! change without a restart; a batch the listener fails comes again.
 //! Each test has its own topic, group and client instance names (tests run on separate
 //! runtimes, and an instance's connections live on the runtime that opened them). Waits are
 //! bounded by [`WAIT`], a limit rather than a timing assumption.
@@ -370,6 +371,64 @@ async fn a_tag_subscription_gets_only_its_tag() {
     assert!(log.iter().all(|d| d.tag.as_deref() == Some("A")));
     let got: BTreeSet<&str> = log.iter().map(|d| d.body.as_str()).collect();
     assert_eq!(got.len(), EACH);
+    fx.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn a_running_consumer_changes_its_subscriptions_without_a_restart() {
+    const EACH: usize = 20;
+    let fx = Fixture::new("live").await;
+    let log: Log = Arc::default();
+    let consumer = fx.consumer(
+        "c",
+        ConsumeFromWhere::ConsumeFromFirstOffset,
+        recording_listener("c", Arc::clone(&log), |_| {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        }),
+    );
+    consumer.subscribe(&fx.topic, "A").unwrap();
+    consumer.start().await.unwrap();
+    fx.send(bodies("before-a", EACH, "A")).await;
+    let starts_with = |prefix: &'static str| move |d: &Delivery| d.body.starts_with(prefix);
+    assert!(wait_until(|| distinct(&log, starts_with("before-a")) >= EACH).await);
+
+    // The group's retry topic stays; an expression the brokers refuse changes nothing.
+    let retry = format!("%RETRY%{}", fx.group);
+    let kept = consumer.unsubscribe(&retry).await.unwrap_err();
+    assert!(matches!(kept, ClientError::Validation(_)), "{kept}");
+    let refused = consumer
+        .subscribe_live(&fx.topic, ExpressionType::Sql92, "a >")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "ERR_INVALID_SELECTOR", "{refused}");
+
+    // From A to B: every A is stored before every B of its queue, so all the B's arriving
+    // means the consumer went past the A's, which it must not have delivered.
+    consumer
+        .subscribe_live(&fx.topic, ExpressionType::Tag, "B")
+        .await
+        .unwrap();
+    fx.send(bodies("after-a", EACH, "A")).await;
+    fx.send(bodies("after-b", EACH, "B")).await;
+    assert!(wait_until(|| distinct(&log, starts_with("after-b")) >= EACH).await);
+    assert_eq!(distinct(&log, starts_with("after-a")), 0);
+
+    // Unsubscribed: the topic's queues are dropped before the call returns; subscribed
+    // again: held again.
+    consumer.unsubscribe(&fx.topic).await.unwrap();
+    let held = consumer.assigned_queues().await;
+    assert!(held.iter().all(|mq| mq.topic != fx.topic), "{held:?}");
+    consumer
+        .subscribe_live(&fx.topic, ExpressionType::Tag, "*")
+        .await
+        .unwrap();
+    let held = consumer.assigned_queues().await;
+    assert_eq!(
+        held.iter().filter(|mq| mq.topic == fx.topic).count(),
+        fx.all_queues().await.len()
+    );
+    consumer.shutdown().await;
     fx.close().await;
 }
 

@@ -15,3 +15,4 @@ pub mod selector;
 pub mod send_back;
 pub mod start_offset;
 pub mod stats;
+pub(crate) mod subscriptions;

@@ -35,6 +35,16 @@
 //! Subscriptions are TAG or SQL92 ([`ExpressionType`]); the SQL92 ones are checked by the
 //! brokers at start ([`selector`]). [`PushConsumer::stats`] reads the counters.
 //!
+//! Subscriptions may change while the consumer runs ([`PushConsumer::subscribe_live`],
+//! [`PushConsumer::unsubscribe`], Java's `subscribe` / `unsubscribe` after start): a SQL92
+//! expression is checked by the brokers first (a refused one changes nothing), the brokers
+//! are told at once by a heartbeat, and a rebalance round runs at once: a new topic's queues
+//! are added and pulled, an unsubscribed topic's are dropped as a rebalance drops a queue
+//! (offsets persisted). A replaced expression holds for every pull made after it; a pull
+//! still held by a broker under the old one is abandoned and made again, so no message is
+//! filtered by an expression that no longer applies (see the `subscriptions` module). The group's
+//! retry topic cannot be unsubscribed.
+//!
 //! Two message models, as Java's:
 //! - CLUSTERING (the default): the members of a group share the queues
 //!   ([`PushConsumerConfig::allocate_strategy`]), offsets live on the brokers
@@ -87,6 +97,7 @@ use super::send_back::{send_back, DEFAULT_MAX_RECONSUME_TIMES};
 use super::start_offset::{self, QueueOffsets};
 pub use super::stats::{ConsumerStats, OffsetStoreMetrics};
 use super::stats::{Counters, Event, TopicStatus};
+use super::subscriptions::LiveSubscriptions;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
 use crate::processor::{ClientProcessor, ConsumerHooks};
@@ -588,7 +599,8 @@ impl PushConsumer {
 
     /// Subscribes to `topic` with an expression of `expression_type`: TAG as
     /// [`subscribe`](PushConsumer::subscribe), or SQL92 (`a > 5 AND TAGS = 'x'`, evaluated by
-    /// the brokers, which [`start`](PushConsumer::start) asks first). Before `start` only; a
+    /// the brokers, which [`start`](PushConsumer::start) asks first). Before `start` only
+    /// (a running consumer changes with [`subscribe_live`](PushConsumer::subscribe_live)); a
     /// second call for the same topic replaces the first. An empty SQL92 expression is
     /// [`ClientError::InvalidSelector`].
     pub fn subscribe_with(
@@ -600,11 +612,85 @@ impl PushConsumer {
         validate_topic(topic)?;
         if self.running.try_lock().map(|r| r.is_some()).unwrap_or(true) {
             return Err(ClientError::State(
-                "subscribe before start: the consumer is running".into(),
+                "subscribe before start: the consumer is running (subscribe_live changes a running one)".into(),
             ));
         }
         let data = selector::subscription_data(topic, expression_type, expression, now_ms())?;
         lock(&self.subscriptions).insert(topic.to_owned(), data);
+        Ok(())
+    }
+
+    /// Subscribes to `topic`, or replaces its expression, before start as
+    /// [`subscribe_with`](Self::subscribe_with) and while running as Java's `subscribe` after
+    /// start: a SQL92 expression is checked by the brokers of the topic first (a refusal is
+    /// [`ClientError::InvalidSelector`] and leaves the subscriptions as they were), then the
+    /// brokers get a heartbeat with it, then a rebalance round runs (a new topic's queues
+    /// are added), all before this returns. The same expression again changes nothing.
+    /// The group's retry topic is refused: the consumer subscribes it itself.
+    pub async fn subscribe_live(
+        &self,
+        topic: &str,
+        expression_type: ExpressionType,
+        expression: &str,
+    ) -> Result<()> {
+        validate_topic(topic)?;
+        self.refuse_retry_topic(topic)?;
+        // Held throughout: a start or shutdown meanwhile would miss the change.
+        let running = self.running.lock().await;
+        let Some(engine) = running.as_ref().map(|r| Arc::clone(&r.engine)) else {
+            let data = selector::subscription_data(topic, expression_type, expression, now_ms())?;
+            lock(&self.subscriptions).insert(topic.to_owned(), data);
+            return Ok(());
+        };
+        let unchanged = engine
+            .subscriptions
+            .advertised_of(topic)
+            .is_some_and(|old| {
+                old.expression_type == expression_type.as_str()
+                    && old.sub_string == expression.trim()
+            });
+        if unchanged {
+            return Ok(());
+        }
+        let version = engine.subscriptions.next_version(topic, now_ms());
+        let data = selector::subscription_data(topic, expression_type, expression, version)?;
+        if selector::needs_broker_check(&data) {
+            let check = BTreeMap::from([(topic.to_owned(), data.clone())]);
+            self.check_selectors(&engine.instance, &check).await?;
+        } else if let Err(err) = engine.instance.routes().get(topic).await {
+            // As at start: a topic without a route yet is pulled once it has one.
+            warn!(
+                "consumer {}: no route for {topic} yet: {err}",
+                self.config.group
+            );
+        }
+        Arc::clone(&engine).subscribe(data.clone()).await;
+        lock(&self.subscriptions).insert(topic.to_owned(), data);
+        Ok(())
+    }
+
+    /// Removes the subscription of `topic` (nothing when it has none). While running, as
+    /// Java's `unsubscribe` after start: its queues are dropped at once (their offsets
+    /// persisted, as a rebalance drop does), then the brokers get a heartbeat without it.
+    /// The group's retry topic is refused.
+    pub async fn unsubscribe(&self, topic: &str) -> Result<()> {
+        self.refuse_retry_topic(topic)?;
+        let running = self.running.lock().await;
+        if let Some(engine) = running.as_ref().map(|r| Arc::clone(&r.engine)) {
+            Arc::clone(&engine).unsubscribe(topic).await;
+        }
+        lock(&self.subscriptions).remove(topic);
+        Ok(())
+    }
+
+    /// The retry topic of a clustering group belongs to the consumer, which subscribes it at
+    /// start and must keep it: it carries every failed message back.
+    fn refuse_retry_topic(&self, topic: &str) -> Result<()> {
+        if !self.config.broadcasting() && topic == rebalance::retry_topic(&self.config.group) {
+            return Err(ClientError::Validation(format!(
+                "{topic} is the group's retry topic; the consumer subscribes it itself and keeps it"
+            )));
+        }
         Ok(())
     }
 
@@ -669,7 +755,7 @@ impl PushConsumer {
         let provider = move || {
             let subscription_data_set = provider_engine
                 .upgrade()
-                .map(|e| e.subscriptions.values().cloned().collect())
+                .map(|e| e.subscriptions.advertised())
                 .unwrap_or_default();
             config.consumer_data(subscription_data_set)
         };
@@ -782,12 +868,11 @@ impl PushConsumer {
     /// The first step of [`shutdown`](Self::shutdown), taken at once: pulls, rebalances and
     /// new listener calls stop; verdicts of failure from now on leave their messages
     /// uncommitted instead of sending them back. Does nothing when not started (or while
-    /// `start` or `shutdown` holds the consumer).
+    /// `start` holds the consumer). Reads the live engine rather than waiting for the
+    /// consumer's lock, which a subscription change holds for a while.
     pub fn begin_shutdown(&self) {
-        if let Ok(running) = self.running.try_lock() {
-            if let Some(running) = running.as_ref() {
-                let _ = running.engine.stop.send(true);
-            }
+        if let Some(engine) = lock(&self.live_engine).as_ref() {
+            let _ = engine.stop.send(true);
         }
     }
 
@@ -888,19 +973,23 @@ struct Engine {
     paused: Arc<PauseSwitch>,
     listener: Arc<dyn MessageListenerConcurrently>,
     instance: Arc<ClientInstance>,
-    /// Topic → subscription, the retry topic included when clustering; fixed once started.
-    subscriptions: BTreeMap<String, SubscriptionData>,
+    /// Topic → subscription, the retry topic included when clustering; changed by
+    /// [`Engine::subscribe`] and [`Engine::unsubscribe`].
+    subscriptions: LiveSubscriptions,
     /// The brokers' store when clustering, the local file's when broadcasting.
     store: Arc<dyn OffsetStore>,
     puller: Puller,
     offsets: QueueOffsets,
     queues: Mutex<BTreeMap<MessageQueue, Arc<QueueSlot>>>,
     /// Per subscribed topic, the per-queue flow-control limits its pull loops read.
-    limits: BTreeMap<String, Arc<QueueLimits>>,
+    limits: Mutex<BTreeMap<String, Arc<QueueLimits>>>,
     counters: Arc<Counters>,
     /// Per subscribed topic, the pull and consume figures of the running info's
     /// `statusTable`.
-    status: BTreeMap<String, TopicStatus>,
+    status: Mutex<BTreeMap<String, Arc<TopicStatus>>>,
+    /// Held by a rebalance round: the periodic ones and those a subscription change runs
+    /// must not interleave.
+    rebalance_turn: tokio::sync::Mutex<()>,
     /// Offset resets a broker asked for (topic, offsets), applied by the next rebalance.
     resets: Mutex<Vec<(String, BTreeMap<MessageQueue, i64>)>>,
     /// Where a queue dropped by a reset starts when rebalance adds it again, even if
@@ -932,7 +1021,7 @@ impl Engine {
             .collect();
         let status = subscriptions
             .keys()
-            .map(|topic| (topic.clone(), TopicStatus::new(Instant::now())))
+            .map(|topic| (topic.clone(), Arc::new(TopicStatus::new(Instant::now()))))
             .collect();
         let consume_timestamp_ms = config
             .consume_timestamp_ms
@@ -946,11 +1035,12 @@ impl Engine {
             consume_permits: Semaphore::new(config.calls_in_flight()),
             listener,
             instance,
-            subscriptions,
+            subscriptions: LiveSubscriptions::new(subscriptions),
             queues: Mutex::new(BTreeMap::new()),
-            limits,
+            limits: Mutex::new(limits),
             counters,
-            status,
+            status: Mutex::new(status),
+            rebalance_turn: tokio::sync::Mutex::new(()),
             resets: Mutex::new(Vec::new()),
             reset_to: Mutex::new(BTreeMap::new()),
             rebalance_now: Notify::new(),
@@ -963,6 +1053,11 @@ impl Engine {
 
     fn group(&self) -> &str {
         &self.config.group
+    }
+
+    /// The running-info figures of `topic`, while it is subscribed.
+    fn topic_status(&self, topic: &str) -> Option<Arc<TopicStatus>> {
+        lock(&self.status).get(topic).cloned()
     }
 
     fn stopped(&self) -> bool {
@@ -992,7 +1087,7 @@ impl Engine {
                 _ = tokio::time::sleep_until(next_round) => {}
                 _ = self.rebalance_now.notified() => {}
                 change = route_changes.recv() => match change {
-                    Ok(change) if self.subscriptions.contains_key(&change.topic) => {}
+                    Ok(change) if self.subscriptions.is_active(&change.topic) => {}
                     // Lagged: some change was missed, so rebalance to be safe.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Ok(_) => continue,
@@ -1019,10 +1114,23 @@ impl Engine {
     /// One round over every subscribed topic; false when some allocated queue is not held
     /// yet (try again soon).
     async fn rebalance(self: Arc<Self>) -> bool {
+        let _turn = self.rebalance_turn.lock().await;
         let mut changed = self.apply_resets().await;
         let mut balanced = true;
         let my_cid = self.instance.client_id().to_owned();
-        for (topic, subscription) in &self.subscriptions {
+        let subscriptions = self.subscriptions.active();
+        // Java's truncateMessageQueueNotMyTopic: an unsubscribed topic's queues go first.
+        let unsubscribed: Vec<(MessageQueue, Arc<QueueSlot>)> = {
+            let mut queues = lock(&self.queues);
+            let gone = rebalance::queues_of_unsubscribed_topics(queues.keys(), |topic| {
+                subscriptions.contains_key(topic)
+            });
+            gone.into_iter()
+                .filter_map(|mq| queues.remove(&mq).map(|slot| (mq, slot)))
+                .collect()
+        };
+        changed |= self.drop_queues(&unsubscribed).await;
+        for topic in subscriptions.keys() {
             let route = match self.instance.routes().get(topic).await {
                 Ok(route) => route,
                 Err(err) => {
@@ -1086,16 +1194,7 @@ impl Engine {
                     .filter_map(|mq| queues.remove(mq).map(|slot| (mq.clone(), slot)))
                     .collect()
             };
-            self.release_all(&dropping).await;
-            for (mq, _) in &dropping {
-                if let Err(err) = self.store.persist(mq).await {
-                    warn!("consumer {}: persisting {mq} on drop: {err}", self.group());
-                }
-                self.store.remove_offset(mq);
-                self.puller.forget(mq);
-                changed = true;
-                info!("consumer {}: dropped {mq}", self.group());
-            }
+            changed |= self.drop_queues(&dropping).await;
             // The limits for the share this round ends with, set before any new pull loop
             // starts, so none pulls under the looser ones meanwhile.
             let planned = lock(&self.queues)
@@ -1143,12 +1242,7 @@ impl Engine {
                 let slot = Arc::new(QueueSlot::new(Arc::new(ProcessQueue::new(now_ms()))));
                 lock(&self.queues).insert(mq.clone(), Arc::clone(&slot));
                 info!("consumer {}: added {mq} starting at {start}", self.group());
-                tokio::spawn(Arc::clone(&self).pull_loop(
-                    mq.clone(),
-                    slot,
-                    start,
-                    subscription.clone(),
-                ));
+                tokio::spawn(Arc::clone(&self).pull_loop(mq.clone(), slot, start));
                 changed = true;
             }
             self.update_limits(topic);
@@ -1207,6 +1301,80 @@ impl Engine {
         }
     }
 
+    /// Drops `dropping` (already taken out of the held queues): their listener calls in
+    /// flight are waited for, then each offset is persisted and forgotten. True when there
+    /// was any.
+    async fn drop_queues(&self, dropping: &[(MessageQueue, Arc<QueueSlot>)]) -> bool {
+        self.release_all(dropping).await;
+        for (mq, _) in dropping {
+            if let Err(err) = self.store.persist(mq).await {
+                warn!("consumer {}: persisting {mq} on drop: {err}", self.group());
+            }
+            self.store.remove_offset(mq);
+            self.puller.forget(mq);
+            info!("consumer {}: dropped {mq}", self.group());
+        }
+        !dropping.is_empty()
+    }
+
+    /// Adds or replaces a subscription of the running consumer (its SQL92 expression
+    /// already checked): advertised, the heartbeat sent, then active; a new topic is
+    /// rebalanced at once. The `subscriptions` module says why in this order.
+    async fn subscribe(self: Arc<Self>, subscription: SubscriptionData) {
+        let topic = subscription.topic.clone();
+        let new_topic = !self.subscriptions.is_active(&topic);
+        if new_topic {
+            let thresholds = self.config.thresholds();
+            lock(&self.limits)
+                .entry(topic.clone())
+                .or_insert_with(|| Arc::new(QueueLimits::new(&thresholds)));
+            lock(&self.status)
+                .entry(topic.clone())
+                .or_insert_with(|| Arc::new(TopicStatus::new(Instant::now())));
+        }
+        self.subscriptions.advertise(subscription.clone());
+        self.heartbeat_now().await;
+        self.subscriptions.activate(subscription);
+        info!(
+            "consumer {}: {} {topic}",
+            self.group(),
+            if new_topic {
+                "subscribed"
+            } else {
+                "changed the expression of"
+            }
+        );
+        if new_topic {
+            Arc::clone(&self).rebalance().await;
+        }
+    }
+
+    /// Removes a subscription of the running consumer: inactive (its pulls stop), its
+    /// queues dropped by a rebalance round at once, then out of the heartbeat.
+    async fn unsubscribe(self: Arc<Self>, topic: &str) {
+        if self.subscriptions.advertised_of(topic).is_none() {
+            return;
+        }
+        self.subscriptions.deactivate(topic);
+        Arc::clone(&self).rebalance().await;
+        self.subscriptions.withdraw(topic);
+        self.heartbeat_now().await;
+        lock(&self.limits).remove(topic);
+        lock(&self.status).remove(topic);
+        info!("consumer {}: unsubscribed {topic}", self.group());
+    }
+
+    /// Sends the heartbeat now and waits for the brokers' answers, so that what follows
+    /// (pulls with a new expression) finds them told.
+    async fn heartbeat_now(&self) {
+        if self.instance.send_heartbeat_to_all_brokers().await == 0 {
+            warn!(
+                "consumer {}: no broker took the heartbeat with the changed subscriptions; the periodic one retries",
+                self.group()
+            );
+        }
+    }
+
     /// Drops `slots` together: each is marked dropped at once, then waits up to
     /// [`DROP_CONSUME_WAIT`] for its listener calls in flight, so their commits make it
     /// into the offset persisted next.
@@ -1242,7 +1410,7 @@ impl Engine {
 
     /// Sets the per-queue limits of `topic` for `queues_held` of its queues.
     fn set_limits(&self, topic: &str, queues_held: usize) {
-        if let Some(limits) = self.limits.get(topic) {
+        if let Some(limits) = lock(&self.limits).get(topic) {
             limits.update(&self.config.thresholds(), queues_held);
         }
     }
@@ -1305,10 +1473,10 @@ impl Engine {
         mq: MessageQueue,
         slot: Arc<QueueSlot>,
         mut next_offset: i64,
-        subscription: SubscriptionData,
     ) {
         let mut stop = self.stop.subscribe();
-        let Some(limits) = self.limits.get(&mq.topic).cloned() else {
+        let mut subscription_changes = self.subscriptions.watch();
+        let Some(limits) = lock(&self.limits).get(&mq.topic).cloned() else {
             return; // every held queue is of a subscribed topic
         };
         let pq = Arc::clone(slot.pq());
@@ -1333,23 +1501,48 @@ impl Engine {
                 }
                 continue;
             }
+            // Read each time: the expression may have changed since the last pull.
+            subscription_changes.borrow_and_update();
+            let Some(subscription) = self.subscriptions.active_of(&mq.topic) else {
+                // Unsubscribed: the rebalance round under way drops this queue.
+                if !self.pause(PAUSED_PULL_DELAY).await {
+                    return;
+                }
+                continue;
+            };
             pq.set_last_pull(now_ms());
-            let mut request =
-                PullRequest::new(self.group(), mq.clone(), next_offset, subscription.clone());
+            let mut request = PullRequest::new(self.group(), mq.clone(), next_offset, subscription);
             request.max_msg_nums = self.config.pull_batch_size;
             // No commit offset on the pull (Java sends one): a broker write racing the
             // store's first write of the topic could lose it (see `persist_held`).
             self.counters.add(Event::Pull, 1);
             let pull_started = Instant::now();
-            let result = tokio::select! {
-                result = self.puller.pull(&request) => result,
-                _ = stop.changed() => return,
+            let pull = self.puller.pull(&request);
+            tokio::pin!(pull);
+            let result = loop {
+                tokio::select! {
+                    result = &mut pull => break Some(result),
+                    _ = stop.changed() => return,
+                    // A pull held by the broker under a replaced expression is given up.
+                    _ = subscription_changes.changed() => {
+                        if !self.subscriptions.is_current(&request.subscription) {
+                            break None;
+                        }
+                    }
+                }
             };
-            if let (Some(status), Ok(result)) = (self.status.get(&mq.topic), &result) {
-                status.pulled(pull_started.elapsed(), result.messages.len());
-            }
             if pq.is_dropped() {
                 return;
+            }
+            // Made with an expression replaced meanwhile: its tag re-filter and next offset
+            // are the old expression's, so the same offset is pulled again with the new one.
+            let Some(result) =
+                result.filter(|_| self.subscriptions.is_current(&request.subscription))
+            else {
+                continue;
+            };
+            if let (Some(status), Ok(result)) = (self.topic_status(&mq.topic), &result) {
+                status.pulled(pull_started.elapsed(), result.messages.len());
             }
             match result {
                 Err(err) => {
@@ -1520,7 +1713,7 @@ impl Engine {
                 None => self.call_listener(&mq, messages.clone()).await,
             };
             let count = messages.len() as u64;
-            if let Some(status) = self.status.get(&mq.topic) {
+            if let Some(status) = self.topic_status(&mq.topic) {
                 let (ok, failed) = match outcome.status {
                     ConsumeConcurrentlyStatus::ConsumeSuccess => (messages.len(), 0),
                     ConsumeConcurrentlyStatus::ReconsumeLater => (0, messages.len()),
@@ -1717,7 +1910,7 @@ impl Engine {
 
     fn running_info(&self) -> ConsumerRunningInfo {
         let mut info = ConsumerRunningInfo {
-            subscription_set: self.subscriptions.values().cloned().collect(),
+            subscription_set: self.subscriptions.advertised(),
             ..ConsumerRunningInfo::default()
         };
         let offsets = self.store.clone_offset_table(None);
@@ -1746,7 +1939,7 @@ impl Engine {
             info.properties.insert(key.to_owned(), value);
         }
         let now = Instant::now();
-        for (topic, status) in &self.status {
+        for (topic, status) in lock(&self.status).iter() {
             info.status_table.insert(topic.clone(), status.status(now));
         }
         info
@@ -2044,6 +2237,35 @@ mod tests {
         assert_eq!(restore_retry_topic("H", retried).topic, "%RETRY%G");
         let plain = MessageExt::clone(&message(4, 1));
         assert_eq!(restore_retry_topic("G", plain).topic, "T");
+    }
+
+    #[tokio::test]
+    async fn before_start_live_changes_edit_the_table_and_the_retry_topic_is_the_consumers() {
+        let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        });
+        let consumer = PushConsumer::new(config(), listener).unwrap();
+        consumer
+            .subscribe_live("Orders", ExpressionType::Tag, "A")
+            .await
+            .unwrap();
+        assert_eq!(lock(&consumer.subscriptions)["Orders"].sub_string, "A");
+        consumer.unsubscribe("Orders").await.unwrap();
+        consumer.unsubscribe("NeverSubscribed").await.unwrap();
+        assert!(lock(&consumer.subscriptions).is_empty());
+        let retry = rebalance::retry_topic("PushUnitGroup");
+        let refused = consumer.unsubscribe(&retry).await.unwrap_err();
+        assert!(matches!(&refused, ClientError::Validation(m) if m.contains("retry topic")));
+        assert!(consumer
+            .subscribe_live(&retry, ExpressionType::Tag, "*")
+            .await
+            .is_err());
+        let empty_sql = consumer
+            .subscribe_live("Orders", ExpressionType::Sql92, " ")
+            .await
+            .unwrap_err();
+        assert_eq!(empty_sql.code(), "ERR_INVALID_SELECTOR");
+        assert!(lock(&consumer.subscriptions).is_empty());
     }
 
     #[test]

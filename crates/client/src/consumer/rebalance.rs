@@ -222,6 +222,19 @@ pub fn plan_rebalance(
     })
 }
 
+/// The held queues of topics no longer subscribed (Java's `truncateMessageQueueNotMyTopic`):
+/// an unsubscribe takes the topic out of the rebalance, and these are dropped like any
+/// queue a rebalance gives up, their offsets persisted first.
+pub fn queues_of_unsubscribed_topics<'a>(
+    held: impl IntoIterator<Item = &'a MessageQueue>,
+    is_subscribed: impl Fn(&str) -> bool,
+) -> BTreeSet<MessageQueue> {
+    held.into_iter()
+        .filter(|mq| !is_subscribed(&mq.topic))
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,5 +528,24 @@ mod tests {
         assert_eq!(broker_addr_for_topic(&route, 1), Some("b1"));
         assert_eq!(broker_addr_for_topic(&route, 2), Some("a0"));
         assert_eq!(broker_addr_for_topic(&TopicRouteData::default(), 3), None);
+    }
+
+    #[test]
+    fn queues_of_topics_no_longer_subscribed_are_found_for_dropping() {
+        let held = [
+            MessageQueue::new("Kept", "broker-a", 0),
+            MessageQueue::new("Gone", "broker-a", 0),
+            MessageQueue::new("Gone", "broker-b", 3),
+            MessageQueue::new("%RETRY%G", "broker-a", 0),
+        ];
+        let subscribed = |topic: &str| topic == "Kept" || topic == "%RETRY%G";
+        assert_eq!(
+            queues_of_unsubscribed_topics(&held, subscribed),
+            set(&[
+                MessageQueue::new("Gone", "broker-a", 0),
+                MessageQueue::new("Gone", "broker-b", 3)
+            ])
+        );
+        assert!(queues_of_unsubscribed_topics(&held, |_| true).is_empty());
     }
 }

@@ -510,7 +510,7 @@ mod tests {
             ..settings("CLUSTERING")
         });
         assert!(
-            message.contains("consumerGroup") && message.contains("1..=255"),
+            message.contains("consumerGroup \"\"") && message.contains("must not be blank"),
             "{message}"
         );
 
