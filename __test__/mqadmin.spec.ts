@@ -8,6 +8,7 @@
 import test from 'ava'
 
 import { Admin, ConsumeFromWhere } from '../index'
+import { BROKER_IS_4X } from './helpers/broker-version'
 import { NAMESRV_ADDR, QUEUES_PER_BROKER, BROKERS, createTestTopic, uniqueName } from './helpers/cluster'
 import { type Delivery, produce, recordingConsumer, sleep, startedProducer, waitFor } from './helpers/consumer'
 import { type RunResult, mqadmin, parseTable } from './helpers/java'
@@ -24,10 +25,17 @@ function describe(result: RunResult): string {
   return `status ${String(result.status)}${result.timedOut ? ' (timed out)' : ''}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr.slice(-4000)}`
 }
 
+/**
+ * Columns of `consumerProgress -s true`; 4.x's mqadmin prints no `#Inflight` (the pop consumption 5.x added).
+ */
+const PROGRESS_COLUMNS = BROKER_IS_4X
+  ? ['Topic', 'Broker Name', 'QID', 'Broker Offset', 'Consumer Offset', 'Client IP', 'Diff', 'LastTime']
+  : ['Topic', 'Broker Name', 'QID', 'Broker Offset', 'Consumer Offset', 'Client IP', 'Diff', 'Inflight', 'LastTime']
+
 /** `consumerProgress -g <group> -s true`: per queue, broker and consumer offsets and the owner's IP. */
 async function consumerProgress(group: string): Promise<{ result: RunResult; rows: Record<string, string>[] }> {
   const result = await mqadmin('consumerProgress', ['-g', group, '-s', 'true'])
-  const rows = parseTable(result.stdout, ['Topic', 'Broker Name', 'QID', 'Broker Offset', 'Consumer Offset', 'Client IP', 'Diff', 'Inflight', 'LastTime'])
+  const rows = parseTable(result.stdout, PROGRESS_COLUMNS)
   return { result, rows }
 }
 
@@ -178,9 +186,32 @@ test('mqadmin resetOffsetByTime while our consumer runs makes it consume again w
     [],
     'each message stored after the reset time is delivered once more, not more',
   )
+  if (!BROKER_IS_4X) {
+    t.deepEqual(
+      Array.from({ length: perBatch }, (_, i) => counts.get(`before-${i}`) ?? 0).filter((n) => n !== 1),
+      [],
+      'a message stored before the reset time came again',
+    )
+    return
+  }
+  // A 4.x broker resets each queue to the message NEAREST the time, which may be the last one stored before it
+  // (5.x: the first stored at or after it). The consumer follows what the broker answered, so at most the last
+  // "before" message of each queue comes again, and nothing earlier.
+  const lastBeforeOfQueue = new Map<string, Delivery>()
+  for (const delivery of deliveries.filter(({ body }) => body.startsWith('before-'))) {
+    const key = `${delivery.message.queue.brokerName}/${delivery.message.queue.queueId}`
+    const known = lastBeforeOfQueue.get(key)
+    if (known === undefined || delivery.message.queueOffset > known.message.queueOffset) {
+      lastBeforeOfQueue.set(key, delivery)
+    }
+  }
+  const lastBodies = new Set([...lastBeforeOfQueue.values()].map(({ body }) => body))
   t.deepEqual(
-    Array.from({ length: perBatch }, (_, i) => counts.get(`before-${i}`) ?? 0).filter((n) => n !== 1),
+    Array.from({ length: perBatch }, (_, i) => `before-${i}`).filter((body) => {
+      const n = counts.get(body) ?? 0
+      return !(n === 1 || (n === 2 && lastBodies.has(body)))
+    }),
     [],
-    'a message stored before the reset time came again',
+    'a message stored before the reset time came again though it was not the last of its queue before that time',
   )
 })

@@ -9,14 +9,18 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+import { BROKER_IS_4X, BROKER_VERSION } from './broker-version'
 import { NAMESRV_ADDR } from './cluster'
 
-/** Same defaults and env overrides as `scripts/rocketmq/env.sh`. */
-const ROCKETMQ_VERSION = process.env.ROCKETMQ_VERSION ?? '5.3.3'
+/**
+ * The jars of the release the cluster runs: Java clients and mqadmin of the same version as the brokers, as a
+ * user of that version has them. Same cache as `scripts/rocketmq/env.sh`.
+ */
+const ROCKETMQ_VERSION = BROKER_VERSION
 const ROCKETMQ_CACHE = process.env.ROCKETMQ_CACHE ?? join(homedir(), '.cache', 'rocketmq-napi')
 
 /** The `lib/` folder of the RocketMQ distribution `scripts/rocketmq/fetch-jars.sh` fills. */
@@ -55,9 +59,34 @@ function javaScratchHome(): string {
   if (scratchHome === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'rocketmq-napi-java-home-'))
     scratchHome = dir
+    if (BROKER_IS_4X) {
+      writeToolsLogback(dir)
+    }
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   }
   return scratchHome
+}
+
+/**
+ * 4.x's mqadmin configures logback from the file `<rocketmq.home.dir>/conf/logback_tools.xml` and fails without it
+ * (5.x reads `rmq.tools.logback.xml` from its jars). Our own minimal one: everything into a file under `home`, so
+ * stdout holds only the command's output, which the specs parse.
+ */
+function writeToolsLogback(home: string): void {
+  mkdirSync(join(home, 'conf'), { recursive: true })
+  writeFileSync(
+    join(home, 'conf', 'logback_tools.xml'),
+    [
+      '<configuration>',
+      '  <appender name="file" class="ch.qos.logback.core.FileAppender">',
+      `    <file>${join(home, 'logs', 'rocketmqlogs', 'tools.log')}</file>`,
+      '    <encoder><pattern>%d{yyyy-MM-dd HH:mm:ss.SSS,UTC} %-5level %logger{0} - %msg%n</pattern></encoder>',
+      '  </appender>',
+      '  <root level="INFO"><appender-ref ref="file"/></root>',
+      '</configuration>',
+      '',
+    ].join('\n'),
+  )
 }
 
 /**

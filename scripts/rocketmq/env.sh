@@ -26,6 +26,9 @@ ROCKETMQ_STOP_TIMEOUT=${ROCKETMQ_STOP_TIMEOUT:-30}
 ROCKETMQ_NAMESRV_JVM_OPTS=${ROCKETMQ_NAMESRV_JVM_OPTS:--Xms256m -Xmx256m -XX:+UseSerialGC}
 ROCKETMQ_BROKER_JVM_OPTS=${ROCKETMQ_BROKER_JVM_OPTS:--Xms512m -Xmx1g -XX:MaxDirectMemorySize=512m -XX:+UseG1GC}
 
+# 4.x and 5.x differ in how they are started (see rocketmq_write_4x_logback and start.sh).
+rocketmq_is_4x() { [[ $ROCKETMQ_VERSION == 4.* ]]; }
+
 # Processes in start order; stop.sh stops them in reverse (brokers first).
 ROCKETMQ_BROKERS=(broker-a broker-b)
 
@@ -78,6 +81,32 @@ rocketmq_launch() {
 rocketmq_launch_broker() {
   rocketmq_launch "$1" "$2" rmq.broker.logback.xml org.apache.rocketmq.broker.BrokerStartup \
     "$ROCKETMQ_BROKER_JVM_OPTS" -c "$ROCKETMQ_STATE_DIR/$2/broker.properties"
+}
+
+# rocketmq_write_4x_logback HOME CONF_NAME LOG_NAME: a 4.x NameServer or broker configures logback from the FILE
+# <rocketmq.home.dir>/conf/CONF_NAME (logback_namesrv.xml / logback_broker.xml) and exits at start when it is
+# missing (5.x reads its configuration from the jars instead). This is our own minimal configuration: every logger
+# at INFO into one file, <HOME>/logs/rocketmqlogs/LOG_NAME, where 5.x's shipped configuration puts the same log,
+# with UTC timestamps. The JVM's logback classes are the plain ch.qos.logback ones in 4.x.
+rocketmq_write_4x_logback() {
+  local home=$1 conf_name=$2 log_name=$3
+  mkdir -p "$home/conf"
+  cat >"$home/conf/$conf_name" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by rocketmq-napi's scripts/rocketmq/env.sh for a local RocketMQ $ROCKETMQ_VERSION test cluster. -->
+<configuration>
+  <appender name="file" class="ch.qos.logback.core.FileAppender">
+    <file>$home/logs/rocketmqlogs/$log_name</file>
+    <append>true</append>
+    <encoder>
+      <pattern>%d{yyyy-MM-dd HH:mm:ss.SSS,UTC} %-5level [%thread] %logger{0} - %msg%n</pattern>
+    </encoder>
+  </appender>
+  <root level="INFO">
+    <appender-ref ref="file"/>
+  </root>
+</configuration>
+EOF
 }
 
 rocketmq_broker_port() {

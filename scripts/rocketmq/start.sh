@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts a local RocketMQ cluster: one NameServer and two master brokers (broker-a, broker-b) on 127.0.0.1.
+# Starts a local RocketMQ cluster: one NameServer and two master brokers (broker-a, broker-b) on 127.0.0.1
+# (a 4.x cluster listens on all interfaces; README.md).
 # Returns once the NameServer routes to both brokers and prints NAMESRV_ADDR=host:port as its last line.
 # Settings: see env.sh and README.md.
 set -euo pipefail
@@ -107,6 +108,7 @@ cat >"$ROCKETMQ_STATE_DIR/namesrv/namesrv.properties" <<EOF
 listenPort=$ROCKETMQ_NAMESRV_PORT
 bindAddress=$ROCKETMQ_HOST
 kvConfigPath=$ROCKETMQ_STATE_DIR/namesrv/kvConfig.json
+# (4.x has neither bindAddress nor scanAvailableNameSrv and ignores both: its NameServer listens on all interfaces.)
 # The NameServer's internal client is pointed at <first NIC address>:<port> and would re-dial it every 3 s;
 # with the server bound to loopback that only fails, and nothing here needs it.
 scanAvailableNameSrv=false
@@ -123,6 +125,7 @@ brokerRole=ASYNC_MASTER
 flushDiskType=ASYNC_FLUSH
 namesrvAddr=$ROCKETMQ_NAMESRV_ADDR
 # Advertised and bound addresses stay on loopback; the default would be the first NIC address.
+# (4.x has no bindAddress and ignores it: its brokers listen on all interfaces.)
 brokerIP1=$ROCKETMQ_HOST
 brokerIP2=$ROCKETMQ_HOST
 bindAddress=$ROCKETMQ_HOST
@@ -148,6 +151,15 @@ waitTimeMillsInSendQueue=3000
 osPageCacheBusyTimeOutMills=5000
 EOF
 done
+
+# 4.x reads its logging configuration from files under rocketmq.home.dir (the JVM's -Drocketmq.home.dir, see
+# rocketmq_launch) and exits without them; 5.x takes the one named by -Drmq.logback.configurationFile from its jars.
+if rocketmq_is_4x; then
+  rocketmq_write_4x_logback "$ROCKETMQ_STATE_DIR/namesrv/home" logback_namesrv.xml namesrv.log
+  for broker in "${ROCKETMQ_BROKERS[@]}"; do
+    rocketmq_write_4x_logback "$ROCKETMQ_STATE_DIR/$broker/home" logback_broker.xml broker.log
+  done
+fi
 
 # --- launch ------------------------------------------------------------------------------------------------
 # launch NAME LOGBACK_XML MAIN_CLASS JVM_OPTS ARGS...: rocketmq_launch (env.sh) with this run's java; a JVM that

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cluster_admin, create_topic, started_producer, unique};
+use common::{broker_is_4x, cluster_admin, create_topic, started_producer, unique};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use common::{read_frame, write_frame};
+use rocketmq_client::consumer::offset_store::RemoteOffsetStore;
 use rocketmq_client::instance::{ClientInstance, InstanceConfig};
 use rocketmq_client::processor::{ClientProcessor, ConsumerHooks};
 use rocketmq_client::OutgoingMessage;
@@ -672,7 +673,18 @@ async fn a_broker_forwards_admin_requests_to_our_consumer_and_returns_its_answer
 
     // mqadmin resetOffsetByTime (INVOKE_BROKER_TO_RESET_OFFSET, queueId -1 = all queues,
     // as mqadmin sends it): a 5.3.3 broker resets the group's offsets itself and answers
-    // with the new table; no RESET_CONSUMER_CLIENT_OFFSET is needed from our side.
+    // with the new table; no RESET_CONSUMER_CLIENT_OFFSET is needed from our side. A 4.x
+    // broker refuses a queue the group never committed ("THe consumer group <..> not
+    // exist"), so the group commits one first there, and it tells each member with
+    // RESET_CONSUMER_CLIENT_OFFSET.
+    let broker_4x = broker_is_4x();
+    let queue = MessageQueue::new(topic.clone(), route.broker_datas[0].broker_name.clone(), 0);
+    if broker_4x {
+        RemoteOffsetStore::for_instance(&instance, group.clone())
+            .update_broker_offset(&queue, 1)
+            .await
+            .unwrap();
+    }
     let reset = ResetOffsetRequestHeader {
         group: group.clone(),
         topic: topic.clone(),
@@ -692,11 +704,22 @@ async fn a_broker_forwards_admin_requests_to_our_consumer_and_returns_its_answer
         .unwrap();
     assert_eq!(answer.code, response::SUCCESS, "{answer:?}");
     let table = ResetOffsetBody::decode(&answer.body).unwrap().offset_table;
-    let master_name = route.broker_datas[0].broker_name.clone();
-    assert_eq!(
-        table,
-        BTreeMap::from([(MessageQueue::new(topic.clone(), master_name, 0), 0)])
-    );
+    assert_eq!(table, BTreeMap::from([(queue.clone(), 0)]));
+    if broker_4x {
+        loop {
+            match tokio::time::timeout(PATIENCE, events.recv()).await.unwrap() {
+                Some(Event::Reset(reset_topic, offsets)) => {
+                    assert_eq!(reset_topic, topic);
+                    assert_eq!(offsets, BTreeMap::from([(queue.clone(), 0)]));
+                    break;
+                }
+                Some(Event::Rebalance) => {} // another members-changed notice
+                other => {
+                    panic!("expected the 4.x broker's RESET_CONSUMER_CLIENT_OFFSET: {other:?}")
+                }
+            }
+        }
+    }
 
     instance.unregister_consumer(&group).await;
     processor.unregister(&group);

@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{cluster_admin, create_topic, namesrv, started_producer, unique, write_frame};
+use common::{
+    broker_is_4x, cluster_admin, create_topic, namesrv, started_producer, unique, write_frame,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -983,8 +985,22 @@ async fn a_server_side_reset_by_time_moves_consumption_back() {
     consumer.start().await.unwrap();
     assert!(wait_until(|| distinct(&log, |_| true) >= COUNT).await);
 
+    // A 4.x broker refuses to reset a queue the group has not committed yet: wait for the
+    // consumer's commits (every queue at its max).
+    if broker_is_4x() {
+        let deadline = Instant::now() + WAIT;
+        while !fx.offsets().await.values().all(|(c, max)| *c == Some(*max)) {
+            assert!(
+                Instant::now() < deadline,
+                "offsets not committed: {:?}",
+                fx.offsets().await
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
     // What `mqadmin resetOffsetByTime` sends: a 5.3.3 broker keeps the reset on its side
-    // and answers the consumer's next pull of each queue with OFFSET_MOVED.
+    // and answers the consumer's next pull of each queue with OFFSET_MOVED; a 4.x broker
+    // sends the consumer RESET_CONSUMER_CLIENT_OFFSET.
     let admin_instance = fx.admin.instance().await.unwrap();
     let route = fx.admin.topic_route(&fx.topic).await.unwrap();
     for broker in &route.broker_datas {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cluster_admin, create_topic, started_producer, unique};
+use common::{broker_is_4x, cluster_admin, create_topic, started_producer, unique};
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -331,7 +331,10 @@ async fn a_group_without_offsets_starts_where_its_setting_says_on_the_real_broke
         assert_eq!(start(BY_TIME, past).await.unwrap(), 0, "{mq}");
         let by_future = start(BY_TIME, future).await.unwrap();
         eprintln!("{mq}: max {max}, by a future timestamp {by_future}");
-        assert_eq!(by_future, *max, "{mq}");
+        // SEARCH_OFFSET_BY_TIMESTAMP past the last message: 5.x answers the end of the queue,
+        // 4.x the message nearest in time, the last one; the start offset is what it answers.
+        let expected = if broker_is_4x() { *max - 1 } else { *max };
+        assert_eq!(by_future, expected, "{mq}");
     }
     let _ = std::fs::remove_dir_all(&dir);
     cluster.admin.close().await;

@@ -166,6 +166,21 @@ pub fn namesrv() -> String {
     std::env::var("NAMESRV_ADDR").unwrap_or_else(|_| "127.0.0.1:9876".into())
 }
 
+/// Whether the local cluster runs RocketMQ 4.x, whose answers differ from 5.x in the ways
+/// docs/broker-versions.md lists: the `version` file scripts/rocketmq/start.sh writes into the
+/// cluster's state directory (`$ROCKETMQ_STATE_DIR`, else keyed by the NameServer port), else
+/// `$ROCKETMQ_VERSION`, else the scripts' default 5.3.3.
+#[allow(dead_code)] // not every test binary asks
+pub fn broker_is_4x() -> bool {
+    let port = namesrv().rsplit(':').next().unwrap_or("9876").to_owned();
+    let dir = std::env::var("ROCKETMQ_STATE_DIR")
+        .unwrap_or_else(|_| format!("/dev/shm/rocketmq-napi-{port}"));
+    let version = std::fs::read_to_string(format!("{dir}/version"))
+        .ok()
+        .or_else(|| std::env::var("ROCKETMQ_VERSION").ok());
+    version.is_some_and(|v| v.trim().starts_with("4."))
+}
+
 /// `prefix` made unique to this process and moment: topics, groups and instance names of
 /// one test never meet another's.
 pub fn unique(prefix: &str) -> String {

@@ -281,6 +281,23 @@ impl RemoteOffsetStore {
     }
 }
 
+/// Offsets to write, with their queues.
+type OffsetWrites = Vec<(MessageQueue, i64)>;
+
+/// Splits offset writes into the first of each (broker, topic) and the rest, so that the first
+/// is answered before the others are sent. A broker keeps a group's offsets of one topic in a
+/// map it creates on the first commit with a check-then-put (4.9.x's `ConsumerOffsetManager.
+/// commitOffset`): two first commits of one topic handled at once by its worker threads each
+/// create a map, and the second `put` drops the first's offset although both were answered
+/// SUCCESS. Seen against 4.9.7 (one queue of four read back 0); as this store only sends
+/// offsets that changed, a lost one would not be sent again while its queue stays idle.
+fn first_of_each_broker_topic(changed: OffsetWrites) -> (OffsetWrites, OffsetWrites) {
+    let mut seen = std::collections::HashSet::new();
+    changed
+        .into_iter()
+        .partition(|(mq, _)| seen.insert((mq.broker_name.clone(), mq.topic.clone())))
+}
+
 async fn addr_of(brokers: &dyn BrokerAddrLookup, mq: &MessageQueue) -> Result<String> {
     brokers.broker_addr(mq).await.ok_or_else(|| {
         ClientError::BrokerNotAvailable(format!(
@@ -362,10 +379,14 @@ impl OffsetStore for RemoteOffsetStore {
                     self.group
                 );
             }
-            let (written, last_error) = self.write_offsets(self.table.changed(mqs)).await;
-            match last_error {
+            // The first offset of each topic on each broker goes alone, the rest after it: see
+            // `first_of_each_broker_topic`.
+            let (firsts, rest) = first_of_each_broker_topic(self.table.changed(mqs));
+            let (written_first, first_error) = self.write_offsets(firsts).await;
+            let (written, last_error) = self.write_offsets(rest).await;
+            match last_error.or(first_error) {
                 Some(err) => Err(err),
-                None => Ok(written),
+                None => Ok(written_first + written),
             }
         })
     }
