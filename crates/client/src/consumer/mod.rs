@@ -5,6 +5,7 @@
 pub mod allocate;
 pub mod config_rules;
 pub mod flow_control;
+pub mod lock;
 pub mod offset_store;
 pub mod pause;
 pub mod process_queue;
