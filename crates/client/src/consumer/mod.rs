@@ -7,6 +7,7 @@ pub mod config_rules;
 pub mod flow_control;
 pub mod lock;
 pub mod offset_store;
+pub mod orderly;
 pub mod pause;
 pub mod process_queue;
 pub mod pull;
