@@ -182,7 +182,7 @@ pub fn plan(
                 .partition(|m| m.reconsume_times >= max_reconsume_times);
             Plan::Retry {
                 to_dlq,
-                again: retry.iter().map(|m| raised(m)).collect(),
+                again: retry.iter().map(raised).collect(),
                 after,
             }
         }

@@ -63,6 +63,8 @@
 //!   the client id keeps Java's `DEFAULT` (clustering takes the process id), so the file is
 //!   found again by the next run.
 
+mod orderly;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -88,6 +90,7 @@ use super::flow_control::{QueueLimits, Thresholds};
 use super::offset_store::local::{self, LocalOffsetStore};
 use super::offset_store::remote::{RemoteOffsetStore, DEFAULT_OFFSET_REQUEST_TIMEOUT};
 use super::offset_store::OffsetStore;
+use super::orderly::{MessageListenerOrderly, DEFAULT_SUSPEND_CURRENT_QUEUE_TIME};
 use super::pause::{PauseSwitch, PAUSED_PULL_DELAY};
 use super::process_queue::ProcessQueue;
 use super::pull::{PullRequest, PullStatus, Puller, DEFAULT_PULL_TIMEOUT, DEFAULT_SUSPEND_TIMEOUT};
@@ -297,6 +300,10 @@ pub struct PushConsumerConfig {
     /// (the seed's `consumerTimeoutMillisOfRequest`). Default (`None`): each request's own,
     /// as Java (5 s for offsets, 6 s for queue offsets, 3 s for the others).
     pub consumer_timeout_of_request: Option<Duration>,
+    /// Orderly consumers: how long a queue waits before messages the listener suspended
+    /// (or rolled back) are consumed again, unless the call's answer sets its own (Java's
+    /// `suspendCurrentQueueTimeMillis`, 1 s). See the `orderly` module.
+    pub suspend_current_queue_time: Duration,
     /// Offsets are committed as batches succeed (the seed's `enableAutoCommit`); `false`
     /// (manual commits) is refused until orderly listeners bring COMMIT/ROLLBACK.
     pub auto_commit: bool,
@@ -351,6 +358,7 @@ impl Default for PushConsumerConfig {
             broker_suspend_max_time: DEFAULT_SUSPEND_TIMEOUT,
             consumer_timeout_send_message: SEND_BACK_TIMEOUT,
             consumer_timeout_of_request: None,
+            suspend_current_queue_time: DEFAULT_SUSPEND_CURRENT_QUEUE_TIME,
             auto_commit: true,
             enable_message_trace: false,
             customized_trace_topic: None,
@@ -508,6 +516,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct PushConsumer {
     config: PushConsumerConfig,
     listener: Arc<dyn MessageListenerConcurrently>,
+    /// Set by [`PushConsumer::new_orderly`]: the queues are consumed orderly (see `orderly`).
+    orderly: Option<Arc<dyn MessageListenerOrderly>>,
     subscriptions: Mutex<BTreeMap<String, SubscriptionData>>,
     running: tokio::sync::Mutex<Option<Running>>,
     /// Event counts over the consumer's life, shared with each engine it starts.
@@ -549,6 +559,7 @@ impl PushConsumer {
         Ok(PushConsumer {
             config,
             listener,
+            orderly: None,
             subscriptions: Mutex::new(BTreeMap::new()),
             running: tokio::sync::Mutex::new(None),
             counters: Arc::default(),
@@ -558,6 +569,19 @@ impl PushConsumer {
             events: Mutex::new(None),
             given_store: Mutex::new(None),
         })
+    }
+
+    /// A consumer of `config.group` whose listener is orderly (Java's `MessageListenerOrderly`):
+    /// one call at a time per queue in queue order, the queues locked on their brokers when
+    /// clustering. See the `orderly` module for the verdicts and `push::orderly` for the rest.
+    /// Java's orderly default for `max_reconsume_times` is unbounded: give −1 for it.
+    pub fn new_orderly(
+        config: PushConsumerConfig,
+        listener: Arc<dyn MessageListenerOrderly>,
+    ) -> Result<Self> {
+        let mut consumer = Self::new(config, Arc::new(orderly::OrderlyOnly))?;
+        consumer.orderly = Some(listener);
+        Ok(consumer)
     }
 
     /// Makes every start use `store` (the user's, e.g. a
@@ -755,6 +779,7 @@ impl PushConsumer {
             Arc::clone(&self.paused),
         );
         engine.events = lock(&self.events).clone();
+        engine.orderly = self.orderly.clone();
         let engine = Arc::new(engine);
         let provider_engine = Arc::downgrade(&engine);
         let config = self.config.clone();
@@ -786,6 +811,7 @@ impl PushConsumer {
         let tasks = vec![
             tokio::spawn(Arc::clone(&engine).rebalance_loop()),
             tokio::spawn(Arc::clone(&engine).persist_loop()),
+            tokio::spawn(Arc::clone(&engine).relock_loop()),
         ];
         info!(
             "consumer {} started as {}",
@@ -926,6 +952,7 @@ impl PushConsumer {
                 engine.group()
             );
         }
+        engine.unlock_at_shutdown(&held).await;
         let released = std::mem::take(&mut *lock(&engine.queues));
         for slot in released.values() {
             slot.pq().set_dropped(true);
@@ -983,6 +1010,8 @@ struct Engine {
     /// What pulls are paused (shared with the [`PushConsumer`]).
     paused: Arc<PauseSwitch>,
     listener: Arc<dyn MessageListenerConcurrently>,
+    /// The orderly listener, when the consumer is orderly (set after `new`, as `events`).
+    orderly: Option<Arc<dyn MessageListenerOrderly>>,
     instance: Arc<ClientInstance>,
     /// Topic → subscription, the retry topic included when clustering; changed by
     /// [`Engine::subscribe`] and [`Engine::unsubscribe`].
@@ -1039,6 +1068,7 @@ impl Engine {
             .unwrap_or_else(|| start_offset::default_consume_timestamp_ms(now_ms()));
         Engine {
             events: None,
+            orderly: None,
             paused,
             store,
             puller: Puller::for_instance(&instance),
@@ -1218,6 +1248,17 @@ impl Engine {
                 if lock(&self.queues).contains_key(mq) {
                     continue;
                 }
+                // Orderly clustering: locked first, so the start offset read below includes
+                // what the previous owner persisted before it unlocked.
+                let locked_at = if self.locks_queues() {
+                    let Some(at) = self.lock_new_queue(mq).await else {
+                        balanced = false;
+                        continue;
+                    };
+                    Some(at)
+                } else {
+                    None
+                };
                 // Java's removeDirtyOffset: a memory offset left from an earlier hold would
                 // hide the broker's.
                 self.store.remove_offset(mq);
@@ -1250,6 +1291,9 @@ impl Engine {
                     }
                 };
                 let slot = Arc::new(QueueSlot::new(Arc::new(ProcessQueue::new(now_ms()))));
+                if let Some(at) = locked_at {
+                    slot.pq().set_locked(true, at);
+                }
                 lock(&self.queues).insert(mq.clone(), Arc::clone(&slot));
                 info!("consumer {}: added {mq} starting at {start}", self.group());
                 starting.push((mq.clone(), slot, start));
@@ -1320,7 +1364,7 @@ impl Engine {
     /// Drops `dropping` (already taken out of the held queues): their listener calls in
     /// flight are waited for, then each offset is persisted and forgotten. True when there
     /// was any.
-    async fn drop_queues(&self, dropping: &[(MessageQueue, Arc<QueueSlot>)]) -> bool {
+    async fn drop_queues(self: &Arc<Self>, dropping: &[(MessageQueue, Arc<QueueSlot>)]) -> bool {
         self.release_all(dropping).await;
         for (mq, _) in dropping {
             if let Err(err) = self.store.persist(mq).await {
@@ -1330,6 +1374,7 @@ impl Engine {
             self.puller.forget(mq);
             info!("consumer {}: dropped {mq}", self.group());
         }
+        self.unlock_dropped(dropping);
         !dropping.is_empty()
     }
 
@@ -1504,6 +1549,14 @@ impl Engine {
                 }
                 continue;
             }
+            if !self.may_pull(&slot) {
+                // Orderly clustering without a valid lock: the consume task or the relock
+                // loop locks it again.
+                if !self.pause(orderly::NOT_LOCKED_DELAY).await {
+                    return;
+                }
+                continue;
+            }
             if let Some(reason) = limits.check(&pq) {
                 self.counters.add(Event::FlowControlPause, 1);
                 debug!(
@@ -1577,6 +1630,10 @@ impl Engine {
                     self.counters
                         .add(Event::MalformedSkipped, result.skipped_records as u64);
                     match result.status {
+                        PullStatus::Found if self.is_orderly() && !result.messages.is_empty() => {
+                            next_offset = result.next_begin_offset;
+                            self.put_orderly(&mq, &slot, result.messages);
+                        }
                         PullStatus::Found if !result.messages.is_empty() => {
                             next_offset = result.next_begin_offset;
                             let group = self.group();
@@ -1937,7 +1994,7 @@ impl Engine {
         }
         let properties = [
             (props::CONSUME_TYPE, "CONSUME_PASSIVELY".to_owned()),
-            (props::CONSUME_ORDERLY, "false".to_owned()),
+            (props::CONSUME_ORDERLY, self.is_orderly().to_string()),
             // Java lists every field of the consumer; the model is the one tools read.
             (
                 props::MESSAGE_MODEL,

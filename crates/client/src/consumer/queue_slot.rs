@@ -82,6 +82,13 @@ impl QueueSlot {
         *self.closed.lock().unwrap_or_else(|p| p.into_inner()) = true;
         drained
     }
+
+    /// Waits, without bound, until no call of the queue is in flight. After a
+    /// [`release`](Self::release) whose wait ended first, this says when the late call
+    /// ended (orderly consumption keeps the queue's broker lock until then).
+    pub async fn drained(&self) {
+        drop(self.gate.write().await);
+    }
 }
 
 #[cfg(test)]
