@@ -46,7 +46,8 @@ test('defaults are the Java push consumer defaults', (t) => {
   t.is(config.pullThresholdForQueue, 1000)
   t.is(config.pullThresholdSizeForQueue, 100)
   t.is(config.consumeConcurrentlyMaxSpan, 2000)
-  t.is(config.maxReconsumeTimes, 16)
+  // Java's -1: 16 for concurrent listeners, unbounded for orderly ones.
+  t.is(config.maxReconsumeTimes, -1)
   t.is(config.persistConsumerOffsetInterval, 5000)
   t.is(config.allocateStrategy, 'AVG')
   t.true(Object.isFrozen(config))

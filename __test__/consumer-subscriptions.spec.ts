@@ -1,6 +1,6 @@
 /**
  * Subscriptions changed on a running consumer through its SubscriptionManager (subscribe, unsubscribe,
- * updateSelector take effect without a restart, the brokers see them at once), MessageListenerOrderly refused,
+ * updateSelector take effect without a restart, the brokers see them at once),
  * AbortSignal on start and on the consumer, and pause() of a topic added at runtime. Each test has its own topics
  * and groups.
  */
@@ -14,15 +14,11 @@ import {
   Admin,
   ConfigError,
   ConsumeFromWhere,
-  type ConsumeOrderlyContext,
-  ConsumeResult,
-  type ConcurrentListener,
   type ConsumedMessage,
   Consumer,
   type ConsumerConfig,
   InvalidSelectorError,
   type MessageQueue,
-  MessageListenerOrderly,
   MessageSelector,
   Producer,
   type RocketMQError,
@@ -278,29 +274,6 @@ test('pause() of a topic added at runtime holds its messages back until resume(t
   t.true(member.consumer.isPaused(added))
   member.consumer.resume(added)
   t.true(await waitFor(() => member.bodies('added-').length >= 30), `delivered ${member.bodies('added-').length} of 30`)
-})
-
-class Ordered extends MessageListenerOrderly {
-  consumeMessage(_messages: ConsumedMessage[], context: ConsumeOrderlyContext): ConsumeResult {
-    context.autoCommit = true
-    return ConsumeResult.SUCCESS
-  }
-}
-
-test('a MessageListenerOrderly is refused at construction with a ConfigError naming it', (t) => {
-  const subscriptions = new SubscriptionManager()
-  subscriptions.subscribe('AnyTopic')
-  const error = t.throws(
-    () =>
-      new Consumer({
-        config: { consumerGroup: uniqueName('subs_orderly'), namesrvAddr: NAMESRV_ADDR },
-        subscriptionManager: subscriptions,
-        // Not a ConcurrentListener in the types either; a JavaScript caller can still pass one.
-        messageListener: new Ordered() as unknown as ConcurrentListener,
-      }),
-    { instanceOf: ConfigError },
-  )
-  t.regex(error?.message ?? '', /messageListener: a MessageListenerOrderly is not supported/)
 })
 
 function member(topic: string, signal?: AbortSignal): Consumer {

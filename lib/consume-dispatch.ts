@@ -9,6 +9,13 @@
  * everything over at once is what makes a crossing carry hundreds of tasks instead of the twenty that
  * would be in flight otherwise.
  *
+ * Orderly listeners ({@link MessageListenerOrderly}): the engine hands over one task per queue at a time, the next
+ * only after this one's verdict came back, so tasks of one queue arrive in queue order and never run at once here;
+ * tasks of different queues share the `consumeThreadNum` slots. Such calls have no timeout (Java's orderly service
+ * cancels none either, and running the same messages again while a call still runs would break the order). The
+ * verdict carries the context's `autoCommit` and `suspendCurrentQueueTimeMillis`; a throw, a rejection or an
+ * unusable answer is SUSPEND_CURRENT_QUEUE_A_MOMENT.
+ *
  * Tag globs (see `MessageSelector`) are filtered here, as tasks arrive: a message of a client-filtered topic
  * whose tag does not match is left out of its task; a task left empty is settled SUCCESS at once without a
  * listener call or a slot, and a task left with some messages runs with those, its verdict applying to the
@@ -24,13 +31,28 @@ import type { TagFilter } from './selector'
 import {
   type ConcurrentListener,
   type ConsumeConcurrentlyContext,
+  type ConsumeOrderlyContext,
   ConsumeResult,
   MessageListener,
+  MessageListenerOrderly,
 } from './listener'
 
-/** Verdict codes of `NativeConsumer.settle`. */
+/** Verdict codes of `NativeConsumer.settle`; LATER is SUSPEND_CURRENT_QUEUE_A_MOMENT for an orderly listener. */
 const SETTLE_SUCCESS = 0
 const SETTLE_LATER = 1
+const SETTLE_COMMIT = 2
+const SETTLE_ROLLBACK = 3
+/** Added to an orderly verdict whose context's autoCommit was false. */
+const SETTLE_MANUAL_COMMIT = 0x10
+
+/** The context of a call, per listener kind. */
+type CallContext = ConsumeConcurrentlyContext | ConsumeOrderlyContext
+
+/** What the engine reads as an orderly verdict's value: the context's suspend time, -1 for the consumer's. */
+function suspendMillis(context: ConsumeOrderlyContext): number {
+  const value = context.suspendCurrentQueueTimeMillis
+  return Number.isInteger(value) && value >= -1 && value <= 0x7fffffff ? value : -1
+}
 
 /** Called when a listener call fails (throws, rejects, times out, or answers something a concurrent listener cannot). */
 export type ListenerErrorHandler = (error: MessageConsumeError, task: Readonly<ConsumeTask>) => void
@@ -46,7 +68,7 @@ export interface DispatchLimits {
 /** A call that returned a promise and has not settled yet. */
 interface PendingCall {
   task: ConsumeTask
-  context: ConsumeConcurrentlyContext
+  context: CallContext
   startedAt: number
 }
 
@@ -62,7 +84,9 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 /** The listener's answers for the tasks of one consumer. */
 export class ConsumeDispatch {
   readonly #group: string
-  readonly #listener: ConcurrentListener
+  readonly #listener: ConcurrentListener | MessageListenerOrderly
+  /** One call per queue at a time, handed over in queue order by the engine; no timeout. */
+  readonly #orderly: boolean
   readonly #onError: ListenerErrorHandler
   readonly #limits: DispatchLimits
   #native: NativeConsumer | undefined
@@ -89,9 +113,15 @@ export class ConsumeDispatch {
    * @param onError told of every failed listener call
    * @param limits concurrency and timeout of listener calls
    */
-  constructor(group: string, listener: ConcurrentListener, onError: ListenerErrorHandler, limits: DispatchLimits) {
+  constructor(
+    group: string,
+    listener: ConcurrentListener | MessageListenerOrderly,
+    onError: ListenerErrorHandler,
+    limits: DispatchLimits,
+  ) {
     this.#group = group
     this.#listener = listener
+    this.#orderly = listener instanceof MessageListenerOrderly
     this.#onError = onError
     this.#limits = limits
   }
@@ -192,20 +222,26 @@ export class ConsumeDispatch {
   }
 
   #run(task: ConsumeTask): void {
-    const context: ConsumeConcurrentlyContext = {
-      messageQueue: task.queue,
-      consumerGroup: this.#group,
-      delayLevelWhenNextConsume: 0,
-      // Set by the consumer's constructor, before any task can arrive.
-      offsetStore: this.#offsetStore as OffsetStore,
-    }
+    const context: CallContext = this.#orderly
+      ? { messageQueue: task.queue, consumerGroup: this.#group, autoCommit: true, suspendCurrentQueueTimeMillis: -1 }
+      : {
+          messageQueue: task.queue,
+          consumerGroup: this.#group,
+          delayLevelWhenNextConsume: 0,
+          // Set by the consumer's constructor, before any task can arrive.
+          offsetStore: this.#offsetStore as OffsetStore,
+        }
     this.#running += 1
     let verdict: unknown
     try {
-      verdict =
-        this.#listener instanceof MessageListener
-          ? this.#listener.consumeMessage(task.messages, context)
-          : this.#listener(task.messages, context)
+      const listener = this.#listener
+      if (listener instanceof MessageListenerOrderly) {
+        verdict = listener.consumeMessage(task.messages, context as ConsumeOrderlyContext)
+      } else if (listener instanceof MessageListener) {
+        verdict = listener.consumeMessage(task.messages, context as ConsumeConcurrentlyContext)
+      } else {
+        verdict = listener(task.messages, context as ConsumeConcurrentlyContext)
+      }
     } catch (error) {
       this.#fail(task, context, error)
       return
@@ -232,8 +268,10 @@ export class ConsumeDispatch {
     }
   }
 
-  #answer(task: ConsumeTask, context: ConsumeConcurrentlyContext, verdict: unknown): void {
-    if (verdict === undefined || verdict === ConsumeResult.SUCCESS) {
+  #answer(task: ConsumeTask, context: CallContext, verdict: unknown): void {
+    if ('autoCommit' in context) {
+      this.#answerOrderly(task, context, verdict)
+    } else if (verdict === undefined || verdict === ConsumeResult.SUCCESS) {
       this.#settle(task.id, SETTLE_SUCCESS, 0)
     } else if (verdict === ConsumeResult.RECONSUME_LATER) {
       this.#settle(task.id, SETTLE_LATER, context.delayLevelWhenNextConsume)
@@ -249,8 +287,37 @@ export class ConsumeDispatch {
     }
   }
 
-  #fail(task: ConsumeTask, context: ConsumeConcurrentlyContext, error: unknown): void {
-    this.#settle(task.id, SETTLE_LATER, context.delayLevelWhenNextConsume)
+  /** An orderly verdict: the status with the context's autoCommit and suspend time (see the module doc). */
+  #answerOrderly(task: ConsumeTask, context: ConsumeOrderlyContext, verdict: unknown): void {
+    const code =
+      verdict === undefined || verdict === ConsumeResult.SUCCESS
+        ? SETTLE_SUCCESS
+        : verdict === ConsumeResult.SUSPEND_CURRENT_QUEUE_A_MOMENT
+          ? SETTLE_LATER
+          : verdict === ConsumeResult.COMMIT
+            ? SETTLE_COMMIT
+            : verdict === ConsumeResult.ROLLBACK
+              ? SETTLE_ROLLBACK
+              : undefined
+    if (code === undefined) {
+      this.#fail(
+        task,
+        context,
+        new MessageConsumeError(
+          `an orderly listener answers ConsumeResult.SUCCESS, COMMIT, ROLLBACK or SUSPEND_CURRENT_QUEUE_A_MOMENT; got ${JSON.stringify(verdict)}; suspending the queue a moment`,
+        ),
+      )
+      return
+    }
+    this.#settle(task.id, code | (context.autoCommit === false ? SETTLE_MANUAL_COMMIT : 0), suspendMillis(context))
+  }
+
+  #fail(task: ConsumeTask, context: CallContext, error: unknown): void {
+    if ('autoCommit' in context) {
+      this.#settle(task.id, SETTLE_LATER | (context.autoCommit === false ? SETTLE_MANUAL_COMMIT : 0), suspendMillis(context))
+    } else {
+      this.#settle(task.id, SETTLE_LATER, context.delayLevelWhenNextConsume)
+    }
     const failure =
       error instanceof MessageConsumeError
         ? error
@@ -267,7 +334,7 @@ export class ConsumeDispatch {
 
   /** Checks the async calls in flight for ones past the timeout, a few times per timeout. */
   #startSweep(): void {
-    if (this.#sweep !== undefined) {
+    if (this.#sweep !== undefined || this.#orderly) {
       return
     }
     const period = Math.min(60_000, Math.max(50, Math.floor(this.#limits.timeoutMs / 4)))

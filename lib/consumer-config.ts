@@ -137,8 +137,18 @@ export interface ConsumerConfig {
   consumeTimeout?: number
   /** Pause between two pulls of a queue, in milliseconds, 0..65535. Default 0. */
   pullInterval?: number
-  /** Deliveries of a failing message before the broker moves it to `%DLQ%<group>`; -1 means the default. Default 16. */
+  /**
+   * Deliveries of a failing message before it goes to `%DLQ%<group>`, -1..1000. Default -1, Java's: 16 for a
+   * concurrent listener; unbounded (Java's `Integer.MAX_VALUE`) for a `MessageListenerOrderly`, whose retries are
+   * local and in place, so that a message that always fails holds its queue until it succeeds.
+   */
   maxReconsumeTimes?: number
+  /**
+   * Orderly listeners: milliseconds a queue waits before the messages its listener suspended (or rolled back) come
+   * again, unless the call's `context.suspendCurrentQueueTimeMillis` sets its own (Java's setting). Used clamped to
+   * 10..30000, as Java. Default 1000.
+   */
+  suspendCurrentQueueTimeMillis?: number
   /** How often consumed offsets are written to the brokers (or the local file), in milliseconds. Default 5000. */
   persistConsumerOffsetInterval?: number
   /** The seed's name for {@link ConsumerConfig.persistConsumerOffsetInterval}; set one of the two. */
@@ -222,7 +232,8 @@ export const CONSUMER_DEFAULTS = {
   flowControlInterval: 50,
   consumeTimeout: 15,
   pullInterval: 0,
-  maxReconsumeTimes: 16,
+  maxReconsumeTimes: -1,
+  suspendCurrentQueueTimeMillis: 1000,
   persistConsumerOffsetInterval: 5000,
   rebalanceInterval: 20000,
   consumerTimeoutMillisWhenSuspend: 30000,
@@ -460,6 +471,7 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
     consumeTimeout: num('consumeTimeout', d.consumeTimeout),
     pullInterval: num('pullInterval', d.pullInterval),
     maxReconsumeTimes: num('maxReconsumeTimes', d.maxReconsumeTimes),
+    suspendCurrentQueueTimeMillis: num('suspendCurrentQueueTimeMillis', d.suspendCurrentQueueTimeMillis),
     persistConsumerOffsetInterval:
       aliased(raw, 'persistConsumerOffsetInterval', 'autoCommitInterval', optionalNumber) ?? d.persistConsumerOffsetInterval,
     rebalanceInterval: num('rebalanceInterval', d.rebalanceInterval),
@@ -506,6 +518,9 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
     pullIntervalMs: config.pullInterval,
     // -1 travels as is: the engine reads it as "the default", 16 for concurrent listeners (Java's rule).
     maxReconsumeTimes: config.maxReconsumeTimes,
+    // Set by the Consumer when its listener is a MessageListenerOrderly.
+    orderly: false,
+    suspendCurrentQueueTimeMillis: config.suspendCurrentQueueTimeMillis,
     flowControlIntervalMs: config.flowControlInterval,
     consumerTimeoutMillisWhenSuspend: config.consumerTimeoutMillisWhenSuspend,
     brokerSuspendMaxTimeMillis: config.brokerSuspendMaxTimeMillis,

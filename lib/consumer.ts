@@ -128,10 +128,11 @@ export interface ConsumerOptions {
    */
   subscriptionManager: SubscriptionManager
   /**
-   * Receives the messages: a {@link MessageListenerConcurrently} or a plain (async) function. A
-   * `MessageListenerOrderly` is refused with a ConfigError: orderly consumption is not in this version.
+   * Receives the messages: a {@link MessageListenerConcurrently} or a plain (async) function (concurrent
+   * consumption), or a {@link MessageListenerOrderly} (orderly consumption: the listener's class decides the mode,
+   * as in Java; see "Orderly consumption" on {@link Consumer}).
    */
-  messageListener: ConcurrentListener
+  messageListener: ConcurrentListener | MessageListenerOrderly
   /**
    * The store to commit to, made by `createOffsetStore` / `OffsetStoreFactory.createOffsetStore` for the config's
    * `consumerGroup` and `messageModel` (else a ConfigError naming both). The consumer uses that very store: it
@@ -261,6 +262,21 @@ function rateLimitedWarning(): ListenerErrorHandler {
  * expression the brokers reject: InvalidSelectorError, the previous selector staying in force) puts the manager
  * back as it was and is reported as an `'error'` event; {@link Consumer.whenSubscriptionsApplied} waits for the changes and
  * rejects with such a refusal. Changes made before `start()` are simply read by it.
+ *
+ * **Orderly consumption.** Given a {@link MessageListenerOrderly}, the consumer works as Java's
+ * `ConsumeMessageOrderlyService`: each queue's messages reach the listener one call at a time, in queue order (up
+ * to `consumeMessageBatchMaxSize` per call); calls of different queues run at once, up to `consumeThreadNum`. In
+ * CLUSTERING mode a queue is locked on its broker before it is consumed (the lock is renewed every 20 s and trusted
+ * for 30 s), so two members never consume one queue at once; a queue handed to another member is unlocked after
+ * its running call ended and its offset was committed, and `shutdown()` unlocks every queue, so the next owner
+ * starts at once. BROADCASTING keeps the per-queue order without locks. Verdicts (Java's `ConsumeOrderlyStatus`):
+ * SUCCESS commits the batch; SUSPEND_CURRENT_QUEUE_A_MOMENT, a throw or a rejection delivers the same messages again
+ * after `context.suspendCurrentQueueTimeMillis` (else the config's `suspendCurrentQueueTimeMillis`, 1000 ms), with
+ * `reconsumeTimes` + 1, before anything after them; a message already delivered `maxReconsumeTimes` + 1 times goes
+ * to `%DLQ%<group>` instead and the queue moves on (unbounded by default: see `maxReconsumeTimes`). With
+ * `context.autoCommit = false`, SUCCESS commits nothing, COMMIT commits everything taken since the last commit, and
+ * ROLLBACK delivers all of that again after the suspend time; with the default `autoCommit = true`, COMMIT and
+ * ROLLBACK mean SUCCESS (as Java). Orderly calls have no `consumeTimeout`.
  */
 export class Consumer extends EventEmitter<ConsumerEvents> {
   /** The configuration in effect. */
@@ -286,8 +302,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
 
   /**
    * @param options configuration, subscriptions and listener
-   * @throws ConfigError for a bad setting, a missing subscription manager or listener, a MessageListenerOrderly, or a
-   *   `signal` that is not an AbortSignal
+   * @throws ConfigError for a bad setting, a missing subscription manager or listener, or a `signal` that is not an
+   *   AbortSignal
    */
   constructor(options: ConsumerOptions) {
     super()
@@ -299,14 +315,10 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       throw new ConfigError('subscriptionManager must be a SubscriptionManager')
     }
     const listener = options.messageListener
-    if ((listener as unknown) instanceof MessageListenerOrderly) {
-      // Run concurrently, it would break the very order it exists for.
-      throw new ConfigError(
-        'messageListener: a MessageListenerOrderly is not supported by this version (orderly consumption is a later release); use a MessageListenerConcurrently or a function',
-      )
-    }
     if (!(listener instanceof MessageListener) && typeof listener !== 'function') {
-      throw new ConfigError('messageListener must be a MessageListenerConcurrently or a function (messages, context) => result')
+      throw new ConfigError(
+        'messageListener must be a MessageListenerConcurrently, a MessageListenerOrderly or a function (messages, context) => result',
+      )
     }
     if (options.onListenerError !== undefined && typeof options.onListenerError !== 'function') {
       throw new ConfigError('onListenerError must be a function')
@@ -328,7 +340,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       timeoutMs: Math.round(this.config.consumeTimeout * 60_000),
     })
     const { NativeConsumer: NativeConsumerClass } = nativeBinding()
-    const native = toNativeConsumerConfig(this.config)
+    const native = { ...toNativeConsumerConfig(this.config), orderly: listener instanceof MessageListenerOrderly }
     this.#native = callNativeSync(
       'consumer',
       () => new NativeConsumerClass(native, this.#dispatch.onTasks, (batch: NativeConsumerEvents) => this.#onNativeEvents(batch)),

@@ -68,20 +68,24 @@ export type ConsumeFunction = (
 ) => ConsumeVerdict | Promise<ConsumeVerdict>
 
 /**
- * What an orderly listener learns besides the messages, and what it may set (Java's `ConsumeOrderlyContext`).
- * Orderly consumption is not implemented in this version (see {@link MessageListenerOrderly}); the type is its
- * documented shape.
+ * What an orderly listener learns besides the messages, and what it may set (Java's `ConsumeOrderlyContext`). A
+ * fresh context per call: what a call sets applies to that call's verdict only.
  */
 export interface ConsumeOrderlyContext {
   /** The queue the messages were pulled from; one call at a time per queue, in queue order. */
   readonly messageQueue: MessageQueue
   /** The consumer group. */
   readonly consumerGroup: string
-  /** Whether the offsets of a SUCCESS batch are committed at once (Java's default, true); else on COMMIT. */
+  /**
+   * Whether the offsets of a SUCCESS batch are committed at once (Java's default, true). Set to false for this call,
+   * SUCCESS commits nothing (the batch stays taken), COMMIT commits everything taken since the last commit, and
+   * ROLLBACK delivers all of that again after the suspend time. With true, COMMIT and ROLLBACK mean SUCCESS.
+   */
   autoCommit: boolean
   /**
-   * For SUSPEND_CURRENT_QUEUE_A_MOMENT: how long the queue waits before the same messages are consumed again, in
-   * milliseconds; -1 (the default) keeps the consumer's `suspendCurrentQueueTimeMillis` (1000).
+   * For SUSPEND_CURRENT_QUEUE_A_MOMENT (and a throw, a rejection, ROLLBACK): how long the queue waits before the
+   * same messages are consumed again, in milliseconds, used clamped to 10..30000; -1 (the default) keeps the
+   * consumer's `suspendCurrentQueueTimeMillis` (1000).
    */
   suspendCurrentQueueTimeMillis: number
 }
@@ -123,10 +127,9 @@ export abstract class MessageListenerConcurrently extends MessageListener<Consum
  * queue order, answering SUCCESS / COMMIT, ROLLBACK or SUSPEND_CURRENT_QUEUE_A_MOMENT, with the queue locked on the
  * brokers for this member.
  *
- * **Not supported by this version.** Orderly consumption (queue locks, one call per queue, suspend and retry in
- * place) is a later release; until then a {@link Consumer} given one refuses it at construction with a
- * `ConfigError` naming it, rather than calling it concurrently, which would break the order it exists for.
- * The class and {@link ConsumeOrderlyContext} are here so that code written against the seed's API type-checks.
+ * A consumer given one consumes orderly (see "Orderly consumption" on `Consumer`): queue locks on the brokers when
+ * clustering, one call per queue at a time, SUSPEND_CURRENT_QUEUE_A_MOMENT (or a throw or rejection) retrying the
+ * same messages in place after a pause. Returning nothing means SUCCESS.
  *
  * ```ts
  * class Ledger extends MessageListenerOrderly {

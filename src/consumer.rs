@@ -21,6 +21,10 @@ use rocketmq_client::consumer::allocate::{
     AllocateConsistentHash, AllocateStrategy,
 };
 use rocketmq_client::consumer::config_rules::{self, ranges, Range};
+use rocketmq_client::consumer::orderly::{
+    ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListenerOrderly, OrderlyFuture,
+    OrderlyOutcome,
+};
 use rocketmq_client::consumer::push::{
     ConsumeConcurrentlyStatus, ConsumeContext, ConsumeFuture, ConsumeOutcome, ConsumerEvent,
     ConsumerStats, ExpressionType, MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
@@ -79,8 +83,14 @@ pub struct NativeConsumerConfig {
     pub persist_consumer_offset_interval_ms: Option<f64>,
     pub rebalance_interval_ms: Option<f64>,
     pub pull_interval_ms: Option<f64>,
-    /// -1: the default, 16.
+    /// -1: the default, 16; for an orderly consumer unbounded (Java's Integer.MAX_VALUE).
     pub max_reconsume_times: Option<f64>,
+    /// Orderly consumption (the listener is a `MessageListenerOrderly`): one call at a time per
+    /// queue, in queue order, queues locked on their brokers when clustering. Default false.
+    pub orderly: Option<bool>,
+    /// Orderly: how long a suspended queue waits before its messages come again, unless
+    /// the call's answer sets its own. Default 1000.
+    pub suspend_current_queue_time_millis: Option<f64>,
     pub flow_control_interval_ms: Option<f64>,
     pub consumer_timeout_millis_when_suspend: Option<f64>,
     pub broker_suspend_max_time_millis: Option<f64>,
@@ -297,8 +307,9 @@ fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, Cl
             ranges::PULL_INTERVAL,
             d.pull_interval,
         )?,
-        // Java reads -1 as "the default", 16 for concurrent listeners.
-        max_reconsume_times: if max_reconsume_times == -1 {
+        // Java reads -1 as "the default": 16 for concurrent listeners, unbounded for orderly
+        // ones (the engine's orderly rules read -1 so).
+        max_reconsume_times: if max_reconsume_times == -1 && !config.orderly.unwrap_or(false) {
             d.max_reconsume_times
         } else {
             max_reconsume_times
@@ -328,6 +339,11 @@ fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, Cl
             ranges::CONSUMER_TIMEOUT_MILLIS_OF_REQUEST,
         )?
         .map(Duration::from_millis),
+        suspend_current_queue_time: millis(
+            config.suspend_current_queue_time_millis,
+            ranges::SUSPEND_CURRENT_QUEUE_TIME_MILLIS,
+            d.suspend_current_queue_time,
+        )?,
         auto_commit: config.enable_auto_commit.unwrap_or(d.auto_commit),
         enable_message_trace: config
             .enable_message_trace
@@ -399,7 +415,10 @@ pub fn consumer_defaults() -> NativeConsumerConfig {
         persist_consumer_offset_interval_ms: Some(ms(d.persist_consumer_offset_interval)),
         rebalance_interval_ms: Some(ms(d.rebalance_interval)),
         pull_interval_ms: Some(ms(d.pull_interval)),
-        max_reconsume_times: Some(d.max_reconsume_times.into()),
+        // Java's default: "unset", which the engine reads per listener kind.
+        max_reconsume_times: Some(-1.0),
+        orderly: Some(false),
+        suspend_current_queue_time_millis: Some(ms(d.suspend_current_queue_time)),
         flow_control_interval_ms: Some(ms(d.flow_control_interval)),
         consumer_timeout_millis_when_suspend: Some(ms(d.consumer_timeout_when_suspend)),
         broker_suspend_max_time_millis: Some(ms(d.broker_suspend_max_time)),
@@ -684,40 +703,117 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
 /// verdict from [`NativeConsumer::settle`].
 struct JsListener {
     tasks: Completions<ConsumeTask, NativeConsumeTasks>,
-    waiting: Mutex<HashMap<u32, oneshot::Sender<ConsumeOutcome>>>,
+    waiting: Mutex<HashMap<u32, oneshot::Sender<JsVerdict>>>,
     next_id: AtomicU32,
 }
 
+/// A verdict as JavaScript settles it (see [`NativeConsumer::settle`]); each listener kind
+/// reads it its own way.
+#[derive(Debug, Clone, Copy)]
+struct JsVerdict {
+    status: u32,
+    value: i32,
+}
+
+impl JsVerdict {
+    /// What a concurrent listener said: success, else consume later with `value` as the
+    /// delay level.
+    fn concurrent(self) -> ConsumeOutcome {
+        ConsumeOutcome {
+            status: if self.status == SETTLE_SUCCESS {
+                ConsumeConcurrentlyStatus::ConsumeSuccess
+            } else {
+                ConsumeConcurrentlyStatus::ReconsumeLater
+            },
+            delay_level: self.value,
+        }
+    }
+
+    /// What an orderly listener said: the status in the low bits, [`SETTLE_MANUAL_COMMIT`]
+    /// when its context's autoCommit was false, `value` the context's suspend time.
+    fn orderly(self) -> OrderlyOutcome {
+        let status = match self.status & !SETTLE_MANUAL_COMMIT {
+            SETTLE_SUCCESS => ConsumeOrderlyStatus::Success,
+            SETTLE_COMMIT => ConsumeOrderlyStatus::Commit,
+            SETTLE_ROLLBACK => ConsumeOrderlyStatus::Rollback,
+            _ => ConsumeOrderlyStatus::SuspendCurrentQueueAMoment,
+        };
+        OrderlyOutcome {
+            status,
+            suspend_millis: self.value.into(),
+            auto_commit: self.status & SETTLE_MANUAL_COMMIT == 0,
+        }
+    }
+}
+
 impl JsListener {
-    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<u32, oneshot::Sender<ConsumeOutcome>>> {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<u32, oneshot::Sender<JsVerdict>>> {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a task for JavaScript; `None` once shut down (nobody will answer).
+    fn hand_over(
+        &self,
+        queue: MessageQueue,
+        messages: Vec<Arc<MessageExt>>,
+    ) -> Option<oneshot::Receiver<JsVerdict>> {
+        if self.tasks.is_released() {
+            return None;
+        }
+        let (tx, rx) = oneshot::channel();
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.waiting().insert(id, tx);
+        self.tasks.push(ConsumeTask {
+            id,
+            queue,
+            messages,
+        });
+        Some(rx)
+    }
+}
+
+impl MessageListenerOrderly for JsListener {
+    fn consume(
+        &self,
+        messages: Vec<Arc<MessageExt>>,
+        context: ConsumeOrderlyContext,
+    ) -> OrderlyFuture {
+        let rx = self.hand_over(context.queue, messages);
+        // Unanswered (shut down, or JavaScript let go): not consumed, kept in order.
+        Box::pin(async move {
+            match rx {
+                Some(rx) => rx
+                    .await
+                    .map(JsVerdict::orderly)
+                    .unwrap_or_else(|_| ConsumeOrderlyStatus::SuspendCurrentQueueAMoment.into()),
+                None => ConsumeOrderlyStatus::SuspendCurrentQueueAMoment.into(),
+            }
+        })
     }
 }
 
 impl MessageListenerConcurrently for JsListener {
     fn consume(&self, messages: Vec<Arc<MessageExt>>, context: ConsumeContext) -> ConsumeFuture {
-        let (tx, rx) = oneshot::channel();
-        if self.tasks.is_released() {
-            // Shut down: nobody in JavaScript will answer.
+        // Shut down: nobody in JavaScript will answer.
+        let Some(rx) = self.hand_over(context.queue, messages) else {
             return Box::pin(async { ConsumeConcurrentlyStatus::ReconsumeLater.into() });
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.waiting().insert(id, tx);
-        self.tasks.push(ConsumeTask {
-            id,
-            queue: context.queue,
-            messages,
-        });
+        };
         // A dropped sender (the consumer let go of JavaScript) means nobody consumed them.
         Box::pin(async move {
             rx.await
+                .map(JsVerdict::concurrent)
                 .unwrap_or_else(|_| ConsumeConcurrentlyStatus::ReconsumeLater.into())
         })
     }
 }
 
-/// Verdict codes of [`NativeConsumer::settle`].
+/// Verdict codes of [`NativeConsumer::settle`]: success; later (concurrent) or suspend
+/// (orderly); orderly COMMIT and ROLLBACK; a flag for an orderly call whose context's
+/// autoCommit was false.
 const SETTLE_SUCCESS: u32 = 0;
+const SETTLE_COMMIT: u32 = 2;
+const SETTLE_ROLLBACK: u32 = 3;
+const SETTLE_MANUAL_COMMIT: u32 = 0x10;
 
 /// Consumes messages from RocketMQ brokers as a member of a consumer group.
 #[napi]
@@ -754,9 +850,14 @@ impl NativeConsumer {
             waiting: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
         });
-        let engine_listener: Arc<dyn MessageListenerConcurrently> = listener.clone();
-        let inner =
-            PushConsumer::new(engine_config, engine_listener).map_err(|err| js_error(env, err))?;
+        let inner = if config.orderly.unwrap_or(false) {
+            let engine_listener: Arc<dyn MessageListenerOrderly> = listener.clone();
+            PushConsumer::new_orderly(engine_config, engine_listener)
+        } else {
+            let engine_listener: Arc<dyn MessageListenerConcurrently> = listener.clone();
+            PushConsumer::new(engine_config, engine_listener)
+        }
+        .map_err(|err| js_error(env, err))?;
         let events = Arc::new(Completions::new(on_events)?);
         let sink = Arc::clone(&events);
         inner.on_event(Arc::new(move |event| sink.push(event)));
@@ -890,9 +991,12 @@ impl NativeConsumer {
             .collect()
     }
 
-    /// Answers listener tasks: entry `i` of each array belongs to `taskIds[i]`. A status of
-    /// 0 is success, anything else consume-later with `delayLevels[i]` (0: the broker
-    /// chooses). Unknown ids (already answered, or from before a shutdown) are ignored.
+    /// Answers listener tasks: entry `i` of each array belongs to `taskIds[i]`. Concurrent
+    /// listeners: a status of 0 is success, anything else consume-later with
+    /// `delayLevels[i]` (0: the broker chooses). Orderly listeners: 0 SUCCESS, 1 SUSPEND, 2
+    /// COMMIT, 3 ROLLBACK, plus 16 when the context's autoCommit was false, with
+    /// `delayLevels[i]` the context's suspend time in ms (-1: the consumer's). Unknown ids
+    /// (already answered, or from before a shutdown) are ignored.
     #[napi]
     pub fn settle(&self, task_ids: Uint32Array, statuses: Uint32Array, delay_levels: Int32Array) {
         let mut waiting = self.listener.waiting();
@@ -900,15 +1004,10 @@ impl NativeConsumer {
             let Some(tx) = waiting.remove(id) else {
                 continue;
             };
-            let status = if statuses.get(i).copied() == Some(SETTLE_SUCCESS) {
-                ConsumeConcurrentlyStatus::ConsumeSuccess
-            } else {
-                ConsumeConcurrentlyStatus::ReconsumeLater
-            };
-            let delay_level = delay_levels.get(i).copied().unwrap_or(0);
-            let _ = tx.send(ConsumeOutcome {
-                status,
-                delay_level,
+            let _ = tx.send(JsVerdict {
+                // A missing status is a failure, never a success.
+                status: statuses.get(i).copied().unwrap_or(1),
+                value: delay_levels.get(i).copied().unwrap_or(0),
             });
         }
     }

@@ -141,6 +141,13 @@ pub mod ranges {
         Range::new("consumeConcurrentlyMaxSpan", 1, 65535, Unit::Count);
     /// Java's range.
     pub const PULL_INTERVAL: Range = Range::new("pullInterval", 0, 65535, Unit::Millis);
+    /// Any wait Java accepts (it clamps to 10 ms..30 s where used, and so does the engine).
+    pub const SUSPEND_CURRENT_QUEUE_TIME_MILLIS: Range = Range::new(
+        "suspendCurrentQueueTimeMillis",
+        0,
+        i32::MAX as i64,
+        Unit::Millis,
+    );
     /// Java's range; -1 means the default, 16.
     pub const MAX_RECONSUME_TIMES: Range = Range::new("maxReconsumeTimes", -1, 1000, Unit::Count);
     /// Positive (Java: minutes, any positive number); at most a year.

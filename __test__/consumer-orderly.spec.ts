@@ -1,0 +1,259 @@
+/**
+ * Orderly consumption (a MessageListenerOrderly) against the real cluster: per-queue order with members joining
+ * and leaving mid-stream and never two calls on one queue at once; a suspended message comes again in place,
+ * before anything after it; shutdown unlocks the queues, so the next member takes them at once. Each test has its
+ * own topic and group. Order is checked by queue offset, which is what orderly consumption promises per queue
+ * (ordered sending, which puts one key's messages on one queue, is the producer's part).
+ */
+import test, { type ExecutionContext } from 'ava'
+
+import {
+  Admin,
+  ConsumeFromWhere,
+  type ConsumeOrderlyContext,
+  ConsumeResult,
+  type ConsumedMessage,
+  Consumer,
+  type ConsumerConfig,
+  MessageListenerOrderly,
+  SubscriptionManager,
+} from '../index'
+import { BROKERS, NAMESRV_ADDR, QUEUES_PER_BROKER, createTestTopic, maxOffsets, queueKey, uniqueName } from './helpers/cluster'
+import { produce, sleep, startedProducer, waitFor } from './helpers/consumer'
+
+const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
+test.after.always(() => admin.close())
+
+const QUEUE_COUNT = BROKERS.length * QUEUES_PER_BROKER
+
+/** One delivery: who got it, from which queue, at which offset, and how often it had been consumed before. */
+interface Delivery {
+  member: string
+  queue: string
+  offset: number
+  body: string
+  reconsumeTimes: number
+}
+
+/** What every member of a test shares: deliveries in arrival order, the calls running per queue, overlaps seen. */
+class Ledger {
+  readonly deliveries: Delivery[] = []
+  readonly running = new Map<string, string>()
+  readonly overlaps: string[] = []
+
+  /** Offsets delivered per queue, first deliveries only. */
+  delivered(): Map<string, Set<number>> {
+    const byQueue = new Map<string, Set<number>>()
+    for (const d of this.deliveries) {
+      const set = byQueue.get(d.queue) ?? new Set<number>()
+      set.add(d.offset)
+      byQueue.set(d.queue, set)
+    }
+    return byQueue
+  }
+}
+
+type Verdict = (message: ConsumedMessage, context: ConsumeOrderlyContext) => ConsumeResult | undefined
+
+/** Records each call's start and end per queue (an overlap is any call starting while one of its queue runs). */
+class RecordingOrderly extends MessageListenerOrderly {
+  constructor(
+    readonly member: string,
+    readonly ledger: Ledger,
+    readonly verdict: Verdict = () => undefined,
+  ) {
+    super()
+  }
+
+  async consumeMessage(messages: ConsumedMessage[], context: ConsumeOrderlyContext): Promise<ConsumeResult | undefined> {
+    const queue = queueKey(context.messageQueue.brokerName, context.messageQueue.queueId)
+    const busy = this.ledger.running.get(queue)
+    if (busy !== undefined) {
+      this.ledger.overlaps.push(`${this.member} began ${queue} while ${busy} ran it`)
+    }
+    this.ledger.running.set(queue, this.member)
+    try {
+      let result: ConsumeResult | undefined
+      for (const message of messages) {
+        this.ledger.deliveries.push({
+          member: this.member,
+          queue,
+          offset: Number(message.queueOffset),
+          body: message.body.toString(),
+          reconsumeTimes: message.reconsumeTimes,
+        })
+        result ??= this.verdict(message, context)
+      }
+      // A turn of the event loop inside the call, so that another member's call on the queue could interleave.
+      await sleep(Math.floor(Math.random() * 3))
+      return result
+    } finally {
+      this.ledger.running.delete(queue)
+    }
+  }
+}
+
+async function orderlyMember(
+  t: ExecutionContext,
+  topic: string,
+  config: Partial<ConsumerConfig> & { consumerGroup: string },
+  listener: MessageListenerOrderly,
+): Promise<Consumer> {
+  const subscriptions = new SubscriptionManager()
+  subscriptions.subscribe(topic)
+  const consumer = new Consumer({
+    config: { namesrvAddr: NAMESRV_ADDR, consumeFromWhere: ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET, ...config },
+    subscriptionManager: subscriptions,
+    messageListener: listener,
+    onListenerError: () => undefined,
+  })
+  await consumer.start()
+  t.teardown(() => consumer.shutdown())
+  return consumer
+}
+
+/**
+ * Per queue, the offsets in delivery order never skip ahead: each is at most one past the highest delivered
+ * before it (a redelivery after a handover may repeat a stretch, never leave a gap). Returns the first breach.
+ */
+function firstSkip(deliveries: readonly Delivery[], startOf: (queue: string) => number): string | undefined {
+  const highest = new Map<string, number>()
+  for (const d of deliveries) {
+    const top = highest.get(d.queue) ?? startOf(d.queue) - 1
+    if (d.offset > top + 1) {
+      return `${d.queue}: offset ${d.offset} delivered (to ${d.member}) while the highest before it was ${top}`
+    }
+    highest.set(d.queue, Math.max(top, d.offset))
+  }
+  return undefined
+}
+
+/** Whether every offset below each queue's max offset was delivered. */
+function allDelivered(ledger: Ledger, max: ReadonlyMap<string, number>): boolean {
+  const delivered = ledger.delivered()
+  for (const [queue, end] of max) {
+    if ((delivered.get(queue)?.size ?? 0) < end) {
+      return false
+    }
+  }
+  return true
+}
+
+test('orderly members joining and leaving mid-stream consume each queue in offset order, one call at a time', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_members')
+  const group = uniqueName('orderly_members')
+  const producer = await startedProducer(t)
+  const ledger = new Ledger()
+  const send = (from: number, count: number): Promise<void> =>
+    produce(producer, count, (i) => ({ topic, body: `m-${from + i}` }))
+  const config = { consumerGroup: group, consumeMessageBatchMaxSize: 3, consumeThreadNum: 4 }
+
+  const member = (name: string): Promise<Consumer> =>
+    orderlyMember(t, topic, { ...config, instanceName: uniqueName(name) }, new RecordingOrderly(name, ledger))
+  const first = await member('first')
+  await send(0, 600)
+  await member('second')
+  await send(600, 600)
+  await member('third')
+  await send(1200, 300)
+  // The first leaves while messages are still coming: its queues move to the others.
+  await first.shutdown()
+  await send(1500, 500)
+
+  const max = await maxOffsets(admin, topic)
+  t.is([...max.values()].reduce((a, b) => a + b, 0), 2000)
+  t.true(await waitFor(() => allDelivered(ledger, max), 90_000), 'every message is delivered')
+  t.deepEqual(ledger.overlaps, [], 'no queue had two calls at once')
+  t.is(firstSkip(ledger.deliveries, () => 0), undefined)
+  const members = new Set(ledger.deliveries.map((d) => d.member))
+  t.deepEqual([...members].sort(), ['first', 'second', 'third'], 'every member consumed')
+  // The messages that came again are few: a handover repeats at most what was not committed yet.
+  const bodies = new Set(ledger.deliveries.map((d) => d.body))
+  t.is(bodies.size, 2000)
+})
+
+test('a message suspended three times comes again in place: it and everything after it in its queue arrive in order', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_suspend')
+  const producer = await startedProducer(t)
+  await produce(producer, 64, (i) => ({ topic, body: `s-${i}` }))
+  const ledger = new Ledger()
+  const target = 's-20'
+  let suspended = 0
+  await orderlyMember(
+    t,
+    topic,
+    { consumerGroup: uniqueName('orderly_suspend') },
+    new RecordingOrderly('only', ledger, (message, context) => {
+      if (message.body.toString() === target && suspended < 3) {
+        suspended += 1
+        context.suspendCurrentQueueTimeMillis = 100
+        return ConsumeResult.SUSPEND_CURRENT_QUEUE_A_MOMENT
+      }
+      return ConsumeResult.SUCCESS
+    }),
+  )
+  const max = await maxOffsets(admin, topic)
+  t.true(await waitFor(() => allDelivered(ledger, max)), 'every message is delivered')
+
+  const targetDeliveries = ledger.deliveries.filter((d) => d.body === target)
+  t.deepEqual(
+    targetDeliveries.map((d) => d.reconsumeTimes),
+    [0, 1, 2, 3],
+    'three suspends, then the success; counted locally',
+  )
+  const { queue, offset } = targetDeliveries[0] as Delivery
+  const inQueue = ledger.deliveries.filter((d) => d.queue === queue)
+  // After the first delivery of the target, its queue delivers only the target until the target succeeded, then
+  // the offsets after it, each once and in order.
+  const firstIndex = inQueue.findIndex((d) => d.body === target)
+  const after = inQueue.slice(firstIndex)
+  t.deepEqual(
+    after.slice(0, 4).map((d) => d.body),
+    [target, target, target, target],
+  )
+  const rest = after.slice(4).map((d) => d.offset)
+  const expected = Array.from({ length: (max.get(queue) ?? 0) - offset - 1 }, (_, i) => offset + 1 + i)
+  t.deepEqual(rest, expected)
+  t.deepEqual(ledger.overlaps, [])
+})
+
+test('shutdown unlocks the queues: the next member of the group takes all of them at once', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_unlock')
+  const group = uniqueName('orderly_unlock')
+  const ledger = new Ledger()
+  // Distinct client ids: a broker lock is granted again to the client id that holds it.
+  const before = await orderlyMember(
+    t,
+    topic,
+    { consumerGroup: group, instanceName: uniqueName('before') },
+    new RecordingOrderly('before', ledger),
+  )
+  const holds = async (consumer: Consumer): Promise<number> =>
+    (await consumer.assignedQueues()).filter((q) => q.topic === topic).length
+  let held = 0
+  t.true(
+    await waitFor(() => {
+      void holds(before).then((n) => (held = n))
+      return held === QUEUE_COUNT
+    }),
+    'the first member holds (so has locked) every queue',
+  )
+  await before.shutdown()
+
+  const after = await orderlyMember(
+    t,
+    topic,
+    { consumerGroup: group, instanceName: uniqueName('after') },
+    new RecordingOrderly('after', ledger),
+  )
+  held = 0
+  // A queue is added only once its broker lock is granted. Without the unlock at shutdown the brokers would refuse
+  // every lock until theirs expired, 60 s after the first member's last renewal; the wait's bound is below that.
+  t.true(
+    await waitFor(() => {
+      void holds(after).then((n) => (held = n))
+      return held === QUEUE_COUNT
+    }, 30_000),
+    `the next member holds every queue (held ${held})`,
+  )
+})
