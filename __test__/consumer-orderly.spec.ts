@@ -61,6 +61,7 @@ class RecordingOrderly extends MessageListenerOrderly {
     readonly member: string,
     readonly ledger: Ledger,
     readonly verdict: Verdict = () => undefined,
+    readonly options: { pauseMs?: number } = {},
   ) {
     super()
   }
@@ -85,7 +86,7 @@ class RecordingOrderly extends MessageListenerOrderly {
         result ??= this.verdict(message, context)
       }
       // A turn of the event loop inside the call, so that another member's call on the queue could interleave.
-      await sleep(Math.floor(Math.random() * 3))
+      await sleep(this.options.pauseMs ?? Math.floor(Math.random() * 3))
       return result
     } finally {
       this.ledger.running.delete(queue)
@@ -146,19 +147,21 @@ test('orderly members joining and leaving mid-stream consume each queue in offse
   const ledger = new Ledger()
   const send = (from: number, count: number): Promise<void> =>
     produce(producer, count, (i) => ({ topic, body: `m-${from + i}` }))
-  const config = { consumerGroup: group, consumeMessageBatchMaxSize: 3, consumeThreadNum: 4 }
+  const config = { consumerGroup: group, consumeMessageBatchMaxSize: 3, consumeThreadNum: 8 }
+  const slow = { pauseMs: 15 }
 
   const member = (name: string): Promise<Consumer> =>
-    orderlyMember(t, topic, { ...config, instanceName: uniqueName(name) }, new RecordingOrderly(name, ledger))
+    orderlyMember(t, topic, { ...config, instanceName: uniqueName(name) }, new RecordingOrderly(name, ledger, undefined, slow))
+  // A backlog first, consumed slowly, so that each join and the leave move queues whose calls are running.
+  await send(0, 2000)
   const first = await member('first')
-  await send(0, 600)
+  t.true(await waitFor(() => ledger.deliveries.length >= 300))
   await member('second')
-  await send(600, 600)
+  t.true(await waitFor(() => ledger.deliveries.length >= 800))
   await member('third')
-  await send(1200, 300)
-  // The first leaves while messages are still coming: its queues move to the others.
+  t.true(await waitFor(() => ledger.deliveries.length >= 1300))
+  // The first leaves mid-stream: its queues move to the others.
   await first.shutdown()
-  await send(1500, 500)
 
   const max = await maxOffsets(admin, topic)
   t.is([...max.values()].reduce((a, b) => a + b, 0), 2000)
