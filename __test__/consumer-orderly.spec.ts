@@ -1,6 +1,6 @@
 /**
  * Orderly consumption (a MessageListenerOrderly) against the real cluster: per-queue order with members joining
- * and leaving mid-stream and never two calls on one queue at once; a suspended message comes again in place,
+ * and leaving mid-stream (in this process, and as separate processes) and never two calls on one queue at once; a suspended message comes again in place,
  * before anything after it; shutdown unlocks the queues, so the next member takes them at once. Each test has its
  * own topic and group. Order is checked by queue offset, which is what orderly consumption promises per queue
  * (ordered sending, which puts one key's messages on one queue, is the producer's part).
@@ -20,6 +20,7 @@ import {
 } from '../index'
 import { BROKERS, NAMESRV_ADDR, QUEUES_PER_BROKER, createTestTopic, maxOffsets, queueKey, uniqueName } from './helpers/cluster'
 import { produce, sleep, startedProducer, waitFor } from './helpers/consumer'
+import { ConsumerProcess, Ledger as ProcessLedger, startWorkers, waitUntil } from './helpers/consumer-process'
 
 const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
 test.after.always(() => admin.close())
@@ -259,4 +260,60 @@ test('shutdown unlocks the queues: the next member of the group takes all of the
     }, 30_000),
     `the next member holds every queue (held ${held})`,
   )
+})
+
+test('orderly members in separate processes, one joining and one leaving mid-stream: per-queue order, nothing lost, no two at once', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_procs')
+  const group = uniqueName('orderly_procs')
+  const producer = await startedProducer(t)
+  const total = 3000
+  await produce(producer, total, (i) => ({ topic, body: `p-${i}` }))
+  const ledger = new ProcessLedger()
+  const worker = (name: string): ConsumerProcess =>
+    new ConsumerProcess(t, name, { topic, group, orderly: true, listenerDelayMs: 3, consumeThreads: 8 }, ledger)
+  const one = worker('one')
+  const two = worker('two')
+  await startWorkers([one, two])
+  await waitUntil('a first part consumed', () => ledger.distinct >= 800, [one, two])
+  const three = worker('three')
+  await startWorkers([three])
+  await waitUntil('a second part consumed', () => ledger.distinct >= 1600, [one, two, three])
+  one.terminate()
+  await one.exited
+  await waitUntil('every message consumed', () => ledger.distinct === total, [two, three], 120_000)
+
+  // Calls of one queue in different processes never overlap in time (same machine, same clock): the next owner
+  // begins only after the previous one ended.
+  const calls = new Map<string, Array<{ worker: string; begun: number; ended: number }>>()
+  for (const e of ledger.entries) {
+    const list = calls.get(e.queue) ?? []
+    if (!list.some((c) => c.worker === e.worker && c.begun === e.begunAt && c.ended === e.at)) {
+      list.push({ worker: e.worker, begun: e.begunAt, ended: e.at })
+    }
+    calls.set(e.queue, list)
+  }
+  const overlaps: string[] = []
+  for (const [queue, list] of calls) {
+    for (const a of list) {
+      for (const b of list) {
+        if (a.worker < b.worker && a.begun < b.ended && b.begun < a.ended) {
+          overlaps.push(`${queue}: ${a.worker} [${a.begun}, ${a.ended}] and ${b.worker} [${b.begun}, ${b.ended}]`)
+        }
+      }
+    }
+  }
+  t.deepEqual(overlaps, [])
+  // Each worker's deliveries of a queue never skip ahead (a queue held again restarts at its committed offset).
+  for (const w of [one, two, three]) {
+    const highest = new Map<string, number>()
+    for (const e of w.consumed) {
+      const top = highest.get(e.queue)
+      if (top !== undefined && e.offset > top + 1) {
+        t.fail(`${w.name} skipped from ${top} to ${e.offset} on ${e.queue}`)
+      }
+      highest.set(e.queue, Math.max(top ?? e.offset, e.offset))
+    }
+  }
+  t.is(one.stopped?.running, 0)
+  t.true([one, two, three].every((w) => w.consumed.length > 0), 'every member consumed')
 })

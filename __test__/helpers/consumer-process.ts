@@ -79,6 +79,8 @@ export interface WorkerOptions {
   listenerDelayMs?: number
   /** consumeThreadNum. */
   consumeThreads?: number
+  /** A MessageListenerOrderly instead of a concurrent listener. */
+  orderly?: boolean
 }
 
 /** What a worker reports after `shutdown()` resolved. */
@@ -131,6 +133,7 @@ export class ConsumerProcess {
       PERSIST_INTERVAL_MS: String(options.persistIntervalMs ?? 5000),
       LISTENER_DELAY_MS: String(options.listenerDelayMs ?? 0),
       CONSUME_THREADS: String(options.consumeThreads ?? 20),
+      ORDERLY: options.orderly === true ? '1' : '',
     }
     if (options.instanceName !== undefined) {
       env.INSTANCE_NAME = options.instanceName
