@@ -19,6 +19,7 @@ import {
   SubscriptionManager,
 } from '../index'
 import { BROKERS, NAMESRV_ADDR, QUEUES_PER_BROKER, createTestTopic, maxOffsets, queueKey, uniqueName } from './helpers/cluster'
+import { committedOffsets } from './helpers/broker-offsets'
 import { produce, sleep, startedProducer, waitFor } from './helpers/consumer'
 import { ConsumerProcess, Ledger as ProcessLedger, startWorkers, waitUntil } from './helpers/consumer-process'
 
@@ -316,4 +317,119 @@ test('orderly members in separate processes, one joining and one leaving mid-str
   }
   t.is(one.stopped?.running, 0)
   t.true([one, two, three].every((w) => w.consumed.length > 0), 'every member consumed')
+})
+
+/** Messages in `%DLQ%<group>` (0 while the broker has not made it). */
+async function dlqTotal(group: string): Promise<number> {
+  const dlq = `%DLQ%${group}`
+  try {
+    const route = await admin.getTopicRoute(dlq)
+    let total = 0
+    for (const queue of route.queueDatas) {
+      for (let id = 0; id < queue.readQueueNums; id += 1) {
+        total += await admin.getMaxOffset(dlq, queue.brokerName, id)
+      }
+    }
+    return total
+  } catch {
+    return 0
+  }
+}
+
+test('past maxReconsumeTimes a suspended message goes to %DLQ%<group> and its queue moves on; a throw counts as a suspend', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_dlq')
+  const group = uniqueName('orderly_dlq')
+  const producer = await startedProducer(t)
+  await produce(producer, 48, (i) => ({ topic, body: `d-${i}` }))
+  const ledger = new Ledger()
+  const target = 'd-7'
+  await orderlyMember(
+    t,
+    topic,
+    { consumerGroup: group, maxReconsumeTimes: 2, suspendCurrentQueueTimeMillis: 10 },
+    new RecordingOrderly('only', ledger, (message) => {
+      if (message.body.toString() === target) {
+        throw new Error('never consumable')
+      }
+      return undefined
+    }),
+  )
+  const max = await maxOffsets(admin, topic)
+  t.true(await waitFor(() => allDelivered(ledger, max)), 'every message is delivered, those after the target too')
+  let inDlq = 0
+  t.true(
+    await waitFor(() => {
+      void dlqTotal(group).then((n) => (inDlq = n))
+      return inDlq === 1
+    }),
+    'the target is in the DLQ',
+  )
+  const targetDeliveries = ledger.deliveries.filter((d) => d.body === target)
+  t.deepEqual(
+    targetDeliveries.map((d) => d.reconsumeTimes),
+    [0, 1, 2],
+    'the first delivery and maxReconsumeTimes retries',
+  )
+  const { queue } = targetDeliveries[0] as Delivery
+  const inQueue = ledger.deliveries.filter((d) => d.queue === queue).map((d) => d.body)
+  const lastTarget = inQueue.lastIndexOf(target)
+  t.true(
+    inQueue.slice(0, lastTarget).every((body, i, all) => body === target || all.indexOf(target) > i),
+    'nothing after the target before it was given up',
+  )
+})
+
+/** An orderly listener with manual commits: each call answers what `answer` says of its message's offset. */
+class ManualCommit extends MessageListenerOrderly {
+  readonly attempts = new Map<string, number>()
+
+  constructor(
+    readonly ledger: Ledger,
+    readonly answer: (offset: number, attempt: number) => ConsumeResult,
+  ) {
+    super()
+  }
+
+  consumeMessage(messages: ConsumedMessage[], context: ConsumeOrderlyContext): ConsumeResult {
+    context.autoCommit = false
+    context.suspendCurrentQueueTimeMillis = 10
+    const queue = queueKey(context.messageQueue.brokerName, context.messageQueue.queueId)
+    const message = messages[0] as ConsumedMessage
+    const offset = Number(message.queueOffset)
+    const attempt = (this.attempts.get(`${queue}@${offset}`) ?? 0) + 1
+    this.attempts.set(`${queue}@${offset}`, attempt)
+    this.ledger.deliveries.push({ member: 'manual', queue, offset, body: message.body.toString(), reconsumeTimes: 0 })
+    return this.answer(offset, attempt)
+  }
+}
+
+test('autoCommit false: SUCCESS commits nothing, ROLLBACK delivers everything since the last commit again, COMMIT commits it', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_manual')
+  const group = uniqueName('orderly_manual')
+  const producer = await startedProducer(t)
+  await produce(producer, 64, (i) => ({ topic, body: `c-${i}` }))
+  const ledger = new Ledger()
+  // Per queue: offset 0 SUCCESS (kept), offset 1 ROLLBACK the first time (0 and 1 again), then SUCCESS; offset 2
+  // COMMIT (0..2 committed); the rest SUCCESS (kept, never committed).
+  const listener = new ManualCommit(ledger, (offset, attempt) => {
+    if (offset === 1 && attempt === 1) return ConsumeResult.ROLLBACK
+    if (offset === 2) return ConsumeResult.COMMIT
+    return ConsumeResult.SUCCESS
+  })
+  const consumer = await orderlyMember(t, topic, { consumerGroup: group }, listener)
+  const max = await maxOffsets(admin, topic)
+  t.true(await waitFor(() => allDelivered(ledger, max)))
+  await consumer.shutdown()
+  const committed = await committedOffsets(admin, group, topic, BROKERS)
+  const checked = [...max].filter(([, end]) => end >= 3)
+  t.true(checked.length > 0, 'some queue has three messages or more')
+  for (const [queue, end] of checked) {
+    const expected = [0, 1, 0, 1, ...Array.from({ length: end - 2 }, (_, i) => 2 + i)]
+    t.deepEqual(
+      ledger.deliveries.filter((d) => d.queue === queue).map((d) => d.offset),
+      expected,
+      queue,
+    )
+    t.is(committed.get(queue), 3, `${queue}: committed up to the COMMIT, not past the SUCCESS answers after it`)
+  }
 })
