@@ -5,6 +5,10 @@
  * own topic and group. Order is checked by queue offset, which is what orderly consumption promises per queue
  * (ordered sending, which puts one key's messages on one queue, is the producer's part).
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
 import test, { type ExecutionContext } from 'ava'
 
 import {
@@ -16,6 +20,7 @@ import {
   Consumer,
   type ConsumerConfig,
   MessageListenerOrderly,
+  MessageModel,
   SubscriptionManager,
 } from '../index'
 import { BROKERS, NAMESRV_ADDR, QUEUES_PER_BROKER, createTestTopic, maxOffsets, queueKey, uniqueName } from './helpers/cluster'
@@ -431,5 +436,42 @@ test('autoCommit false: SUCCESS commits nothing, ROLLBACK delivers everything si
       queue,
     )
     t.is(committed.get(queue), 3, `${queue}: committed up to the COMMIT, not past the SUCCESS answers after it`)
+  }
+})
+
+test('broadcasting orderly members each consume every queue in offset order, without broker locks', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_broadcast')
+  const group = uniqueName('orderly_broadcast')
+  const dir = mkdtempSync(join(tmpdir(), 'rocketmq-napi-orderly-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const producer = await startedProducer(t)
+  await produce(producer, 400, (i) => ({ topic, body: `b-${i}` }))
+  const ledgers = [new Ledger(), new Ledger()]
+  for (const [i, ledger] of ledgers.entries()) {
+    await orderlyMember(
+      t,
+      topic,
+      {
+        consumerGroup: group,
+        messageModel: MessageModel.BROADCASTING,
+        instanceName: uniqueName(`member${i}`),
+        offsetStoreDir: dir,
+        consumeMessageBatchMaxSize: 2,
+      },
+      new RecordingOrderly(`member${i}`, ledger, undefined, { pauseMs: 1 }),
+    )
+  }
+  const max = await maxOffsets(admin, topic)
+  for (const ledger of ledgers) {
+    t.true(await waitFor(() => allDelivered(ledger, max)), 'every member gets every message')
+    t.deepEqual(ledger.overlaps, [])
+    // Each member: per queue, every offset once, in order.
+    for (const [queue, end] of max) {
+      t.deepEqual(
+        ledger.deliveries.filter((d) => d.queue === queue).map((d) => d.offset),
+        Array.from({ length: end }, (_, i) => i),
+        queue,
+      )
+    }
   }
 })
