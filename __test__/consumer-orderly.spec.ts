@@ -25,6 +25,7 @@ import {
 } from '../index'
 import { BROKERS, NAMESRV_ADDR, QUEUES_PER_BROKER, createTestTopic, maxOffsets, queueKey, uniqueName } from './helpers/cluster'
 import { committedOffsets } from './helpers/broker-offsets'
+import { JavaProcess } from './helpers/java'
 import { produce, sleep, startedProducer, waitFor } from './helpers/consumer'
 import { ConsumerProcess, Ledger as ProcessLedger, startWorkers, waitUntil } from './helpers/consumer-process'
 
@@ -47,6 +48,8 @@ class Ledger {
   readonly deliveries: Delivery[] = []
   readonly running = new Map<string, string>()
   readonly overlaps: string[] = []
+  /** Every call: its queue and when it began and ended (ms since the epoch). */
+  readonly calls: Array<{ member: string; queue: string; begun: number; ended: number }> = []
 
   /** Offsets delivered per queue, first deliveries only. */
   delivered(): Map<string, Set<number>> {
@@ -80,6 +83,7 @@ class RecordingOrderly extends MessageListenerOrderly {
       this.ledger.overlaps.push(`${this.member} began ${queue} while ${busy} ran it`)
     }
     this.ledger.running.set(queue, this.member)
+    const begun = Date.now()
     try {
       let result: ConsumeResult | undefined
       for (const message of messages) {
@@ -97,6 +101,7 @@ class RecordingOrderly extends MessageListenerOrderly {
       return result
     } finally {
       this.ledger.running.delete(queue)
+      this.ledger.calls.push({ member: this.member, queue, begun, ended: Date.now() })
     }
   }
 }
@@ -472,6 +477,78 @@ test('broadcasting orderly members each consume every queue in offset order, wit
         Array.from({ length: end }, (_, i) => i),
         queue,
       )
+    }
+  }
+})
+
+test('a Java orderly consumer and ours in one group: no queue is consumed by both at once, nothing is lost', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_java')
+  const group = uniqueName('orderly_java')
+  const producer = await startedProducer(t)
+  await produce(producer, 2000, (i) => ({ topic, body: `j-${i}` }))
+  const java = await JavaProcess.start('OrderlyInteropConsumer', [NAMESRV_ADDR, group, topic, uniqueName('java')])
+  t.teardown(() => java.stop())
+  await java.line('READY', 90_000)
+  const javaCalls = (): Array<{ member: string; queue: string; begun: number; ended: number; offsets: number[] }> =>
+    java.linesOf('CALL').map((line) => {
+      const [queue = '', begun = '0', ended = '0', offsets = ''] = line.split(' ')
+      return { member: 'java', queue, begun: Number(begun), ended: Number(ended), offsets: offsets.split(',').map(Number) }
+    })
+  t.true(await waitFor(() => javaCalls().length >= 100, 90_000), 'the Java consumer consumes')
+  const ledger = new Ledger()
+  const ours = await orderlyMember(
+    t,
+    topic,
+    { consumerGroup: group, instanceName: uniqueName('ours'), consumeMessageBatchMaxSize: 3 },
+    new RecordingOrderly('ours', ledger, undefined, { pauseMs: 5 }),
+  )
+  let held = 0
+  // Java hands a queue over once its running call ended (and may hold it up to its 20 s unlock delay).
+  t.true(
+    await waitFor(() => {
+      void ours.assignedQueues().then((queues) => (held = queues.filter((q) => q.topic === topic).length))
+      return held > 0
+    }, 90_000),
+    'ours takes a share of the queues',
+  )
+  await produce(producer, 2000, (i) => ({ topic, body: `j-${2000 + i}` }))
+  t.true(await waitFor(() => ledger.deliveries.length >= 100, 90_000), 'ours consumes its share')
+  // The Java member leaves: its shutdown unlocks its queues and ours takes them.
+  await java.stop()
+  const max = await maxOffsets(admin, topic)
+  const consumed = (): Map<string, Set<number>> => {
+    const byQueue = ledger.delivered()
+    for (const call of javaCalls()) {
+      const set = byQueue.get(call.queue) ?? new Set<number>()
+      for (const offset of call.offsets) set.add(offset)
+      byQueue.set(call.queue, set)
+    }
+    return byQueue
+  }
+  t.true(
+    await waitFor(() => [...max].every(([queue, end]) => (consumed().get(queue)?.size ?? 0) >= end), 120_000),
+    'every message is consumed by one of the two',
+  )
+  const overlaps: string[] = []
+  for (const a of javaCalls()) {
+    for (const b of ledger.calls.filter((c) => c.queue === a.queue)) {
+      if (a.begun < b.ended && b.begun < a.ended) {
+        overlaps.push(`${a.queue}: java [${a.begun}, ${a.ended}] and ours [${b.begun}, ${b.ended}]`)
+      }
+    }
+  }
+  t.deepEqual(overlaps, [])
+  // Ours starts each queue where the Java member committed; from there it never skips ahead (and nothing is lost,
+  // above).
+  const startOf = (queue: string): number => ledger.deliveries.find((d) => d.queue === queue)?.offset ?? 0
+  t.is(firstSkip(ledger.deliveries, startOf), undefined)
+  // The Java member's calls of each queue are in order too.
+  const javaHighest = new Map<string, number>()
+  for (const call of javaCalls()) {
+    for (const offset of call.offsets) {
+      const top = javaHighest.get(call.queue)
+      t.true(top === undefined || offset <= top + 1, `java ${call.queue}: ${offset} after ${top}`)
+      javaHighest.set(call.queue, Math.max(top ?? offset, offset))
     }
   }
 })
