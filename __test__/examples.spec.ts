@@ -27,6 +27,11 @@ const EXAMPLES: Record<string, readonly RegExp[]> = {
     /^start twice: consumer error: ConsumerStateError ERR_STATE retriable=false$/m,
     /^send through an unreachable NameServer: consumer error: NetworkError ERR_NETWORK retriable=true$/m,
   ],
+  'orderly.ts': [
+    /^step 3 is not ready: suspending its queue a moment$/m,
+    /^step 3 applied on its retry \(reconsumeTimes 1\)$/m,
+    /^applied 10 steps; every queue in order: true$/m,
+  ],
   'listeners.ts': [/^MessageListenerConcurrently consumed 10 messages$/m, /^SimpleMessageListener consumed 10 messages$/m],
   'clustering.ts': [/^processing order \S+ \(\d+\)$/m, /^stopping the consumer\.\.\.$/m, /^processed 20 orders$/m],
   'offset-stores.ts': [
