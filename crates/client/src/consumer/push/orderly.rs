@@ -41,7 +41,8 @@ use crate::consumer::lock::{
     RELOCK_INTERVAL,
 };
 use crate::consumer::orderly::{
-    self as rules, ConsumeOrderlyContext, ConsumeOrderlyStatus, OrderlyFuture, OrderlyOutcome, Plan,
+    self as rules, ConsumeOrderlyContext, ConsumeOrderlyStatus, OrderlyFuture, OrderlyOutcome,
+    Plan, MAX_TIME_CONSUME_CONTINUOUSLY,
 };
 use crate::consumer::queue_slot::QueueSlot;
 use crate::consumer::send_back::send_back_with;
@@ -134,18 +135,22 @@ impl Engine {
         locked
     }
 
+    /// Locks one queue; the time of the lock when it was granted.
+    async fn lock_one(&self, mq: &MessageQueue) -> Option<i64> {
+        let locked = self.lock_queues(std::slice::from_ref(mq)).await;
+        locked.contains(mq).then(now_ms)
+    }
+
     /// Locks a queue about to be added; the time of the lock when it was granted.
     pub(super) async fn lock_new_queue(&self, mq: &MessageQueue) -> Option<i64> {
-        let locked = self.lock_queues(std::slice::from_ref(mq)).await;
-        if locked.contains(mq) {
-            Some(now_ms())
-        } else {
+        let at = self.lock_one(mq).await;
+        if at.is_none() {
             info!(
                 "consumer {}: {mq} is locked by another member; not added this round",
                 self.group()
             );
-            None
         }
+        at
     }
 
     /// Locks every held queue, and records the answers (Java's `lockAll`).
@@ -284,14 +289,25 @@ impl Engine {
         let pq = Arc::clone(slot.pq());
         let batch_size = self.config.consume_message_batch_max_size;
         let max_reconsume = rules::orderly_max_reconsume_times(self.config.max_reconsume_times);
+        let mut turn_began = Instant::now();
         loop {
             if pq.is_dropped() || self.stopped() {
                 return;
             }
+            // A busy queue gives the other tasks of the runtime a turn now and then (Java
+            // resubmits its request after `maxTimeConsumeContinuously`).
+            if turn_began.elapsed() > MAX_TIME_CONSUME_CONTINUOUSLY {
+                tokio::task::yield_now().await;
+                turn_began = Instant::now();
+            }
             if self.locks_queues() && !pq.is_locked(now_ms()) {
-                match self.lock_new_queue(&mq).await {
+                match self.lock_one(&mq).await {
                     Some(at) => pq.set_locked(true, at),
                     None => {
+                        warn!(
+                            "consumer {}: the lock of {mq} is lost or expired; consuming it again once a lock succeeds",
+                            self.group()
+                        );
                         pq.set_locked(false, now_ms());
                         if !self.pause(NOT_LOCKED_DELAY).await {
                             return;
