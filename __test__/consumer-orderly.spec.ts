@@ -556,3 +556,32 @@ test('a Java orderly consumer and ours in one group: no queue is consumed by bot
     }
   }
 })
+
+test('a queue moving while its call runs longer than the drop waits is not begun by the next owner until that call ended', async (t) => {
+  const topic = await createTestTopic(admin, 'orderly_slow_drop')
+  const group = uniqueName('orderly_slow_drop')
+  const producer = await startedProducer(t)
+  await produce(producer, 64, (i) => ({ topic, body: `w-${i}` }))
+  const ledger = new Ledger()
+  // Calls of 1.5 s: longer than the 1 s a rebalance drop waits for a running call before it persists the offset.
+  await orderlyMember(
+    t,
+    topic,
+    { consumerGroup: group, instanceName: uniqueName('slow'), consumeThreadNum: QUEUE_COUNT },
+    new RecordingOrderly('slow', ledger, undefined, { pauseMs: 1500 }),
+  )
+  t.true(await waitFor(() => new Set(ledger.deliveries.map((d) => d.queue)).size >= QUEUE_COUNT / 2), 'slow calls are running')
+  await orderlyMember(
+    t,
+    topic,
+    { consumerGroup: group, instanceName: uniqueName('fast') },
+    new RecordingOrderly('fast', ledger, undefined, { pauseMs: 1 }),
+  )
+  const max = await maxOffsets(admin, topic)
+  t.true(await waitFor(() => allDelivered(ledger, max), 90_000), 'every message is delivered')
+  t.true(
+    await waitFor(() => ledger.deliveries.some((d) => d.member === 'fast')),
+    'the new member took queues',
+  )
+  t.deepEqual(ledger.overlaps, [], 'no queue had two calls at once')
+})
