@@ -2061,6 +2061,9 @@ impl ConsumerHooks for Hooks {
 
     fn consume_message_directly(&self, message: MessageExt) -> ConsumeMessageDirectlyResult {
         let started = now_ms();
+        if let Some(listener) = self.engine.upgrade().and_then(|e| e.orderly.clone()) {
+            return orderly::consume_directly(listener.as_ref(), message, started);
+        }
         let outcome = match self.engine.upgrade() {
             None => Err("the consumer is shut down".to_owned()),
             Some(engine) => {

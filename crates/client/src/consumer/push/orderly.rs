@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
-use rocketmq_remoting::body::MessageQueue;
+use rocketmq_remoting::body::{ConsumeMessageDirectlyResult, ConsumeResult, MessageQueue};
 use rocketmq_remoting::message::MessageExt;
 
 use super::{lock, now_ms, Engine, Event};
@@ -41,8 +41,8 @@ use crate::consumer::lock::{
     RELOCK_INTERVAL,
 };
 use crate::consumer::orderly::{
-    self as rules, ConsumeOrderlyContext, ConsumeOrderlyStatus, OrderlyFuture, OrderlyOutcome,
-    Plan, MAX_TIME_CONSUME_CONTINUOUSLY,
+    self as rules, ConsumeOrderlyContext, ConsumeOrderlyStatus, MessageListenerOrderly,
+    OrderlyFuture, OrderlyOutcome, Plan, MAX_TIME_CONSUME_CONTINUOUSLY,
 };
 use crate::consumer::queue_slot::QueueSlot;
 use crate::consumer::send_back::send_back_with;
@@ -56,10 +56,8 @@ pub const UNLOCK_AFTER_CALL_WAIT: Duration = Duration::from_secs(60);
 /// CONSUMER_SEND_MSG_BACK's delay level that sends a message straight to `%DLQ%<group>`.
 const DLQ_DELAY_LEVEL: i32 = -1;
 
-/// The concurrent listener of an orderly consumer, which the engine never calls for
-/// pulled messages. CONSUME_MESSAGE_DIRECTLY (an admin tool asking this client to consume
-/// one message) reaches it and is answered as not consumed: orderly listeners are not
-/// offered that path yet.
+/// The concurrent listener of an orderly consumer, which the engine never calls: pulled
+/// messages and CONSUME_MESSAGE_DIRECTLY ([`consume_directly`]) go to the orderly listener.
 pub(super) struct OrderlyOnly;
 
 impl super::MessageListenerConcurrently for OrderlyOnly {
@@ -69,6 +67,52 @@ impl super::MessageListenerConcurrently for OrderlyOnly {
         _context: super::ConsumeContext,
     ) -> super::ConsumeFuture {
         Box::pin(async { super::ConsumeConcurrentlyStatus::ReconsumeLater.into() })
+    }
+}
+
+/// CONSUME_MESSAGE_DIRECTLY (an admin tool asking this client to consume one message) for an
+/// orderly consumer, as Java's `ConsumeMessageOrderlyService.consumeMessageDirectly`: the
+/// listener's verdict as is (COMMIT and ROLLBACK too), with the context's autoCommit; nothing
+/// is committed. Runs on a blocking-pool thread (see the processor's docs).
+pub(super) fn consume_directly(
+    listener: &dyn MessageListenerOrderly,
+    message: MessageExt,
+    started_ms: i64,
+) -> ConsumeMessageDirectlyResult {
+    let queue = MessageQueue::new(
+        message.topic.clone(),
+        message.broker_name.clone(),
+        message.queue_id,
+    );
+    let call = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        listener.consume(vec![Arc::new(message)], ConsumeOrderlyContext { queue })
+    }));
+    let outcome = match (call, tokio::runtime::Handle::try_current()) {
+        (Ok(call), Ok(handle)) => handle
+            .block_on(handle.spawn(call))
+            .map_err(|err| err.to_string()),
+        (Err(_), _) => Err("the listener panicked".to_owned()),
+        (_, Err(err)) => Err(err.to_string()),
+    };
+    let (consume_result, auto_commit, remark) = match outcome {
+        Ok(outcome) => (
+            match outcome.status {
+                ConsumeOrderlyStatus::Success => ConsumeResult::CrSuccess,
+                ConsumeOrderlyStatus::Commit => ConsumeResult::CrCommit,
+                ConsumeOrderlyStatus::Rollback => ConsumeResult::CrRollback,
+                ConsumeOrderlyStatus::SuspendCurrentQueueAMoment => ConsumeResult::CrLater,
+            },
+            outcome.auto_commit,
+            None,
+        ),
+        Err(err) => (ConsumeResult::CrThrowException, true, Some(err)),
+    };
+    ConsumeMessageDirectlyResult {
+        order: true,
+        auto_commit,
+        consume_result,
+        remark,
+        spent_time_mills: now_ms() - started_ms,
     }
 }
 
@@ -459,5 +503,43 @@ impl Engine {
             );
             ConsumeOrderlyStatus::SuspendCurrentQueueAMoment.into()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consumer::process_queue::test_messages::message;
+
+    fn directly(status: ConsumeOrderlyStatus, auto_commit: bool) -> ConsumeMessageDirectlyResult {
+        let listener = move |_: Vec<Arc<MessageExt>>, _: ConsumeOrderlyContext| async move {
+            OrderlyOutcome {
+                status,
+                suspend_millis: -1,
+                auto_commit,
+            }
+        };
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let _entered = runtime.enter();
+        consume_directly(&listener, MessageExt::clone(&message(3, 1)), now_ms())
+    }
+
+    #[test]
+    fn an_admin_consume_gets_the_orderly_verdict_as_is() {
+        let result = directly(ConsumeOrderlyStatus::Commit, false);
+        assert!(result.order);
+        assert!(!result.auto_commit);
+        assert_eq!(result.consume_result, ConsumeResult::CrCommit);
+        let result = directly(ConsumeOrderlyStatus::SuspendCurrentQueueAMoment, true);
+        assert_eq!(result.consume_result, ConsumeResult::CrLater);
+        assert!(result.auto_commit);
+        assert_eq!(
+            directly(ConsumeOrderlyStatus::Rollback, false).consume_result,
+            ConsumeResult::CrRollback
+        );
+        assert_eq!(
+            directly(ConsumeOrderlyStatus::Success, true).consume_result,
+            ConsumeResult::CrSuccess
+        );
     }
 }
