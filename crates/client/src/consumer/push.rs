@@ -872,7 +872,7 @@ impl PushConsumer {
     /// consumer's lock, which a subscription change holds for a while.
     pub fn begin_shutdown(&self) {
         if let Some(engine) = lock(&self.live_engine).as_ref() {
-            let _ = engine.stop.send(true);
+            engine.signal_stop();
         }
     }
 
@@ -891,7 +891,7 @@ impl PushConsumer {
             return;
         };
         let engine = running.engine;
-        let _ = engine.stop.send(true);
+        engine.signal_stop();
         for task in running.tasks {
             let _ = task.await;
         }
@@ -1062,6 +1062,16 @@ impl Engine {
 
     fn stopped(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// Tells every task to stop, those not running yet included. `send_replace`, not
+    /// `send`: `send` leaves the value unchanged when no receiver exists at that moment,
+    /// and the engine keeps none of its own. Right after start the rebalance task may not
+    /// have subscribed yet (and the persist task holds a receiver only while it waits), so
+    /// a `send` then was lost: the rebalance loop later saw `false`, ran on, and shutdown
+    /// waited for it forever.
+    fn signal_stop(&self) {
+        self.stop.send_replace(true);
     }
 
     /// Sleeps `delay`; false when the consumer stopped meanwhile.
