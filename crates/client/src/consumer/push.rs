@@ -2278,6 +2278,57 @@ mod tests {
         assert!(lock(&consumer.subscriptions).is_empty());
     }
 
+    /// A shutdown right after start signals the stop before the engine's tasks first run,
+    /// when nothing has subscribed to it yet: they must still see it and end, rather than
+    /// rebalance and persist on while shutdown waits for them.
+    #[tokio::test]
+    async fn a_stop_signalled_before_the_tasks_first_run_ends_them() {
+        let config = PushConsumerConfig {
+            // Never reached: a stopped engine asks nothing of anyone.
+            namesrv_addr: "127.0.0.1:1".into(),
+            ..config()
+        };
+        let instance_config = InstanceConfig::new(&config.namesrv_addr)
+            .unwrap()
+            .with_names(Some("push-unit-early-stop"), None);
+        let instance = ClientInstance::acquire(instance_config).await.unwrap();
+        let store = Arc::new(RemoteOffsetStore::for_instance(&instance, &config.group));
+        let orders = selector::subscription_data("Orders", ExpressionType::Tag, "*", 1).unwrap();
+        let subscriptions =
+            config.subscriptions_to_start(BTreeMap::from([("Orders".to_owned(), orders)]));
+        let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        });
+        let engine = Arc::new(Engine::new(
+            config,
+            listener,
+            Arc::clone(&instance),
+            subscriptions,
+            store,
+            Arc::default(),
+            Arc::default(),
+        ));
+        assert_eq!(engine.stop.receiver_count(), 0, "as right after start");
+        engine.signal_stop();
+        let tasks = [
+            tokio::spawn(Arc::clone(&engine).rebalance_loop()),
+            tokio::spawn(Arc::clone(&engine).persist_loop()),
+        ];
+        for task in tasks {
+            // A bound on a hang (the loops run forever when they miss the stop), not a
+            // timing assumption: a stopped loop ends at its first look.
+            tokio::time::timeout(Duration::from_secs(60), task)
+                .await
+                .expect("a task of the engine ran on after the stop")
+                .unwrap();
+        }
+        assert!(
+            lock(&engine.queues).is_empty(),
+            "a stopped engine took queues"
+        );
+        instance.release().await;
+    }
+
     #[test]
     fn subscribe_checks_the_topic() {
         let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
