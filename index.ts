@@ -18,7 +18,6 @@ export type { LoadNativeOptions, PlatformInfo } from './lib/native'
 export { Producer } from './lib/producer'
 export type { ProducerStartOptions } from './lib/producer'
 export type {
-  ArglessSelectorSendOptions,
   MessageQueueSelector,
   QueueRef,
   QueueSendOptions,

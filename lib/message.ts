@@ -33,8 +33,9 @@ export interface Message {
   flag?: number
   /**
    * Ordered sending: every message with the same key goes to the same queue, so a consumer of that queue gets
-   * them in the order they were sent (await each send before the next of the same key, or keep the sends of a
-   * key in flight on this one producer). The queue is Java's `SelectMessageQueueByHash` given the key as `arg`:
+   * them in the order they were stored. Await each send of a key before sending the next one of that key (as with
+   * Java's synchronous send): sends in flight together have no defined order, even to one queue. Different keys
+   * may be in flight at once. The queue is Java's `SelectMessageQueueByHash` given the key as `arg`:
    * `abs(key.hashCode() % n)` (Java's `String.hashCode`) over the topic's `n` writable queues sorted by broker
    * name then queue id, so a Java producer using that selector with the same key picks the same queue. Adding or
    * removing a broker, or changing the topic's write queue count, moves most keys to another queue.

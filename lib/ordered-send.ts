@@ -48,24 +48,23 @@ export interface QueueSendOptions {
 }
 
 /**
- * Sends to the queue a function chooses (Java's `send(msg, MessageQueueSelector, arg)`). Tried once.
+ * Sends to the queue a function chooses (Java's `send(msg, MessageQueueSelector, arg)`). Tried once. `arg` may be
+ * left out when the selector's `arg` type admits `undefined`.
  *
  * @typeParam A the type of `arg`
  */
-export interface SelectorSendOptions<A> {
+export type SelectorSendOptions<A> = {
   /** Chooses the queue among the topic's writable queues. */
   selector: MessageQueueSelector<A>
-  /** Passed to the selector as its third argument (Java's `arg`), e.g. an order id. */
-  arg: A
-}
-
-/** A selector that needs no `arg`. */
-export interface ArglessSelectorSendOptions {
-  /** Chooses the queue among the topic's writable queues; its `arg` is `undefined`. */
-  selector: MessageQueueSelector<undefined>
-  /** Absent: the selector gets `undefined`. */
-  arg?: undefined
-}
+} & (undefined extends A
+  ? {
+      /** Passed to the selector as its third argument (Java's `arg`), e.g. an order id. */
+      arg?: A
+    }
+  : {
+      /** Passed to the selector as its third argument (Java's `arg`), e.g. an order id. */
+      arg: A
+    })
 
 /**
  * How {@link Producer.send} chooses the queue when the message has no `shardingKey`: a queue named directly, or a
@@ -74,7 +73,7 @@ export interface ArglessSelectorSendOptions {
  *
  * @typeParam A the type of the selector's `arg`
  */
-export type SendOptions<A = unknown> = QueueSendOptions | SelectorSendOptions<A> | ArglessSelectorSendOptions
+export type SendOptions<A = unknown> = QueueSendOptions | SelectorSendOptions<A>
 
 /** Options of {@link Producer.sendBatch}: the batch goes to this queue (Java's `send(Collection<Message>, MessageQueue)`). */
 export type SendBatchOptions = QueueSendOptions
