@@ -5,7 +5,7 @@
  */
 import test from 'ava'
 
-import { Admin, Producer, ValidationError, type MessageQueue, type SendResult } from '../index'
+import { Admin, Producer, ProducerStateError, ValidationError, type MessageQueue, type SendResult } from '../index'
 import { BROKERS, NAMESRV_ADDR, QUEUES_PER_BROKER, createTestTopic, maxOffsets, maxOffsetsAfter, totalGrowth, uniqueName } from './helpers/cluster'
 import { hexOf, runJava } from './helpers/java'
 
@@ -43,6 +43,9 @@ test('writableQueues: every queue of the topic, sorted by broker name then queue
   const queues = await producer.writableQueues(topic)
   t.deepEqual(queues.map(queueName), SORTED_QUEUES)
   t.true(queues.every((queue) => queue.topic === topic))
+  await t.throwsAsync(producer.writableQueues('bad topic name'), { instanceOf: ValidationError })
+  const idle = new Producer({ namesrvAddr: NAMESRV_ADDR, producerGroup: uniqueName('ordered_idle') })
+  await t.throwsAsync(idle.writableQueues(topic), { instanceOf: ProducerStateError })
 })
 
 test('2,000 messages over 50 keys with shardingKey: each key in exactly one queue (its Java hash), stored in send order', async (t) => {
