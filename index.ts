@@ -17,6 +17,14 @@ export { NATIVE_PATH_ENV, detectPlatform, loadNativeBinding, platformTriple } fr
 export type { LoadNativeOptions, PlatformInfo } from './lib/native'
 export { Producer } from './lib/producer'
 export type { ProducerStartOptions } from './lib/producer'
+export type {
+  MessageQueueSelector,
+  QueueRef,
+  QueueSendOptions,
+  SelectorSendOptions,
+  SendBatchOptions,
+  SendOptions,
+} from './lib/ordered-send'
 export { Consumer } from './lib/consumer'
 export type {
   ConsumerEvents,

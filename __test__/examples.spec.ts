@@ -59,6 +59,13 @@ const EXAMPLES: Record<string, readonly RegExp[]> = {
     /^screen-b received 5 of 5 notifications$/m,
     /^screen-a's offsets: a file under storePath$/m,
   ],
+  'ordered-send.ts': [
+    /^order-1: 3 events in 1 queue \(broker-[ab]:\d\), stored in order: true$/m,
+    /^order-3: 3 events in 1 queue \(broker-[ab]:\d\), stored in order: true$/m,
+    /^writable queues: 16, first broker-a:0$/m,
+    /^selector chose broker-a:0 for eu$/m,
+    /^named queue: broker-a:5$/m,
+  ],
 }
 
 for (const [example, expected] of Object.entries(EXAMPLES)) {

@@ -31,6 +31,21 @@ export interface Message {
   delayLevel?: number
   /** Application-defined 32-bit flag stored with the message. */
   flag?: number
+  /**
+   * Ordered sending: every message with the same key goes to the same queue, so a consumer of that queue gets
+   * them in the order they were stored. Await each send of a key before sending the next one of that key (as with
+   * Java's synchronous send): sends in flight together have no defined order, even to one queue. Different keys
+   * may be in flight at once. The queue is Java's `SelectMessageQueueByHash` given the key as `arg`:
+   * `abs(key.hashCode() % n)` (Java's `String.hashCode`) over the topic's `n` writable queues sorted by broker
+   * name then queue id, so a Java producer using that selector with the same key picks the same queue. Adding or
+   * removing a broker, or changing the topic's write queue count, moves most keys to another queue.
+   *
+   * A send with a key is tried once: a failure rejects it rather than retrying on another queue (as Java's
+   * selector send). The key also travels as the `__SHARDINGKEY` property, RocketMQ 5's message group; a
+   * `__SHARDINGKEY` set in `properties` must equal it. Rules: not empty, not blank, no control characters.
+   * In {@link Producer.sendBatch} every message carries the same key, or none does.
+   */
+  shardingKey?: string
 }
 
 /** Broker's verdict on a sent message. Any value other than `SEND_OK` still means the broker stored it. */
@@ -201,6 +216,9 @@ export function toNativeMessage(message: Message): NativeMessage {
   }
   if (message.flag !== undefined) {
     native.flag = toNumber('flag', message.flag)
+  }
+  if (message.shardingKey !== undefined) {
+    native.shardingKey = toText('shardingKey', message.shardingKey)
   }
   return native
 }

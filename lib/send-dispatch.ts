@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { NativeMessage, NativeSendOutcomes } from './binding'
+import type { NativeMessage, NativeQueueChoice, NativeSendOutcomes } from './binding'
 import { ProtocolError } from './errors'
 import type { SendResult, SendStatus } from './message'
 import { nativeBinding } from './native'
@@ -29,6 +29,8 @@ export interface NativeSendTarget {
     properties?: Record<string, string> | null,
     delayLevel?: number | null,
     flag?: number | null,
+    shardingKey?: string | null,
+    queue?: NativeQueueChoice | null,
   ): void
   /** Sends everything staged; throws once the producer has shut down. */
   flush(): void
@@ -78,8 +80,9 @@ export class SendDispatch {
    * Stages `message`, flushes at the end of the current turn, and returns the promise of its outcome.
    *
    * @param message a message already validated and converted for the native layer
+   * @param queue the queue it must go to, tried once; absent: its sharding key's, else round-robin
    */
-  submit(message: NativeMessage): Promise<SendResult> {
+  submit(message: NativeMessage, queue?: NativeQueueChoice): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
       const id = this.#nextId
       this.#nextId = (id + 1) % ID_SPACE
@@ -93,6 +96,8 @@ export class SendDispatch {
           message.properties,
           message.delayLevel,
           message.flag,
+          message.shardingKey,
+          queue,
         )
       } catch (error) {
         reject(fromNativeError(error, 'producer'))

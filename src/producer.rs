@@ -8,6 +8,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
 use napi::{Env, Unknown};
 use napi_derive::napi;
+use rocketmq_client::ordered_send::{QueueChoice, SendTarget};
 use rocketmq_client::producer::{
     COMPRESS_OVER_RANGE, MAX_MESSAGE_SIZE_RANGE, RETRY_TIMES_RANGE, SEND_TIMEOUT_MS_RANGE,
 };
@@ -59,7 +60,44 @@ pub struct NativeMessage {
     pub delay_level: Option<f64>,
     /// A 32-bit integer.
     pub flag: Option<f64>,
+    /// Messages with the same key go to the same queue.
+    pub sharding_key: Option<String>,
 }
+
+/// A queue the caller chose to send to.
+#[napi(object)]
+pub struct NativeQueueChoice {
+    /// When given, it must be the message's topic.
+    pub topic: Option<String>,
+    pub broker_name: String,
+    /// A non-negative 32-bit integer.
+    pub queue_id: f64,
+}
+
+/// A writable queue of a topic.
+#[napi(object)]
+pub struct NativeMessageQueue {
+    pub topic: String,
+    pub broker_name: String,
+    pub queue_id: i32,
+}
+
+/// The engine's send target for an optional queue choice; fails when the queue id is not a
+/// non-negative 32-bit integer.
+fn send_target(queue: Option<NativeQueueChoice>) -> Result<SendTarget, ClientError> {
+    let Some(queue) = queue else {
+        return Ok(SendTarget::Auto);
+    };
+    let queue_id = argument_integer("queue queueId", queue.queue_id, 0..=JAVA_INT_MAX)? as i32;
+    Ok(SendTarget::Queue(QueueChoice {
+        topic: queue.topic,
+        broker_name: queue.broker_name,
+        queue_id,
+    }))
+}
+
+/// The largest queue id: Java's `int`.
+const JAVA_INT_MAX: i64 = i32::MAX as i64;
 
 /// How a message was stored.
 #[napi(object)]
@@ -191,6 +229,7 @@ impl TryFrom<NativeMessage> for OutgoingMessage {
             message.properties,
             message.delay_level,
             message.flag,
+            message.sharding_key,
         )
     }
 }
@@ -209,6 +248,7 @@ fn message_int(
 
 /// The engine's message from the JavaScript fields; fails when a number is not an integer
 /// of its range. The engine's `send` checks every other rule.
+#[allow(clippy::too_many_arguments)]
 fn outgoing(
     topic: String,
     body: &[u8],
@@ -217,6 +257,7 @@ fn outgoing(
     properties: Option<HashMap<String, String>>,
     delay_level: Option<f64>,
     flag: Option<f64>,
+    sharding_key: Option<String>,
 ) -> Result<OutgoingMessage, ClientError> {
     let delay_level = message_int(
         "message delayLevel",
@@ -237,6 +278,7 @@ fn outgoing(
         properties,
         delay_level,
         flag,
+        sharding_key,
     })
 }
 
@@ -316,8 +358,8 @@ pub fn producer_defaults() -> NativeProducerDefaults {
 pub struct NativeProducer {
     inner: Arc<Producer>,
     completions: Arc<Completions<SendOutcome, NativeSendOutcomes>>,
-    /// Messages taken by `stage` and not yet flushed, with their ids.
-    staged: Mutex<Vec<(u32, OutgoingMessage)>>,
+    /// Messages taken by `stage` and not yet flushed, with their ids and targets.
+    staged: Mutex<Vec<(u32, OutgoingMessage, SendTarget)>>,
 }
 
 #[napi]
@@ -376,9 +418,10 @@ impl NativeProducer {
     /// `onComplete` with that id. The body is copied here, on the JavaScript thread, so a
     /// caller that reuses its Buffer right after sending cannot change what is sent. The
     /// fields come as arguments rather than as an object: reading an object's properties
-    /// through Node-API costs a name lookup each. Throws, staging nothing, when a number is
-    /// not a 32-bit integer; the message's other rules are checked by the send, off this
-    /// thread, and fail its outcome.
+    /// through Node-API costs a name lookup each. `queue` sends to that queue, once (Java's
+    /// `send(msg, MessageQueue)`); `shardingKey` to the key's queue. Throws, staging nothing,
+    /// when a number is not a 32-bit integer; the message's other rules are checked by the
+    /// send, off this thread, and fail its outcome.
     #[napi(ts_return_type = "void")]
     #[allow(clippy::too_many_arguments)]
     pub fn stage(
@@ -391,15 +434,28 @@ impl NativeProducer {
         properties: Option<HashMap<String, String>>,
         delay_level: Option<f64>,
         flag: Option<f64>,
+        sharding_key: Option<String>,
+        queue: Option<NativeQueueChoice>,
     ) -> Fallible<()> {
-        let message = match outgoing(topic, body, tags, keys, properties, delay_level, flag) {
-            Ok(message) => message,
+        let staged = outgoing(
+            topic,
+            body,
+            tags,
+            keys,
+            properties,
+            delay_level,
+            flag,
+            sharding_key,
+        )
+        .and_then(|message| Ok((message, send_target(queue)?)));
+        let (message, target) = match staged {
+            Ok(staged) => staged,
             Err(err) => return Err(err).fallible(),
         };
         self.staged
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((id, message));
+            .push((id, message, target));
         Ok(()).fallible()
     }
 
@@ -420,19 +476,19 @@ impl NativeProducer {
         let completions = Arc::clone(&self.completions);
         napi::bindgen_prelude::spawn(async move {
             let mut staged = staged.into_iter();
-            let Some((first_id, first)) = staged.next() else {
+            let Some((first_id, first, first_target)) = staged.next() else {
                 return;
             };
-            for (id, message) in staged {
+            for (id, message, target) in staged {
                 let producer = Arc::clone(&producer);
                 let completions = Arc::clone(&completions);
                 tokio::spawn(async move {
-                    let outcome = producer.send(message).await;
+                    let outcome = producer.send_to(message, target).await;
                     completions.complete(SendOutcome { id, outcome });
                 });
             }
             // The first message goes out from this task: no extra hop for a lone send.
-            let outcome = producer.send(first).await;
+            let outcome = producer.send_to(first, first_target).await;
             completions.complete(SendOutcome {
                 id: first_id,
                 outcome,
@@ -441,28 +497,51 @@ impl NativeProducer {
         Ok(()).fallible()
     }
 
-    /// Sends messages of one topic as one batch to one queue. Bodies are copied before
-    /// the call returns, as for `send()`.
+    /// Sends messages of one topic as one batch to one queue: `queue` when given, else the
+    /// messages' shared sharding key's, else the next round-robin one. Bodies are copied
+    /// before the call returns, as for `send()`.
     #[napi(ts_return_type = "Promise<NativeSendResult>")]
     pub fn send_batch<'env>(
         &self,
         env: &'env Env,
         messages: Vec<NativeMessage>,
+        queue: Option<NativeQueueChoice>,
     ) -> napi::Result<PromiseRaw<'env, Fallible<NativeSendResult>>> {
         let messages = messages
             .into_iter()
             .map(OutgoingMessage::try_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| js_error(env, err))?;
+        let target = send_target(queue).map_err(|err| js_error(env, err))?;
         let producer = Arc::clone(&self.inner);
         // The outcome resolves the future either way; converting it on the JS thread
         // rejects the promise with the error object when the batch failed.
         env.spawn_future(async move {
             Ok(producer
-                .send_batch(messages)
+                .send_batch_to(messages, target)
                 .await
                 .map(Into::into)
                 .fallible())
         })
+    }
+
+    /// The writable queues of `topic`, sorted by broker name then queue id: the list a queue
+    /// selector chooses from, as the next send would see it.
+    #[napi(ts_return_type = "Promise<NativeMessageQueue[]>")]
+    pub async fn writable_queues(&self, topic: String) -> Fallible<Vec<NativeMessageQueue>> {
+        self.inner
+            .writable_queues(&topic)
+            .await
+            .map(|queues| {
+                queues
+                    .iter()
+                    .map(|queue| NativeMessageQueue {
+                        topic: queue.topic.clone(),
+                        broker_name: queue.broker_name.clone(),
+                        queue_id: queue.queue_id,
+                    })
+                    .collect()
+            })
+            .fallible()
     }
 }

@@ -558,7 +558,8 @@ impl ClientInstance {
     }
 
     async fn stop(&self) {
-        let _ = self.stop.send(true);
+        // `send_replace`: a `send` with no receiver at that moment would not store the stop.
+        self.stop.send_replace(true);
         let tasks: Vec<JoinHandle<()>> = self.lock_tasks().drain(..).collect();
         for task in tasks {
             let _ = task.await;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod instance;
 pub mod log_buffer;
 pub mod namesrv;
+pub mod ordered_send;
 pub mod processor;
 pub mod producer;
 pub mod remoting_client;

@@ -1,5 +1,7 @@
 //! The producer: validates messages, picks queues round-robin across brokers, sends with
-//! SEND_MESSAGE_V2 and retries on another broker when one fails.
+//! SEND_MESSAGE_V2 and retries on another broker when one fails. Ordered sends (a sharding
+//! key, or a queue the caller chose) go to their one queue and are tried once; see
+//! [`crate::ordered_send`].
 //!
 //! Connections, routes and heartbeats come from the process's [`ClientInstance`]: the
 //! producer joins it at `start` (registering its group, which the instance's heartbeat then
@@ -28,6 +30,9 @@ use tokio::time::Instant;
 
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
+use crate::ordered_send::{
+    batch_sharding_key, chosen_queue, queue_for_key, validate_sharding_key, QueueChoice, SendTarget,
+};
 use crate::route_cache::DEFAULT_ROUTE_REFRESH;
 use crate::validation::{
     validate_batch, validate_body, validate_client_names, validate_message,
@@ -129,6 +134,9 @@ pub struct OutgoingMessage {
     pub delay_level: i32,
     /// The user flag stored with the message.
     pub flag: i32,
+    /// Messages with the same key go to the same queue (see [`crate::ordered_send`]); also
+    /// sent as the `__SHARDINGKEY` property, RocketMQ 5's message group.
+    pub sharding_key: Option<String>,
 }
 
 /// How the broker stored a message.
@@ -302,17 +310,44 @@ impl Producer {
     /// The budget starts once the message is prepared (validated, compressed): it bounds the
     /// waiting on peers, which can stall, not the local work, which is bounded by the size.
     pub async fn send(&self, message: OutgoingMessage) -> Result<SendResult> {
+        self.send_to(message, SendTarget::Auto).await
+    }
+
+    /// Sends one message to `target`: as [`Producer::send`] for [`SendTarget::Auto`]; to the
+    /// chosen queue, once, for [`SendTarget::Queue`] (Java's `send(msg, MessageQueue)`).
+    pub async fn send_to(
+        &self,
+        message: OutgoingMessage,
+        target: SendTarget,
+    ) -> Result<SendResult> {
         // Before the state: a bad message is reported as such whether started or not.
         self.validate(&message)?;
+        let selection = Selection::of(message.sharding_key.as_deref(), target)?;
         let instance = self.running_instance()?;
         let prepared = self.prepare(&message).await?;
         let deadline = Instant::now() + self.config.send_timeout;
-        self.send_prepared(&instance, prepared, deadline).await
+        self.send_prepared(&instance, prepared, selection, deadline)
+            .await
     }
 
     /// Sends messages of one topic as one batch (SEND_BATCH_MESSAGE), all to one queue.
     pub async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Result<SendResult> {
+        self.send_batch_to(messages, SendTarget::Auto).await
+    }
+
+    /// Sends a batch to `target` (Java's `send(Collection<Message>, MessageQueue)` for a
+    /// queue). A batch whose messages share a sharding key goes to that key's queue.
+    pub async fn send_batch_to(
+        &self,
+        messages: Vec<OutgoingMessage>,
+        target: SendTarget,
+    ) -> Result<SendResult> {
         validate_batch(&messages, self.config.max_message_size)?;
+        for message in &messages {
+            self.validate_ordering(message)?;
+        }
+        let key = batch_sharding_key(messages.iter().map(|m| m.sharding_key.as_deref()))?;
+        let selection = Selection::of(key, target)?;
         let instance = self.running_instance()?;
         let topic = messages[0].topic.clone();
         let mut parts = Vec::with_capacity(messages.len());
@@ -343,7 +378,21 @@ impl Producer {
             msg_id,
         };
         let deadline = Instant::now() + self.config.send_timeout;
-        self.send_prepared(&instance, prepared, deadline).await
+        self.send_prepared(&instance, prepared, selection, deadline)
+            .await
+    }
+
+    /// The writable queues of `topic` in the order sends choose from (by broker name, then
+    /// queue id), as Java hands them to a `MessageQueueSelector`: those of the topic's route,
+    /// or of the auto-create template for a topic no broker has yet.
+    pub async fn writable_queues(&self, topic: &str) -> Result<Arc<[MessageQueue]>> {
+        crate::validation::validate_send_topic(topic)?;
+        let instance = self.running_instance()?;
+        let deadline = Instant::now() + self.config.send_timeout;
+        let route = tokio::time::timeout_at(deadline, self.route(&instance, topic))
+            .await
+            .map_err(|_| self.budget_spent(topic))??;
+        Ok(self.queues_of(&route, topic))
     }
 
     /// The instance, when the producer is running.
@@ -380,7 +429,30 @@ impl Producer {
     /// Checks `message` against every rule, with this producer's `maxMessageSize`. `send`
     /// does it before anything else, whatever the producer's state.
     pub fn validate(&self, message: &OutgoingMessage) -> Result<()> {
-        validate_message(message, self.config.max_message_size)
+        validate_message(message, self.config.max_message_size)?;
+        self.validate_ordering(message)
+    }
+
+    /// The sharding key's rules, and that a `__SHARDINGKEY` property the caller set says the
+    /// same (it is the key, on the wire).
+    fn validate_ordering(&self, message: &OutgoingMessage) -> Result<()> {
+        let Some(key) = message.sharding_key.as_deref() else {
+            return Ok(());
+        };
+        validate_sharding_key(key)?;
+        let property = message
+            .properties
+            .iter()
+            .find(|(name, _)| name == keys::SHARDING_KEY);
+        match property {
+            Some((_, value)) if value != key => Err(ClientError::Validation(format!(
+                "message shardingKey {} and its property {} {} differ; set the key only",
+                crate::validation::shown(key),
+                keys::SHARDING_KEY,
+                crate::validation::shown(value)
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// The properties `message`, already validated, travels with.
@@ -404,6 +476,9 @@ impl Producer {
         }
         if message.delay_level > 0 {
             properties.insert(keys::DELAY.into(), message.delay_level.to_string());
+        }
+        if let Some(key) = &message.sharding_key {
+            properties.insert(keys::SHARDING_KEY.into(), key.clone());
         }
         properties.insert(keys::UNIQ_KEY.into(), uniq_id.to_owned());
         properties.insert(keys::WAIT.into(), "true".into());
@@ -472,6 +547,7 @@ impl Producer {
         &self,
         instance: &ClientInstance,
         prepared: Prepared,
+        selection: Selection,
         deadline: Instant,
     ) -> Result<SendResult> {
         // A NameServer that stalls must not outlive the budget: the lookup itself goes on
@@ -479,6 +555,11 @@ impl Producer {
         let mut route = tokio::time::timeout_at(deadline, self.route(instance, &prepared.topic))
             .await
             .map_err(|_| self.budget_spent(&prepared.topic))??;
+        if let Some(queue) = self.ordered_queue(&route, &prepared.topic, &selection)? {
+            return self
+                .send_ordered(instance, &route, &prepared, &queue, deadline)
+                .await;
+        }
         let attempts = self.config.retry_times + 1;
         let mut last_broker: Option<String> = None;
         let mut last_error: Option<ClientError> = None;
@@ -519,6 +600,53 @@ impl Producer {
             Some(err) => into_send_error(err, attempts, last_addr),
             None => self.budget_spent(&prepared.topic),
         })
+    }
+
+    /// An ordered send: one attempt, on the queue of the key or the caller's choice. Java's
+    /// `send(msg, selector, arg)` and `send(msg, mq)` do not retry either: another queue
+    /// would break the order, and a retry on the same queue after a timeout could store the
+    /// message after its successors when several are in flight.
+    async fn send_ordered(
+        &self,
+        instance: &ClientInstance,
+        route: &TopicRouteData,
+        prepared: &Prepared,
+        queue: &MessageQueue,
+        deadline: Instant,
+    ) -> Result<SendResult> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(self.budget_spent(&prepared.topic));
+        }
+        self.send_to_queue(instance, route, queue, prepared, remaining)
+            .await
+            .map_err(|err| {
+                let addr = route.master_addr(&queue.broker_name).map(str::to_owned);
+                into_send_error(err, 1, addr)
+            })
+    }
+
+    /// The one queue of an ordered send, or `None` for a round-robin one.
+    fn ordered_queue(
+        &self,
+        route: &Arc<TopicRouteData>,
+        topic: &str,
+        selection: &Selection,
+    ) -> Result<Option<MessageQueue>> {
+        let queue = match selection {
+            Selection::RoundRobin => return Ok(None),
+            Selection::Key(key) => queue_for_key(&self.queues_of(route, topic), key)
+                .cloned()
+                .ok_or_else(|| {
+                    ClientError::BrokerNotAvailable(format!(
+                        "topic {topic} has no writable queue on any master broker"
+                    ))
+                })?,
+            Selection::Queue(choice) => {
+                chosen_queue(&self.queues_of(route, topic), topic, choice)?.clone()
+            }
+        };
+        Ok(Some(queue))
     }
 
     /// The topic's route or, for a topic no broker has yet, the route of the broker's
@@ -665,6 +793,34 @@ impl Drop for Producer {
                 instance.unregister_producer(&group).await;
                 instance.release().await;
             });
+        }
+    }
+}
+
+/// How a send picks its queue.
+enum Selection {
+    /// Round-robin, retried on another broker after a failure.
+    RoundRobin,
+    /// The sharding key's queue.
+    Key(String),
+    /// The caller's queue.
+    Queue(QueueChoice),
+}
+
+impl Selection {
+    /// The selection of a message (or batch) with `key` sent to `target`. A key and a
+    /// chosen queue together are refused: the key already decides the queue.
+    fn of(key: Option<&str>, target: SendTarget) -> Result<Self> {
+        match (key, target) {
+            (None, SendTarget::Auto) => Ok(Selection::RoundRobin),
+            (Some(key), SendTarget::Auto) => Ok(Selection::Key(key.to_owned())),
+            (None, SendTarget::Queue(choice)) => Ok(Selection::Queue(choice)),
+            (Some(key), SendTarget::Queue(choice)) => Err(ClientError::Validation(format!(
+                "message has shardingKey {}, which decides its queue, and queue {}:{} was chosen too; give one of them",
+                crate::validation::shown(key),
+                choice.broker_name,
+                choice.queue_id
+            ))),
         }
     }
 }
@@ -832,6 +988,7 @@ mod tests {
             properties: vec![("color".into(), "red".into())],
             delay_level: 3,
             flag: 0,
+            sharding_key: Some("order-7".into()),
         };
         let props = p.properties_of(&msg, "ID");
         assert_eq!(props["TAGS"], "TagA");
@@ -840,6 +997,7 @@ mod tests {
         assert_eq!(props["UNIQ_KEY"], "ID");
         assert_eq!(props["WAIT"], "true");
         assert_eq!(props["color"], "red");
+        assert_eq!(props["__SHARDINGKEY"], "order-7");
     }
 
     #[tokio::test]
@@ -911,6 +1069,57 @@ mod tests {
             &p.queues_of(&two, "T")
         ));
         assert_eq!(p.queues_of(&three, "T").len(), 3);
+    }
+
+    #[test]
+    fn a_sharding_key_picks_the_queue_and_excludes_a_chosen_one() {
+        let route = Arc::new(TopicRouteData::decode(
+            br#"{"queueDatas":[{"brokerName":"b","readQueueNums":2,"writeQueueNums":2,"perm":6},{"brokerName":"a","readQueueNums":2,"writeQueueNums":2,"perm":6}],
+                "brokerDatas":[{"cluster":"c","brokerName":"a","brokerAddrs":{"0":"127.0.0.1:1"}},{"cluster":"c","brokerName":"b","brokerAddrs":{"0":"127.0.0.1:2"}}]}"#,
+        )
+        .unwrap());
+        let p = producer();
+        let picked = |key: &str| {
+            let selection = Selection::of(Some(key), SendTarget::Auto).unwrap();
+            let q = p.ordered_queue(&route, "T", &selection).unwrap().unwrap();
+            format!("{}{}", q.broker_name, q.queue_id)
+        };
+        // Java hashes: "a" 97 % 4 = 1; "order-1" -1207111310 % 4 = -2, abs 2.
+        for _ in 0..3 {
+            assert_eq!(picked("a"), "a1");
+            assert_eq!(picked("order-1"), "b0");
+        }
+        let round_robin = Selection::of(None, SendTarget::Auto).unwrap();
+        assert!(p
+            .ordered_queue(&route, "T", &round_robin)
+            .unwrap()
+            .is_none());
+        let choice = QueueChoice {
+            topic: None,
+            broker_name: "b".into(),
+            queue_id: 1,
+        };
+        assert!(Selection::of(Some("k"), SendTarget::Queue(choice.clone())).is_err());
+        let chosen = Selection::of(None, SendTarget::Queue(choice)).unwrap();
+        let q = p.ordered_queue(&route, "T", &chosen).unwrap().unwrap();
+        assert_eq!((q.broker_name.as_str(), q.queue_id), ("b", 1));
+    }
+
+    #[test]
+    fn a_sharding_key_property_must_agree_with_the_key() {
+        let p = producer();
+        let message = |property: &str| OutgoingMessage {
+            topic: "T".into(),
+            body: Bytes::from_static(b"x"),
+            properties: vec![("__SHARDINGKEY".into(), property.into())],
+            sharding_key: Some("k".into()),
+            ..Default::default()
+        };
+        assert!(p.validate(&message("k")).is_ok());
+        assert_eq!(
+            p.validate(&message("j")).unwrap_err().code(),
+            "ERR_VALIDATION"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! 127.0.0.1:9876, two masters): every message sent is consumed exactly once and the
 //! offsets left on the brokers are the queues' max offsets; two members of one group share
 //! the queues; a TAG subscription gets only its tag; a running consumer's subscriptions
-//! change without a restart; a batch the listener fails comes again.
+//! change without a restart; a batch the listener fails comes again; consumers of one
+//! instance shut down right after start return.
 //! Each test has its own topic, group and client instance names (tests run on separate
 //! runtimes, and an instance's connections live on the runtime that opened them). Waits are
 //! bounded by [`WAIT`], a limit rather than a timing assumption.
@@ -1215,5 +1216,60 @@ async fn a_broadcasting_member_started_again_resumes_from_its_file() {
         "the second run got a message the first had committed"
     );
     assert_eq!(dir.table(&id, &fx.group), fx.max_offsets().await);
+    fx.close().await;
+}
+
+/// Consumers of one process share one client instance. Several of them, each of its own
+/// group, start together and shut down as soon as they started, round after round: every
+/// shutdown returns, and the last one out stops the instance. On this current-thread
+/// runtime a consumer's tasks cannot run between its start and its shutdown, so every
+/// shutdown signals the stop before those tasks first look at it, the moment when a lost
+/// stop left the rebalance loop running and the shutdown waiting for it forever.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the local cluster; npm test runs it"]
+async fn consumers_of_one_instance_shut_down_right_after_start_round_after_round() {
+    const ROUNDS: usize = 5;
+    const MEMBERS: usize = 4;
+    let fx = Fixture::new("quick").await;
+    let instance_name = unique("quick_members");
+    for round in 0..ROUNDS {
+        let mut cycles = tokio::task::JoinSet::new();
+        for member in 0..MEMBERS {
+            let config = PushConsumerConfig {
+                group: unique(&format!("PushITGroup_quick_{round}_{member}")),
+                instance_name: Some(instance_name.clone()),
+                ..fx.config("unused", ConsumeFromWhere::ConsumeFromLastOffset)
+            };
+            let topic = fx.topic.clone();
+            cycles.spawn(async move {
+                let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
+                    ConsumeConcurrentlyStatus::ConsumeSuccess
+                });
+                let consumer = PushConsumer::new(config, listener).unwrap();
+                consumer.subscribe(&topic, "*").unwrap();
+                consumer.start().await.unwrap();
+                consumer.shutdown().await;
+            });
+        }
+        // A bound on a hang, not a timing assumption: a round takes well under a second.
+        let all_returned = tokio::time::timeout(WAIT, async {
+            while let Some(cycle) = cycles.join_next().await {
+                cycle.unwrap();
+            }
+        })
+        .await;
+        assert!(
+            all_returned.is_ok(),
+            "round {round}: a shutdown never returned"
+        );
+    }
+    // Every member left: the instance of their name was stopped, and a new member gets a
+    // fresh one of its own.
+    let config = InstanceConfig::new(&namesrv())
+        .unwrap()
+        .with_names(Some(&instance_name), None);
+    let fresh = ClientInstance::acquire(config).await.unwrap();
+    assert_eq!(fresh.members(), 1, "a member of the rounds never left");
+    fresh.release().await;
     fx.close().await;
 }

@@ -909,7 +909,7 @@ impl PushConsumer {
     /// consumer's lock, which a subscription change holds for a while.
     pub fn begin_shutdown(&self) {
         if let Some(engine) = lock(&self.live_engine).as_ref() {
-            let _ = engine.stop.send(true);
+            engine.signal_stop();
         }
     }
 
@@ -928,7 +928,7 @@ impl PushConsumer {
             return;
         };
         let engine = running.engine;
-        let _ = engine.stop.send(true);
+        engine.signal_stop();
         for task in running.tasks {
             let _ = task.await;
         }
@@ -1104,6 +1104,16 @@ impl Engine {
 
     fn stopped(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// Tells every task to stop, those not running yet included. `send_replace`, not
+    /// `send`: `send` leaves the value unchanged when no receiver exists at that moment,
+    /// and the engine keeps none of its own. Right after start the rebalance task may not
+    /// have subscribed yet (and the persist task holds a receiver only while it waits), so
+    /// a `send` then was lost: the rebalance loop later saw `false`, ran on, and shutdown
+    /// waited for it forever.
+    fn signal_stop(&self) {
+        self.stop.send_replace(true);
     }
 
     /// Sleeps `delay`; false when the consumer stopped meanwhile.
@@ -2343,6 +2353,57 @@ mod tests {
             .unwrap_err();
         assert_eq!(empty_sql.code(), "ERR_INVALID_SELECTOR");
         assert!(lock(&consumer.subscriptions).is_empty());
+    }
+
+    /// A shutdown right after start signals the stop before the engine's tasks first run,
+    /// when nothing has subscribed to it yet: they must still see it and end, rather than
+    /// rebalance and persist on while shutdown waits for them.
+    #[tokio::test]
+    async fn a_stop_signalled_before_the_tasks_first_run_ends_them() {
+        let config = PushConsumerConfig {
+            // Never reached: a stopped engine asks nothing of anyone.
+            namesrv_addr: "127.0.0.1:1".into(),
+            ..config()
+        };
+        let instance_config = InstanceConfig::new(&config.namesrv_addr)
+            .unwrap()
+            .with_names(Some("push-unit-early-stop"), None);
+        let instance = ClientInstance::acquire(instance_config).await.unwrap();
+        let store = Arc::new(RemoteOffsetStore::for_instance(&instance, &config.group));
+        let orders = selector::subscription_data("Orders", ExpressionType::Tag, "*", 1).unwrap();
+        let subscriptions =
+            config.subscriptions_to_start(BTreeMap::from([("Orders".to_owned(), orders)]));
+        let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        });
+        let engine = Arc::new(Engine::new(
+            config,
+            listener,
+            Arc::clone(&instance),
+            subscriptions,
+            store,
+            Arc::default(),
+            Arc::default(),
+        ));
+        assert_eq!(engine.stop.receiver_count(), 0, "as right after start");
+        engine.signal_stop();
+        let tasks = [
+            tokio::spawn(Arc::clone(&engine).rebalance_loop()),
+            tokio::spawn(Arc::clone(&engine).persist_loop()),
+        ];
+        for task in tasks {
+            // A bound on a hang (the loops run forever when they miss the stop), not a
+            // timing assumption: a stopped loop ends at its first look.
+            tokio::time::timeout(Duration::from_secs(60), task)
+                .await
+                .expect("a task of the engine ran on after the stop")
+                .unwrap();
+        }
+        assert!(
+            lock(&engine.queues).is_empty(),
+            "a stopped engine took queues"
+        );
+        instance.release().await;
     }
 
     #[test]
