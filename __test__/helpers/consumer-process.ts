@@ -27,6 +27,8 @@ export interface Consumption {
   at: number
   /** When the listener call that got it began, ms since the epoch. */
   begunAt: number
+  /** Its body as text. */
+  body: string
 }
 
 /** Every message consumed by any worker of a spec, in the order the lines arrived. */
@@ -172,7 +174,7 @@ export class ConsumerProcess {
         }
         break
       case 'consumed':
-        for (const [brokerName, queueId, offset, msgId] of event.m as Array<[string, number, number, string]>) {
+        for (const [brokerName, queueId, offset, msgId, body] of event.m as Array<[string, number, number, string, string]>) {
           const entry = {
             worker: this.name,
             queue: `${brokerName}/${queueId}`,
@@ -180,6 +182,7 @@ export class ConsumerProcess {
             msgId,
             at: event.t as number,
             begunAt: event.b as number,
+            body,
           }
           this.consumed.push(entry)
           this.everHeld.add(entry.queue)
