@@ -1450,9 +1450,8 @@ impl Engine {
     /// first failure of what the removal does: an offset of a dropped queue not persisted,
     /// else no broker taking the heartbeat.
     async fn unsubscribe(self: Arc<Self>, topic: &str) -> Option<ClientError> {
-        if self.subscriptions.advertised_of(topic).is_none() {
-            return None;
-        }
+        // Not subscribed: nothing to remove, nothing that can fail.
+        self.subscriptions.advertised_of(topic)?;
         self.subscriptions.deactivate(topic);
         Arc::clone(&self).rebalance().await;
         let not_persisted = lock(&self.unsubscribe_drop_failures).remove(topic);
