@@ -7,7 +7,17 @@
  */
 import test from 'ava'
 
-import { Admin, ConsumeFromWhere, Consumer, Producer, type SendResult, SubscriptionManager, setLogger } from '../index'
+import {
+  Admin,
+  ConsumeFromWhere,
+  Consumer,
+  MessagePullError,
+  Producer,
+  RocketMQError,
+  type SendResult,
+  SubscriptionManager,
+  setLogger,
+} from '../index'
 import { BackgroundFlow, sendInChunks } from './helpers/bulk-send'
 import { QUEUES_PER_BROKER, uniqueName } from './helpers/cluster'
 import { OwnCluster } from './helpers/own-cluster'
@@ -60,9 +70,10 @@ test('a broker stopped and started again mid-stream: consumption goes on from th
   const consumed = new Map<string, number>()
   const subscriptions = new SubscriptionManager()
   subscriptions.subscribe(topic)
+  const group = uniqueName('broker_restart')
   const consumer = new Consumer({
     config: {
-      consumerGroup: uniqueName('broker_restart'),
+      consumerGroup: group,
       namesrvAddr,
       consumeFromWhere: ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET,
       persistConsumerOffsetInterval: 1000,
@@ -74,6 +85,11 @@ test('a broker stopped and started again mid-stream: consumption goes on from th
       }
     },
   })
+  // Failed pulls are reported as 'pullFailed' (the consumer retries them itself), never as 'error'.
+  const pullFailures: MessagePullError[] = []
+  const errors: RocketMQError[] = []
+  consumer.on('pullFailed', (error) => pullFailures.push(error))
+  consumer.on('error', (error) => errors.push(error))
   await consumer.start()
   t.teardown(() => consumer.shutdown())
   const producer = new Producer({ namesrvAddr, producerGroup: uniqueName('broker_restart_producer') })
@@ -103,6 +119,21 @@ test('a broker stopped and started again mid-stream: consumption goes on from th
   )
   await waitUntil('the messages sent while broker-b is down to be consumed', () => allConsumed(duringOutage), 60_000)
   phase('outage consumed')
+  // The pulls of broker-b's queues failed meanwhile: each failure is a 'pullFailed' naming its queue and caused by
+  // the typed transport failure, whose retriable flag and broker address it carries.
+  t.true(pullFailures.length > 0, 'no pullFailed event while broker-b was down')
+  const failuresBefore = pullFailures.length
+  for (const failure of pullFailures) {
+    t.true(failure instanceof MessagePullError)
+    t.is(failure.code, 'ERR_MESSAGE_PULL')
+    t.true([topic, `%RETRY%${group}`].includes(failure.queue?.topic ?? ''), `a pull of ${failure.queue?.topic} failed`)
+    t.is(failure.queue?.brokerName, 'broker-b', `a pull of ${JSON.stringify(failure.queue)} failed: ${failure.message}`)
+    t.true(failure.cause instanceof RocketMQError, String(failure.cause))
+    const cause = failure.cause as RocketMQError
+    t.is(failure.retriable, cause.retriable)
+    t.is(failure.brokerAddr, cause.brokerAddr)
+    t.true(failure.retriable, `${cause.code}: a transport failure is retriable`)
+  }
 
   // broker-b comes back: messages stored on it after the restart are consumed too. The consumer finds it again
   // on its route refresh (every 30 s); a new producer with a client instance of its own (so not sharing the
@@ -121,6 +152,13 @@ test('a broker stopped and started again mid-stream: consumption goes on from th
   t.true(afterRestartOnB.length > 0, 'nothing was stored on the restarted broker-b; the test proves nothing')
   await waitUntil('the messages stored on the restarted broker-b to be consumed', () => allConsumed(afterRestartOnB), 90_000)
   phase('consumed from broker-b again')
+
+  t.deepEqual(
+    pullFailures.slice(failuresBefore).filter((f) => f.queue?.brokerName !== 'broker-b'),
+    [],
+    'broker-a pulls never failed',
+  )
+  t.deepEqual(errors, [], 'pull failures are not errors')
 
   const flowed = await flow.stop()
   const stored = [...flowed.results, ...afterRestart.results]

@@ -14,6 +14,7 @@ import {
   MessageSendError,
   NameServerError,
   NetworkError,
+  OffsetError,
   ProducerError,
   ProducerStateError,
   ProtocolError,
@@ -55,6 +56,7 @@ const EXPECTED_CLASS: Readonly<Record<string, new (...args: never[]) => RocketMQ
   ERR_BROKER_RESPONSE: BrokerResponseError,
   ERR_INVALID_SELECTOR: InvalidSelectorError,
   ERR_PROTOCOL: ProtocolError,
+  ERR_OFFSET: OffsetError,
 }
 
 const ENGINE_CODES: readonly string[] = nativeBinding().errorCodes()

@@ -16,7 +16,25 @@ import {
   createConsumerConfig,
   toNativeConsumerConfig,
 } from './consumer-config'
-import { ConfigError, ConsumerStateError, type MessageConsumeError, type RocketMQError } from './errors'
+import {
+  incompleteSubscribe,
+  incompleteUnsubscribe,
+  pullFailure,
+  rebalanceFailure,
+  shutdownFailure,
+  startFailure,
+  subscribeRefusal,
+  toMessageQueue,
+  unsubscribeRefusal,
+} from './consumer-failures'
+import {
+  ConfigError,
+  ConsumerStateError,
+  type MessageConsumeError,
+  type MessagePullError,
+  type RebalanceError,
+  type RocketMQError,
+} from './errors'
 import { type ConcurrentListener, MessageListener, MessageListenerOrderly } from './listener'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
@@ -108,10 +126,25 @@ export interface ConsumerEvents {
   /** A listener call failed (threw, rejected, timed out, or answered something unusable). */
   listenerError: [error: MessageConsumeError, task: Readonly<ConsumeTask>]
   /**
-   * A change of the subscription manager made while running was refused by the engine (a SQL92 expression the
-   * brokers refused: InvalidSelectorError; a topic without a route: TopicNotFoundError, ...), and the manager was
-   * put back as it was; or a shutdown asked for by the `signal` option failed. Unlike a stream's, an `'error'`
-   * without a handler does not throw: it is written to stderr.
+   * A pull failed (a broker down, a pull the broker refused, ...); `error.queue` is the queue, `error.cause` the typed
+   * failure. The consumer pulls that queue again after 3 s by itself, so this is at most one event per queue every
+   * 3 s, and not an `'error'`. Nothing is lost: the queue's messages are pulled once it succeeds.
+   */
+  pullFailed: [error: MessagePullError]
+  /**
+   * A rebalance round could not share out a topic's queues (no route for it: a TopicNotFoundError `cause`; the
+   * group's consumer list unavailable); `error.topic` is the topic. The queues held stay held and later rounds try
+   * again by themselves; at most one event per topic every 3 s. Not an `'error'`.
+   */
+  rebalanceFailed: [error: RebalanceError]
+  /**
+   * A change of the subscription manager made while running failed in the engine: a SQL92 expression the brokers
+   * refused (InvalidSelectorError) or another failure of a subscription (SubscribeError: no route or no NameServer
+   * answer for the SQL92 check, ...), after which the manager was put back as it was; a subscription or
+   * unsubscription that took effect but not cleanly (SubscribeError / UnsubscribeError: no broker took the heartbeat,
+   * offsets of a dropped queue not persisted), after which the manager keeps the change; or a shutdown asked for
+   * by the `signal` option failed (ConsumerShutdownError). Unlike a stream's, an `'error'` without a handler does
+   * not throw: it is written to stderr.
    */
   error: [error: RocketMQError]
   /** `shutdown()` finished. */
@@ -259,9 +292,17 @@ function rateLimitedWarning(): ListenerErrorHandler {
  * (their offsets committed, as when a rebalance moves a queue) and no longer pulled; a replaced selector holds
  * for every pull made after it (messages pulled before it are still delivered). The group's retry topic stays.
  * The manager's own checks throw synchronously from the manager's call; what only the engine can refuse (a SQL92
- * expression the brokers reject: InvalidSelectorError, the previous selector staying in force) puts the manager
- * back as it was and is reported as an `'error'` event; {@link Consumer.whenSubscriptionsApplied} waits for the changes and
- * rejects with such a refusal. Changes made before `start()` are simply read by it.
+ * expression the brokers reject: InvalidSelectorError; any other failure of the change, such as no route for the
+ * topic of a SQL92 subscription: SubscribeError / UnsubscribeError with the failure as `cause`; the previous
+ * selector staying in force) puts the manager back as it was and is reported as an `'error'` event. A change that
+ * took effect but not cleanly (no broker took the heartbeat; an unsubscribed topic's offsets not persisted) keeps
+ * the manager as changed and is reported the same way, as a SubscribeError / UnsubscribeError.
+ * {@link Consumer.whenSubscriptionsApplied} waits for the changes and rejects with the first such failure. Changes
+ * made before `start()` are simply read by it.
+ *
+ * **Failures it recovers from.** A failed pull and a failed rebalance are retried by the consumer itself; they are
+ * reported as `'pullFailed'` (a {@link MessagePullError} with its queue) and `'rebalanceFailed'` (a
+ * {@link RebalanceError} with its topic), rate-limited, never as `'error'`.
  *
  * **Orderly consumption.** Given a {@link MessageListenerOrderly}, the consumer works as Java's
  * `ConsumeMessageOrderlyService`: each queue's messages reach the listener one call at a time, in queue order (up
@@ -398,7 +439,12 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
    * @throws ConsumerStateError when already started or shut down, nothing is subscribed, or the given offset store
    *   is stopped
    * @throws InvalidSelectorError when a broker refuses a SQL92 expression
-   * @throws OffsetError when a given offset store not started yet cannot start
+   * @throws ConfigError for a setting the engine refuses
+   * @throws ConsumerStartError when the engine could not start for another reason; `cause` is the typed failure:
+   *   an OffsetError when a broadcasting consumer's offsets file and its backup are both unreadable or a given
+   *   offset store not started yet cannot start, a TopicNotFoundError or NameServerError when a SQL92
+   *   subscription's topic has no route or no NameServer answers, ... Nothing was consumed; the consumer may be
+   *   started again or shut down.
    * @throws AbortError when the start signal or the consumer's `signal` aborted before or during the start (the
    *   consumer is then shut down)
    */
@@ -420,7 +466,11 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     })
     try {
       await this.#subscribeEngine()
-      await this.#startEngine()
+      try {
+        await this.#startEngine()
+      } catch (error) {
+        throw startFailure(error)
+      }
       this.#clientId = (await this.#native.clientId()) ?? undefined
     } catch (error) {
       this.#unobserve?.()
@@ -436,7 +486,8 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
     this.#state = 'running'
     openGate()
     if (watch.aborted !== undefined) {
-      await this.shutdown()
+      // The abort is what start() reports; offsets not persisted by this shutdown are reported as 'error'.
+      await this.shutdown().catch((error: unknown) => this.#reportError(error))
       throw abortError(watch.aborted, 'the consumer start')
     }
     this.#emitSafely('started', this.#clientId ?? '')
@@ -519,24 +570,33 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       const before = this.#selectors.get(topic)
       // While the engine switches, a message pulled under either selector is one the consumer asked for.
       this.#applyTagFilters(topic, before === undefined ? selector : anyOf(before, selector))
+      let incomplete
       try {
-        await callNative('consumer', () => this.#native.subscribeLive(topic, selector.type, selector.brokerExpression))
+        incomplete = await this.#native.subscribeLive(topic, selector.type, selector.brokerExpression)
       } catch (error) {
         this.#applyTagFilters()
         restoreSubscription(this.#subscriptions, topic, change.subscription, change.previous)
-        throw error
+        throw subscribeRefusal(topic, error)
       }
       this.#selectors.set(topic, selector)
+      this.#applyTagFilters()
+      if (incomplete != null) {
+        throw incompleteSubscribe(topic, incomplete)
+      }
     } else {
+      let incomplete
       try {
-        await callNative('consumer', () => this.#native.unsubscribe(change.topic))
+        incomplete = await this.#native.unsubscribe(change.topic)
       } catch (error) {
         restoreSubscription(this.#subscriptions, change.topic, undefined, change.previous)
-        throw error
+        throw unsubscribeRefusal(change.topic, error)
       }
       this.#selectors.delete(change.topic)
+      this.#applyTagFilters()
+      if (incomplete != null) {
+        throw incompleteUnsubscribe(change.topic, incomplete)
+      }
     }
-    this.#applyTagFilters()
   }
 
   /** Hands the dispatch the glob filters of the engine's selectors (with `topic` filtered by `selector` instead). */
@@ -568,6 +628,14 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
    * Leaves the group: stops pulling and beginning listener calls, waits (up to 10 s) for the calls running, commits the offsets
    * of what was consumed, unregisters from the brokers. Messages not yet consumed are delivered again, to this
    * group's next member. Does nothing when not started.
+   *
+   * The shutdown always completes (the consumer is stopped and `'stopped'` emitted). When the offsets could not be
+   * persisted at the end (a broker down, the offsets file not writable), it rejects afterwards with a
+   * ConsumerShutdownError whose `cause` is the failure: messages after the last persisted offsets will be delivered
+   * again (to the group, or to this member's next start when BROADCASTING).
+   *
+   * @throws ConfigError for a bad `timeout`
+   * @throws ConsumerShutdownError when the consumer stopped but its offsets could not be persisted
    */
   async shutdown(options: ShutdownOptions = {}): Promise<void> {
     const timeout = options.timeout
@@ -588,7 +656,9 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       // uncommitted for the group), the calls running finish while the engine waits for them.
       this.#native.beginShutdown()
       this.#dispatch.stop()
-      await callNative('consumer', () => this.#native.shutdown(timeout))
+      await this.#native.shutdown(timeout)
+    } catch (error) {
+      throw shutdownFailure(error)
     } finally {
       this.#dispatch.dispose()
       clearInterval(this.#keepAlive)
@@ -609,6 +679,10 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
         this.#emitSafely('rebalanced', queues)
       } else if (event.kind === 'offsetsPersisted') {
         this.#emitSafely('offsetsPersisted', event.count ?? 0)
+      } else if (event.kind === 'pullFailed' && event.queue != null && event.error != null) {
+        this.#emitSafely('pullFailed', pullFailure(toMessageQueue(event.queue), event.error))
+      } else if (event.kind === 'rebalanceFailed' && event.topic != null && event.error != null) {
+        this.#emitSafely('rebalanceFailed', rebalanceFailure(event.topic, event.error))
       }
     }
   }

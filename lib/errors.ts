@@ -50,6 +50,7 @@
  *
  * @module
  */
+import type { MessageQueue } from './consumer-config'
 
 /** Options accepted by every error constructor. */
 export interface RocketMQErrorOptions {
@@ -196,12 +197,22 @@ export class ConsumerError extends RocketMQError {
   }
 }
 
-/** The consumer failed to start. */
+/**
+ * `Consumer.start()` failed for a reason other than a wrong state (ConsumerStateError), a bad setting (ConfigError)
+ * or a selector the brokers refused (InvalidSelectorError): a broadcasting consumer's offsets file and its backup
+ * both unreadable, a given offset store that could not start, no route or NameServer answer while checking a SQL92
+ * subscription, ... `cause` is the typed failure; `retriable`, `responseCode` and `brokerAddr` are its. Nothing was
+ * consumed, and the consumer may be started again.
+ */
 export class ConsumerStartError extends ConsumerError {
   static override readonly CODE: string = 'ERR_CONSUMER_START'
 }
 
-/** The consumer failed to shut down cleanly. */
+/**
+ * `Consumer.shutdown()` completed (the consumer is stopped and left the group) but could not persist the offsets of
+ * the queues it held (a broker down, the offsets file not writable): messages after the last offsets persisted will
+ * be delivered again. `cause` is the typed failure.
+ */
 export class ConsumerShutdownError extends ConsumerError {
   static override readonly CODE: string = 'ERR_CONSUMER_SHUTDOWN'
 }
@@ -211,12 +222,23 @@ export class ConsumerStateError extends ConsumerError {
   static override readonly CODE: string = 'ERR_STATE'
 }
 
-/** A subscription could not be added. */
+/**
+ * A subscription change of a running consumer (subscribe, `updateSelector`, an import) failed in the engine for a
+ * reason other than an expression the brokers refuse (that stays InvalidSelectorError): no route or NameServer
+ * answer while checking a SQL92 expression, a broker error during that check (the manager is put back as it was),
+ * or no broker taking the heartbeat that tells the change (the change stays in force; the periodic heartbeat
+ * retries). `cause` is the typed failure.
+ */
 export class SubscribeError extends ConsumerError {
   static override readonly CODE: string = 'ERR_SUBSCRIBE'
 }
 
-/** A subscription could not be removed. */
+/**
+ * Unsubscribing a topic of a running consumer failed in the engine: the topic is unsubscribed, but the offsets of a
+ * queue it held could not be persisted (messages after the last persisted offset will be delivered again to the
+ * group), or no broker took the heartbeat telling it; or the engine refused it (the manager is put back as it was).
+ * `cause` is the typed failure.
+ */
 export class UnsubscribeError extends ConsumerError {
   static override readonly CODE: string = 'ERR_UNSUBSCRIBE'
 }
@@ -226,9 +248,31 @@ export class MessageConsumeError extends ConsumerError {
   static override readonly CODE: string = 'ERR_MESSAGE_CONSUME'
 }
 
-/** Pulling messages from a broker failed. */
+/** Options of a {@link MessagePullError}. */
+export interface MessagePullErrorOptions extends RocketMQErrorOptions {
+  /** The queue whose pull failed. */
+  queue?: MessageQueue
+}
+
+/**
+ * Pulling messages of a queue from a broker failed (a broker down, refusing the pull, ...). A running consumer
+ * reports it as its `'pullFailed'` event and pulls the queue again after 3 s by itself. `cause` is the typed failure.
+ */
 export class MessagePullError extends ConsumerError {
   static override readonly CODE: string = 'ERR_MESSAGE_PULL'
+  /** The queue whose pull failed, when known. */
+  declare readonly queue?: MessageQueue
+
+  /**
+   * @param message human-readable reason
+   * @param options cause, code override, response code and the queue
+   */
+  constructor(message: string, options: MessagePullErrorOptions = {}) {
+    super(message, options)
+    if (options.queue !== undefined) {
+      Object.defineProperty(this, 'queue', { value: Object.freeze({ ...options.queue }), enumerable: true })
+    }
+  }
 }
 
 /** Reading, updating or persisting a consume offset failed. */
@@ -236,9 +280,32 @@ export class OffsetError extends ConsumerError {
   static override readonly CODE: string = 'ERR_OFFSET'
 }
 
-/** Rebalancing message queues among the group's consumers failed. */
+/** Options of a {@link RebalanceError}. */
+export interface RebalanceErrorOptions extends RocketMQErrorOptions {
+  /** The topic not rebalanced. */
+  topic?: string
+}
+
+/**
+ * Rebalancing a topic's queues among the group's consumers failed (no route for the topic: TopicNotFoundError
+ * `cause`; the group's consumer list unavailable). A running consumer reports it as its `'rebalanceFailed'` event,
+ * keeps the queues it holds and tries again at its next round. `cause` is the typed failure.
+ */
 export class RebalanceError extends ConsumerError {
   static override readonly CODE: string = 'ERR_REBALANCE'
+  /** The topic not rebalanced, when known. */
+  declare readonly topic?: string
+
+  /**
+   * @param message human-readable reason
+   * @param options cause, code override, response code and the topic
+   */
+  constructor(message: string, options: RebalanceErrorOptions = {}) {
+    super(message, options)
+    if (options.topic !== undefined) {
+      Object.defineProperty(this, 'topic', { value: options.topic, enumerable: true })
+    }
+  }
 }
 
 /** Base of subscription-management failures. */

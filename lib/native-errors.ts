@@ -21,6 +21,7 @@ import {
   MessageSendError,
   NameServerError,
   NetworkError,
+  OffsetError,
   ProducerStateError,
   ProtocolError,
   RocketMQError,
@@ -49,6 +50,7 @@ const CLASS_BY_NATIVE_CODE: ReadonlyMap<string, ErrorClass> = new Map<string, Er
   ['ERR_SEND_FAILED', MessageSendError],
   ['ERR_BROKER_RESPONSE', BrokerResponseError],
   ['ERR_PROTOCOL', ProtocolError],
+  ['ERR_OFFSET', OffsetError],
   ['ERR_INVALID_SELECTOR', InvalidSelectorError],
 ])
 

@@ -35,7 +35,7 @@ use rocketmq_remoting::message::MessageExt;
 use tokio::sync::oneshot;
 
 use crate::completions::Completions;
-use crate::error::{js_error, Fallible, IntoFallible};
+use crate::error::{js_error, Fallible, IntoFallible, NativeErrorFields};
 use crate::offset_store::NativeOffsetStore;
 
 /// Consumer settings; unset fields take the Java push consumer's defaults. Numbers arrive
@@ -507,12 +507,31 @@ impl From<ConsumerStats> for NativeConsumerStats {
 /// One event of a running consumer.
 #[napi(object)]
 pub struct NativeConsumerEvent {
-    /// 'rebalanced' | 'offsetsPersisted'.
+    /// 'rebalanced' | 'offsetsPersisted' | 'pullFailed' | 'rebalanceFailed'.
     pub kind: String,
     /// 'rebalanced': every queue held now.
     pub queues: Option<Vec<NativeMessageQueue>>,
     /// 'offsetsPersisted': how many queues' offsets were written.
     pub count: Option<u32>,
+    /// 'pullFailed': the queue whose pull failed.
+    pub queue: Option<NativeMessageQueue>,
+    /// 'rebalanceFailed': the topic not rebalanced.
+    pub topic: Option<String>,
+    /// 'pullFailed' | 'rebalanceFailed': why.
+    pub error: Option<NativeErrorFields>,
+}
+
+impl NativeConsumerEvent {
+    fn of_kind(kind: &str) -> Self {
+        NativeConsumerEvent {
+            kind: kind.to_owned(),
+            queues: None,
+            count: None,
+            queue: None,
+            topic: None,
+            error: None,
+        }
+    }
 }
 
 /// Events handed to JavaScript together.
@@ -527,14 +546,22 @@ impl From<Vec<ConsumerEvent>> for NativeConsumerEvents {
             .into_iter()
             .map(|event| match event {
                 ConsumerEvent::Rebalanced { queues } => NativeConsumerEvent {
-                    kind: "rebalanced".to_owned(),
                     queues: Some(queues.into_iter().map(NativeMessageQueue::from).collect()),
-                    count: None,
+                    ..NativeConsumerEvent::of_kind("rebalanced")
                 },
                 ConsumerEvent::OffsetsPersisted { queues } => NativeConsumerEvent {
-                    kind: "offsetsPersisted".to_owned(),
-                    queues: None,
                     count: Some(u32::try_from(queues).unwrap_or(u32::MAX)),
+                    ..NativeConsumerEvent::of_kind("offsetsPersisted")
+                },
+                ConsumerEvent::PullFailed { queue, error } => NativeConsumerEvent {
+                    queue: Some(queue.into()),
+                    error: Some((&error).into()),
+                    ..NativeConsumerEvent::of_kind("pullFailed")
+                },
+                ConsumerEvent::RebalanceFailed { topic, error } => NativeConsumerEvent {
+                    topic: Some(topic),
+                    error: Some((&error).into()),
+                    ..NativeConsumerEvent::of_kind("rebalanceFailed")
                 },
             })
             .collect();
@@ -896,25 +923,35 @@ impl NativeConsumer {
 
     /// Subscribes to `topic` or replaces its expression, on a running consumer too: SQL92
     /// checked by the brokers, heartbeat and rebalance at once, all before it resolves.
-    #[napi(ts_return_type = "Promise<void>")]
+    /// Rejects when refused (nothing changed); resolves with the fields of a failure when
+    /// the change took effect but no broker took the heartbeat, else with null.
+    #[napi(ts_return_type = "Promise<NativeErrorFields | null>")]
     pub async fn subscribe_live(
         &self,
         topic: String,
         expression_type: String,
         expression: String,
-    ) -> Fallible<()> {
+    ) -> Fallible<Option<NativeErrorFields>> {
         let result = match parse_expression_type(&expression_type) {
             Ok(kind) => self.inner.subscribe_live(&topic, kind, &expression).await,
             Err(err) => Err(err),
         };
-        result.fallible()
+        result
+            .map(|incomplete| incomplete.as_ref().map(NativeErrorFields::from))
+            .fallible()
     }
 
     /// Removes the subscription of `topic`; a running consumer drops its queues (offsets
-    /// persisted) and tells the brokers at once.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub async fn unsubscribe(&self, topic: String) -> Fallible<()> {
-        self.inner.unsubscribe(&topic).await.fallible()
+    /// persisted) and tells the brokers at once. Rejects when refused (nothing changed);
+    /// resolves with the fields of a failure when the topic was unsubscribed but an offset
+    /// could not be persisted or no broker took the heartbeat, else with null.
+    #[napi(ts_return_type = "Promise<NativeErrorFields | null>")]
+    pub async fn unsubscribe(&self, topic: String) -> Fallible<Option<NativeErrorFields>> {
+        self.inner
+            .unsubscribe(&topic)
+            .await
+            .map(|incomplete| incomplete.as_ref().map(NativeErrorFields::from))
+            .fallible()
     }
 
     /// Stops pulling `topics` (everything, the retry topic included, when absent); what was
@@ -957,9 +994,10 @@ impl NativeConsumer {
 
     /// Leaves the group: stops pulling, waits for the listener calls in flight (whose
     /// verdicts JavaScript keeps settling meanwhile), persists the offsets, unregisters;
-    /// then lets go of the task callback.
-    #[napi]
-    pub async fn shutdown(&self, wait_ms: Option<u32>) {
+    /// then lets go of the task callback. Always completes; then rejects with the failure
+    /// when the offsets could not be persisted.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub async fn shutdown(&self, wait_ms: Option<u32>) -> Fallible<()> {
         match wait_ms {
             Some(ms) => {
                 self.inner
@@ -972,6 +1010,11 @@ impl NativeConsumer {
         self.events.release();
         // Tasks JavaScript never answered: their messages were not committed.
         self.listener.waiting().clear();
+        match self.inner.take_shutdown_failure() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+        .fallible()
     }
 
     /// `ip@instanceName[@unitName]`, once started; null before.

@@ -61,6 +61,10 @@ pub enum ClientError {
     /// A peer sent bytes the codec could not decode.
     #[error("protocol error: {0}")]
     Protocol(#[from] CodecError),
+    /// Consume offsets could not be loaded (a broadcasting consumer's offsets file and its
+    /// backup both unreadable at start).
+    #[error("{0}")]
+    Offset(String),
 }
 
 /// Response codes travel at the end of the message in a fixed form the
@@ -85,7 +89,7 @@ impl ClientError {
     /// Every code [`code`](Self::code) can return. The binding exports this list so the
     /// TypeScript tests can check that each code maps to a class; the unit tests check that
     /// it matches `code()` exactly.
-    pub const ALL_CODES: [&'static str; 12] = [
+    pub const ALL_CODES: [&'static str; 13] = [
         "ERR_VALIDATION",
         "ERR_CONFIG",
         "ERR_TIMEOUT",
@@ -98,6 +102,7 @@ impl ClientError {
         "ERR_STATE",
         "ERR_INVALID_SELECTOR",
         "ERR_PROTOCOL",
+        "ERR_OFFSET",
     ];
 
     /// A network error about the connection to `addr`.
@@ -123,6 +128,7 @@ impl ClientError {
             ClientError::State(_) => "ERR_STATE",
             ClientError::InvalidSelector(_) => "ERR_INVALID_SELECTOR",
             ClientError::Protocol(_) => "ERR_PROTOCOL",
+            ClientError::Offset(_) => "ERR_OFFSET",
         }
     }
 
@@ -181,7 +187,8 @@ impl ClientError {
             | ClientError::SendFailed { code: None, .. }
             | ClientError::State(_)
             | ClientError::InvalidSelector(_)
-            | ClientError::Protocol(_) => false,
+            | ClientError::Protocol(_)
+            | ClientError::Offset(_) => false,
         }
     }
 }
@@ -241,6 +248,7 @@ mod tests {
             ClientError::State("s".into()),
             ClientError::InvalidSelector("i".into()),
             ClientError::Protocol(CodecError::Truncated { what: "p" }),
+            ClientError::Offset("o".into()),
         ];
         assert!(examples.iter().all(variant_is_listed));
         examples
@@ -259,7 +267,8 @@ mod tests {
             | ClientError::BrokerResponse { .. }
             | ClientError::State(_)
             | ClientError::InvalidSelector(_)
-            | ClientError::Protocol(_) => true,
+            | ClientError::Protocol(_)
+            | ClientError::Offset(_) => true,
         }
     }
 

@@ -142,7 +142,7 @@ pub enum ConsumeConcurrentlyStatus {
 /// Something a running consumer tells its owner about, through
 /// [`PushConsumer::on_event`]. Told on the runtime, never awaited: a slow receiver must hand
 /// it on rather than work inside the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ConsumerEvent {
     /// A rebalance changed the queues this member holds; `queues` is the new set.
     Rebalanced {
@@ -154,7 +154,28 @@ pub enum ConsumerEvent {
         /// How many queues' offsets were written.
         queues: usize,
     },
+    /// A pull of `queue` failed; the queue is pulled again after [`PULL_ERROR_DELAY`]. One
+    /// event per failed pull, so at most one per queue per [`PULL_ERROR_DELAY`].
+    PullFailed {
+        /// The queue whose pull failed.
+        queue: MessageQueue,
+        /// Why.
+        error: ClientError,
+    },
+    /// A rebalance round could not share out `topic` (no route, or the group's consumer
+    /// list unavailable); the queues held stay held and a later round tries again. At most
+    /// one per topic per [`REBALANCE_FAILURE_REPORT_INTERVAL`].
+    RebalanceFailed {
+        /// The topic not rebalanced.
+        topic: String,
+        /// Why.
+        error: ClientError,
+    },
 }
+
+/// The shortest time between two [`ConsumerEvent::RebalanceFailed`] of one topic: rounds
+/// run on every route change and notification, and an outage must not become a flood.
+pub const REBALANCE_FAILURE_REPORT_INTERVAL: Duration = Duration::from_secs(3);
 
 /// Receives [`ConsumerEvent`]s.
 pub type ConsumerEventSink = Arc<dyn Fn(ConsumerEvent) + Send + Sync>;
@@ -532,6 +553,9 @@ pub struct PushConsumer {
     events: Mutex<Option<ConsumerEventSink>>,
     /// A store the user gave ([`PushConsumer::use_offset_store`]), used instead of opening one.
     given_store: Mutex<Option<Arc<dyn OffsetStore>>>,
+    /// Why the last shutdown could not persist the offsets, until
+    /// [`take_shutdown_failure`](PushConsumer::take_shutdown_failure).
+    shutdown_failure: Mutex<Option<ClientError>>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -568,6 +592,7 @@ impl PushConsumer {
             paused: Arc::default(),
             events: Mutex::new(None),
             given_store: Mutex::new(None),
+            shutdown_failure: Mutex::new(None),
         })
     }
 
@@ -657,12 +682,15 @@ impl PushConsumer {
     /// brokers get a heartbeat with it, then a rebalance round runs (a new topic's queues
     /// are added), all before this returns. The same expression again changes nothing.
     /// The group's retry topic is refused: the consumer subscribes it itself.
+    ///
+    /// `Err`: refused, nothing changed. `Ok(Some(err))`: the change took effect, but no
+    /// broker took the heartbeat telling it (`err` says so); the periodic heartbeat retries.
     pub async fn subscribe_live(
         &self,
         topic: &str,
         expression_type: ExpressionType,
         expression: &str,
-    ) -> Result<()> {
+    ) -> Result<Option<ClientError>> {
         validate_topic(topic)?;
         self.refuse_retry_topic(topic)?;
         // Held throughout: a start or shutdown meanwhile would miss the change.
@@ -670,7 +698,7 @@ impl PushConsumer {
         let Some(engine) = running.as_ref().map(|r| Arc::clone(&r.engine)) else {
             let data = selector::subscription_data(topic, expression_type, expression, now_ms())?;
             lock(&self.subscriptions).insert(topic.to_owned(), data);
-            return Ok(());
+            return Ok(None);
         };
         let unchanged = engine
             .subscriptions
@@ -680,7 +708,7 @@ impl PushConsumer {
                     && old.sub_string == expression.trim()
             });
         if unchanged {
-            return Ok(());
+            return Ok(None);
         }
         let version = engine.subscriptions.next_version(topic, now_ms());
         let data = selector::subscription_data(topic, expression_type, expression, version)?;
@@ -694,23 +722,28 @@ impl PushConsumer {
                 self.config.group
             );
         }
-        Arc::clone(&engine).subscribe(data.clone()).await;
+        let untold = Arc::clone(&engine).subscribe(data.clone()).await;
         lock(&self.subscriptions).insert(topic.to_owned(), data);
-        Ok(())
+        Ok(untold)
     }
 
     /// Removes the subscription of `topic` (nothing when it has none). While running, as
     /// Java's `unsubscribe` after start: its queues are dropped at once (their offsets
     /// persisted, as a rebalance drop does), then the brokers get a heartbeat without it.
     /// The group's retry topic is refused.
-    pub async fn unsubscribe(&self, topic: &str) -> Result<()> {
+    ///
+    /// `Err`: refused, nothing changed. `Ok(Some(err))`: the topic is unsubscribed, but the
+    /// offsets of a queue it held could not be persisted (messages after the last persisted
+    /// offset are delivered again), or no broker took the heartbeat; `err` is the first.
+    pub async fn unsubscribe(&self, topic: &str) -> Result<Option<ClientError>> {
         self.refuse_retry_topic(topic)?;
         let running = self.running.lock().await;
+        let mut incomplete = None;
         if let Some(engine) = running.as_ref().map(|r| Arc::clone(&r.engine)) {
-            Arc::clone(&engine).unsubscribe(topic).await;
+            incomplete = Arc::clone(&engine).unsubscribe(topic).await;
         }
         lock(&self.subscriptions).remove(topic);
-        Ok(())
+        Ok(incomplete)
     }
 
     /// The retry topic of a clustering group belongs to the consumer, which subscribes it at
@@ -847,7 +880,13 @@ impl PushConsumer {
         let dir = self.config.resolved_offset_store_dir()?;
         let store = LocalOffsetStore::new(dir, instance.client_id(), group)
             .with_retry_times(self.config.offset_store_retry_times);
-        store.load().await?;
+        // Not the configuration's fault: the file exists but neither it nor its backup reads.
+        store.load().await.map_err(|err| {
+            ClientError::Offset(format!(
+                "loading the offsets file {}: {err}",
+                store.path().display()
+            ))
+        })?;
         info!(
             "consumer {group}: broadcasting, offsets in {}",
             store.path().display()
@@ -951,6 +990,7 @@ impl PushConsumer {
                 "consumer {}: persisting offsets at shutdown: {err}",
                 engine.group()
             );
+            *lock(&self.shutdown_failure) = Some(err);
         }
         engine.unlock_at_shutdown(&held).await;
         let released = std::mem::take(&mut *lock(&engine.queues));
@@ -963,6 +1003,15 @@ impl PushConsumer {
         engine.instance.unregister_consumer(engine.group()).await;
         engine.instance.release().await;
         info!("consumer {} shut down", engine.group());
+    }
+
+    /// Why the last [`shutdown`](Self::shutdown) could not persist the offsets of the
+    /// queues it held (a broker down, the offsets file not writable), if it could not; the
+    /// shutdown itself completed. Taken: a second call answers `None`. Messages after the
+    /// last offsets persisted are delivered again (to the group, or to this member's next
+    /// start when broadcasting).
+    pub fn take_shutdown_failure(&self) -> Option<ClientError> {
+        lock(&self.shutdown_failure).take()
     }
 
     /// The client id, once started.
@@ -1042,6 +1091,11 @@ struct Engine {
     /// When the consumer started, ms since the epoch: `mqadmin consumerStatus -g` compares
     /// the members' running infos and fails on a member without it.
     started_ms: i64,
+    /// When each topic's last [`ConsumerEvent::RebalanceFailed`] was told.
+    rebalance_failures_told: Mutex<BTreeMap<String, Instant>>,
+    /// Per unsubscribed topic, the first offset its dropped queues could not persist, for
+    /// [`Engine::unsubscribe`] to report (whichever round dropped them).
+    unsubscribe_drop_failures: Mutex<BTreeMap<String, ClientError>>,
 }
 
 impl Engine {
@@ -1089,6 +1143,8 @@ impl Engine {
             consume_timestamp_ms,
             stop: watch::channel(false).0,
             started_ms: now_ms(),
+            rebalance_failures_told: Mutex::new(BTreeMap::new()),
+            unsubscribe_drop_failures: Mutex::new(BTreeMap::new()),
             config,
         }
     }
@@ -1181,7 +1237,12 @@ impl Engine {
                 .filter_map(|mq| queues.remove(&mq).map(|slot| (mq, slot)))
                 .collect()
         };
-        changed |= self.drop_queues(&unsubscribed).await;
+        changed |= !unsubscribed.is_empty();
+        for (mq, err) in self.drop_queues(&unsubscribed).await {
+            lock(&self.unsubscribe_drop_failures)
+                .entry(mq.topic)
+                .or_insert(err);
+        }
         // Pull loops of the queues added, started once every topic's limits are set.
         let mut starting = Vec::new();
         for topic in subscriptions.keys() {
@@ -1191,6 +1252,7 @@ impl Engine {
                     // A retry topic exists only once the broker made it; quiet until then.
                     if !rebalance::is_retry_topic(topic) {
                         warn!("consumer {}: no route for {topic}: {err}", self.group());
+                        self.tell_rebalance_failure(topic, err);
                     }
                     continue;
                 }
@@ -1212,6 +1274,7 @@ impl Engine {
                             "consumer {}: consumer list of {topic} unavailable: {err}",
                             self.group()
                         );
+                        self.tell_rebalance_failure(topic, err);
                         continue;
                     }
                 }
@@ -1253,7 +1316,8 @@ impl Engine {
                     .filter_map(|mq| queues.remove(mq).map(|slot| (mq.clone(), slot)))
                     .collect()
             };
-            changed |= self.drop_queues(&dropping).await;
+            changed |= !dropping.is_empty();
+            self.drop_queues(&dropping).await;
             for mq in &plan.to_add {
                 if lock(&self.queues).contains_key(mq) {
                     continue;
@@ -1371,27 +1435,58 @@ impl Engine {
         }
     }
 
+    /// Tells [`ConsumerEvent::RebalanceFailed`] of `topic`, unless one was told less than
+    /// [`REBALANCE_FAILURE_REPORT_INTERVAL`] ago.
+    fn tell_rebalance_failure(&self, topic: &str, error: ClientError) {
+        if self.events.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        let due = {
+            let mut told = lock(&self.rebalance_failures_told);
+            let due = told
+                .get(topic)
+                .is_none_or(|last| now.duration_since(*last) >= REBALANCE_FAILURE_REPORT_INTERVAL);
+            if due {
+                told.insert(topic.to_owned(), now);
+            }
+            due
+        };
+        if due {
+            self.emit(|| ConsumerEvent::RebalanceFailed {
+                topic: topic.to_owned(),
+                error,
+            });
+        }
+    }
+
     /// Drops `dropping` (already taken out of the held queues): their listener calls in
-    /// flight are waited for, then each offset is persisted and forgotten. True when there
-    /// was any.
-    async fn drop_queues(self: &Arc<Self>, dropping: &[(MessageQueue, Arc<QueueSlot>)]) -> bool {
+    /// flight are waited for, then each offset is persisted and forgotten. Returns the
+    /// queues whose offset could not be persisted, with why.
+    async fn drop_queues(
+        self: &Arc<Self>,
+        dropping: &[(MessageQueue, Arc<QueueSlot>)],
+    ) -> Vec<(MessageQueue, ClientError)> {
         self.release_all(dropping).await;
+        let mut not_persisted = Vec::new();
         for (mq, _) in dropping {
             if let Err(err) = self.store.persist(mq).await {
                 warn!("consumer {}: persisting {mq} on drop: {err}", self.group());
+                not_persisted.push((mq.clone(), err));
             }
             self.store.remove_offset(mq);
             self.puller.forget(mq);
             info!("consumer {}: dropped {mq}", self.group());
         }
         self.unlock_dropped(dropping);
-        !dropping.is_empty()
+        not_persisted
     }
 
     /// Adds or replaces a subscription of the running consumer (its SQL92 expression
     /// already checked): advertised, the heartbeat sent, then active; a new topic is
-    /// rebalanced at once. The `subscriptions` module says why in this order.
-    async fn subscribe(self: Arc<Self>, subscription: SubscriptionData) {
+    /// rebalanced at once. The `subscriptions` module says why in this order. Returns why
+    /// no broker took the heartbeat, if none did.
+    async fn subscribe(self: Arc<Self>, subscription: SubscriptionData) -> Option<ClientError> {
         let topic = subscription.topic.clone();
         let new_topic = !self.subscriptions.is_active(&topic);
         if new_topic {
@@ -1404,7 +1499,7 @@ impl Engine {
                 .or_insert_with(|| Arc::new(TopicStatus::new(Instant::now())));
         }
         self.subscriptions.advertise(subscription.clone());
-        self.heartbeat_now().await;
+        let untold = self.heartbeat_now().await;
         self.subscriptions.activate(subscription);
         info!(
             "consumer {}: {} {topic}",
@@ -1418,32 +1513,41 @@ impl Engine {
         if new_topic {
             Arc::clone(&self).rebalance().await;
         }
+        untold
     }
 
     /// Removes a subscription of the running consumer: inactive (its pulls stop), its
-    /// queues dropped by a rebalance round at once, then out of the heartbeat.
-    async fn unsubscribe(self: Arc<Self>, topic: &str) {
-        if self.subscriptions.advertised_of(topic).is_none() {
-            return;
-        }
+    /// queues dropped by a rebalance round at once, then out of the heartbeat. Returns the
+    /// first failure of what the removal does: an offset of a dropped queue not persisted,
+    /// else no broker taking the heartbeat.
+    async fn unsubscribe(self: Arc<Self>, topic: &str) -> Option<ClientError> {
+        // Not subscribed: nothing to remove, nothing that can fail.
+        self.subscriptions.advertised_of(topic)?;
         self.subscriptions.deactivate(topic);
         Arc::clone(&self).rebalance().await;
+        let not_persisted = lock(&self.unsubscribe_drop_failures).remove(topic);
         self.subscriptions.withdraw(topic);
-        self.heartbeat_now().await;
+        let untold = self.heartbeat_now().await;
         lock(&self.limits).remove(topic);
         lock(&self.status).remove(topic);
         info!("consumer {}: unsubscribed {topic}", self.group());
+        not_persisted.or(untold)
     }
 
     /// Sends the heartbeat now and waits for the brokers' answers, so that what follows
-    /// (pulls with a new expression) finds them told.
-    async fn heartbeat_now(&self) {
-        if self.instance.send_heartbeat_to_all_brokers().await == 0 {
-            warn!(
-                "consumer {}: no broker took the heartbeat with the changed subscriptions; the periodic one retries",
-                self.group()
-            );
+    /// (pulls with a new expression) finds them told. Returns a failure when no broker
+    /// took it.
+    async fn heartbeat_now(&self) -> Option<ClientError> {
+        if self.instance.send_heartbeat_to_all_brokers().await > 0 {
+            return None;
         }
+        warn!(
+            "consumer {}: no broker took the heartbeat with the changed subscriptions; the periodic one retries",
+            self.group()
+        );
+        Some(ClientError::BrokerNotAvailable(
+            "no broker took the heartbeat with the changed subscriptions; the periodic heartbeat retries".into(),
+        ))
     }
 
     /// Drops `slots` together: each is marked dropped at once, then waits up to
@@ -1631,6 +1735,11 @@ impl Engine {
                         self.group(),
                         PULL_ERROR_DELAY
                     );
+                    // The delay below keeps these to one per queue per PULL_ERROR_DELAY.
+                    self.emit(|| ConsumerEvent::PullFailed {
+                        queue: mq.clone(),
+                        error: err,
+                    });
                     if !self.pause(PULL_ERROR_DELAY).await {
                         return;
                     }
