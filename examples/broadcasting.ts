@@ -4,9 +4,9 @@
  *
  *   NAMESRV_ADDR=127.0.0.1:9876 npx tsx examples/broadcasting.ts
  *
- * A failed broadcast message is not delivered again (the Java client's rule): retry inside the listener if needed.
- * The seed writes this listener as a MessageListenerOrderly; orderly consumption is not in this version yet, so it
- * is a concurrent listener here.
+ * The listener is orderly, as the seed writes it: each screen shows a queue's notifications in the order they were
+ * stored, one call at a time per queue (broadcasting needs no broker locks for that). A notification that cannot be
+ * shown is shown again after a moment, before anything after it.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,7 +18,7 @@ import {
   ConsumeResult,
   type ConsumedMessage,
   Consumer,
-  MessageListenerConcurrently,
+  MessageListenerOrderly,
   MessageModel,
   type OffsetStore,
   Producer,
@@ -38,7 +38,7 @@ interface Notification {
   title: string
 }
 
-class NotificationListener extends MessageListenerConcurrently {
+class NotificationListener extends MessageListenerOrderly {
   readonly titles = new Set<string>()
 
   constructor(
@@ -58,7 +58,7 @@ class NotificationListener extends MessageListenerConcurrently {
         }
       } catch (error) {
         console.log(`${this.screen} could not show a notification: ${String(error)}`)
-        return ConsumeResult.RECONSUME_LATER
+        return ConsumeResult.SUSPEND_CURRENT_QUEUE_A_MOMENT
       }
     }
     return ConsumeResult.SUCCESS
