@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs'
 
 import test, { type ExecutionContext } from 'ava'
 
-import { Admin, ConfigError, ValidationError } from '../index'
+import { Admin, ConfigError, Producer as EngineProducer, ValidationError } from '../index'
 import { Consumer, Message, Producer } from '../lib/compat/ali-ons'
 import type { AliOnsConsumerOptions, AliOnsSendResult } from '../lib/compat/ali-ons'
 import { toConsumerConfig, toProducerConfig } from '../lib/compat/ali-ons/options'
@@ -146,11 +146,12 @@ test('a handler that throws gets the message again, with reconsumeTimes + 1, and
   t.regex(errors[0]?.message ?? '', /mock failure/)
 })
 
-test('close() waits for the handler calls running before it resolves', async (t) => {
+test('close() waits for the handler calls running, and commits what they consumed', async (t) => {
   const topic = await createTestTopic(admin, 'alions_close')
+  const group = uniqueName('alions_close_group')
   const p = producer(t)
-  await p.send(new Message(topic, 'x', 'slow'))
-  const c = consumer(t)
+  const slow = await p.send(new Message(topic, 'x', 'slow'))
+  const c = consumer(t, { consumerGroup: group })
   let release: () => void = () => undefined
   const gate = new Promise<void>((resolve) => {
     release = resolve
@@ -172,6 +173,39 @@ test('close() waits for the handler calls running before it resolves', async (t)
   release()
   await closing
   t.true(finished)
+  // The next member of the group starts after it: a marker sent behind it to its queue comes, it does not.
+  const engineProducer = new EngineProducer({ namesrvAddr: NAMESRV_ADDR, producerGroup: uniqueName('alions_close_p') })
+  await engineProducer.start()
+  t.teardown(() => engineProducer.shutdown())
+  await engineProducer.send({ topic, body: 'marker' }, { queue: { brokerName: slow.messageQueue.brokerName, queueId: slow.messageQueue.queueId } })
+  const next = consumer(t, { consumerGroup: group })
+  const bodies: string[] = []
+  next.subscribe(topic, async (msg) => {
+    bodies.push(msg.body.toString())
+  })
+  t.true(await waitFor(() => bodies.includes('marker')))
+  t.deepEqual(bodies, ['marker'])
+})
+
+test('a SQL92 subscription, as in the README, delivers the messages whose properties match', async (t) => {
+  const topic = await createTestTopic(admin, 'alions_sql')
+  const p = producer(t)
+  for (let i = 0; i < 16; i += 1) {
+    const plain = new Message(topic, `plain-${i}`)
+    await p.send(plain)
+    const marked = new Message(topic, 'TagA', `marked-${i}`)
+    marked.properties.a = String(i)
+    await p.send(marked)
+  }
+  const c = consumer(t)
+  const bodies: string[] = []
+  c.subscribe(topic, { expressionType: 'SQL92', subString: 'a is not null' }, async (msg) => {
+    bodies.push(msg.body.toString())
+    t.is(msg.tags, 'TagA')
+  })
+  await c.ready()
+  t.true(await waitFor(() => bodies.length >= 16))
+  t.true(bodies.every((body) => body.startsWith('marked-')), bodies.join(' '))
 })
 
 test('a second handler for a topic, or a handler that is not a function, is refused', async (t) => {
