@@ -5,6 +5,8 @@
  * (`npm run build:ts`): the fixtures load the package by its name.
  */
 import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import test from 'ava'
@@ -44,12 +46,14 @@ const readme = require(join(fixtures, 'readme.cts')) as {
 /** What a ConfigError of the package's build looks like (a class of its own, not the sources' one). */
 const configError = (message: RegExp) => ({ name: 'ConfigError', code: 'ERR_CONFIG', message })
 
-function tsc(file: string): void {
+function tsc(file: string, resolution: 'node16' | 'node10' = 'node16'): void {
   const compiler = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  const module = resolution === 'node16' ? 'node16' : 'commonjs'
   // Throws with tsc's diagnostics when the types do not resolve or the example does not fit them.
   execFileSync(
     process.execPath,
-    [compiler, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--types', 'node', file],
+    [compiler, '--noEmit', '--strict', '--module', module, '--moduleResolution', resolution, '--target', 'es2022', '--types', 'node',
+      '--typeRoots', join(root, 'node_modules', '@types'), file],
     { cwd: root, encoding: 'utf8' },
   )
 }
@@ -57,6 +61,21 @@ function tsc(file: string): void {
 test('the README examples compile against the subpath as CommonJS, and an ES-module user gets the types', (t) => {
   tsc(join(fixtures, 'readme.cts'))
   tsc(join(fixtures, 'esm-usage.mts'))
+  t.pass()
+})
+
+test('a TypeScript user on the old node10 resolution (which ignores exports) gets the types through typesVersions', (t) => {
+  const project = mkdtempSync(join(tmpdir(), 'alions-node10-'))
+  t.teardown(() => rmSync(project, { recursive: true, force: true }))
+  mkdirSync(join(project, 'node_modules'))
+  symlinkSync(root, join(project, 'node_modules', 'rocketmq-napi'))
+  const file = join(project, 'uses.ts')
+  writeFileSync(
+    file,
+    "import { Consumer as Core } from 'rocketmq-napi'\nimport { Consumer, Message } from 'rocketmq-napi/ali-ons'\n" +
+      "export const message: Message = new Message('t', 'tag', 'body')\nexport const classes = [Core, Consumer]\n",
+  )
+  tsc(file, 'node10')
   t.pass()
 })
 
