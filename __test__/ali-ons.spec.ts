@@ -309,3 +309,14 @@ test("ali-ons' defaults where they shape what a handler sees, and the options ma
     maxMessageSize: 1024,
   })
 })
+
+test('a SQL92 expression the brokers refuse: ready() rejects and the error is emitted', async (t) => {
+  const topic = await createTestTopic(admin, 'alions_bad_sql')
+  const c = consumer(t)
+  const errors: Error[] = []
+  c.on('error', (error: Error) => errors.push(error))
+  c.subscribe(topic, { expressionType: 'SQL92', subString: 'a >' }, async () => undefined)
+  const error = await t.throwsAsync(c.ready())
+  t.is(error?.name, 'InvalidSelectorError')
+  t.true(await waitFor(() => errors.length === 1))
+})
