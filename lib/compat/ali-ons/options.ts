@@ -95,6 +95,7 @@ export interface AliOnsConsumerOptions extends AliOnsClientOptions {
   /**
    * Broadcasting: keep offsets in a file across runs (`~/.rocketmq_offsets/<clientId>/<group>/offsets.json`).
    * Default false, as ali-ons: offsets live for the consumer's life only (a temporary file, removed at `close()`).
+   * Without `isBroadcast` it changes nothing, as in ali-ons: a clustering group's offsets always live on the brokers.
    */
   persistent?: boolean
   /** Where a new group starts. Default CONSUME_FROM_LAST_OFFSET. */
