@@ -44,6 +44,7 @@ import {
 const CLIENT_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   ours: [process.execPath, clientScript('ours-consumer')],
   'ali-ons': [process.execPath, clientScript('ali-ons-consumer')],
+  'ours-ali-ons': [process.execPath, clientScript('ours-ali-ons-consumer')],
 }
 
 /** The target of issue 6: ahead of ali-ons in msgs/s, at most a third of its CPU per message, RSS under 200 MB. */

@@ -43,6 +43,7 @@ const ENGINE_BINARY = join(__dirname, '..', 'target', 'release', 'examples', 'be
 const CLIENT_COMMANDS: Readonly<Record<string, readonly string[]>> = {
   ours: [process.execPath, clientScript('ours-producer')],
   'ali-ons': [process.execPath, clientScript('ali-ons-producer')],
+  'ours-ali-ons': [process.execPath, clientScript('ours-ali-ons-producer')],
   engine: [ENGINE_BINARY],
 }
 

@@ -23,6 +23,12 @@ elif ! ls ./*.linux-x64-gnu.node >/dev/null 2>&1; then
   npm run build || exit 1
 fi
 
+# The ali-ons comparison spec runs the original ali-ons, the benchmark's dependency (never the package's).
+if [ ! -d bench/node_modules/ali-ons ]; then
+  echo "== installing the benchmark's peers (ali-ons, for __test__/ali-ons-compare.spec.ts)"
+  npm ci --prefix bench --no-audit --no-fund || exit 1
+fi
+
 if ! bash scripts/rocketmq/status.sh >/dev/null 2>&1; then
   echo "== starting the local RocketMQ cluster"
   bash scripts/rocketmq/start.sh || exit 1

@@ -1,0 +1,118 @@
+/**
+ * ali-ons' README examples over `rocketmq-napi/ali-ons`: they compile unchanged but for the import (as CommonJS
+ * and as an ES module, through the package's `exports`), the access keys they carry are refused by name (ACL
+ * signing is not built), and with `nameSrv` in their place they send and receive. Needs the TypeScript build
+ * (`npm run build:ts`): the fixtures load the package by its name.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import test from 'ava'
+
+import { Admin } from '../index'
+import { NAMESRV_ADDR, createTestTopic, uniqueName } from './helpers/cluster'
+import { waitFor } from './helpers/consumer'
+
+const root = join(__dirname, '..')
+const fixtures = join(__dirname, 'fixtures', 'ali-ons')
+
+/** Printing, as the README does (the fixture's `Printer`). */
+interface Printer {
+  log(...values: unknown[]): void
+  error(...values: unknown[]): void
+}
+
+/** The closable clients of the fixture. */
+interface Closable {
+  close(): Promise<void>
+}
+
+/**
+ * The fixture, loaded at run time (it imports the package by its name, through `exports`, which the specs'
+ * own typecheck does not resolve; the first test compiles it with the resolution that does).
+ */
+const readme = require(join(fixtures, 'readme.cts')) as {
+  readmeConsumer(httpclient: object, config: { topic: string }, console: Printer): Closable
+  readmeProducer(httpclient: object, console: Printer): Promise<void>
+  readmeLocal(
+    httpclient: object,
+    config: { topic: string; nameSrv: string[]; consumerGroup: string },
+    console: Printer,
+  ): Promise<{ consumer: Closable; producer: Closable }>
+}
+
+/** What a ConfigError of the package's build looks like (a class of its own, not the sources' one). */
+const configError = (message: RegExp) => ({ name: 'ConfigError', code: 'ERR_CONFIG', message })
+
+function tsc(file: string, resolution: 'node16' | 'node10' = 'node16'): void {
+  const compiler = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  const module = resolution === 'node16' ? 'node16' : 'commonjs'
+  // Throws with tsc's diagnostics when the types do not resolve or the example does not fit them.
+  execFileSync(
+    process.execPath,
+    [compiler, '--noEmit', '--strict', '--module', module, '--moduleResolution', resolution, '--target', 'es2022', '--types', 'node',
+      '--typeRoots', join(root, 'node_modules', '@types'), file],
+    { cwd: root, encoding: 'utf8' },
+  )
+}
+
+test('the README examples compile against the subpath as CommonJS, and an ES-module user gets the types', (t) => {
+  tsc(join(fixtures, 'readme.cts'))
+  tsc(join(fixtures, 'esm-usage.mts'))
+  t.pass()
+})
+
+test('a TypeScript user on the old node10 resolution (which ignores exports) gets the types through typesVersions', (t) => {
+  const project = mkdtempSync(join(tmpdir(), 'alions-node10-'))
+  t.teardown(() => rmSync(project, { recursive: true, force: true }))
+  mkdirSync(join(project, 'node_modules'))
+  symlinkSync(root, join(project, 'node_modules', 'rocketmq-napi'))
+  const file = join(project, 'uses.ts')
+  writeFileSync(
+    file,
+    "import { Consumer as Core } from 'rocketmq-napi'\nimport { Consumer, Message } from 'rocketmq-napi/ali-ons'\n" +
+      "export const message: Message = new Message('t', 'tag', 'body')\nexport const classes = [Core, Consumer]\n",
+  )
+  tsc(file, 'node10')
+  t.pass()
+})
+
+test('import and require of rocketmq-napi/ali-ons give Producer, Consumer and Message', (t) => {
+  const list = 'Object.keys(m).filter((k) => k !== "default").sort().join(",")'
+  const run = (args: string[]): string => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim()
+  const viaImport = run(['--input-type=module', '-e', `import * as m from 'rocketmq-napi/ali-ons'; console.log(${list})`])
+  const viaRequire = run(['-e', `const m = require('rocketmq-napi/ali-ons'); console.log(${list})`])
+  t.is(viaImport, 'Consumer,Message,Producer')
+  t.is(viaRequire, viaImport)
+})
+
+function recorder(): Printer & { lines: unknown[]; errors: unknown[] } {
+  const lines: unknown[] = []
+  const errors: unknown[] = []
+  return { lines, errors, log: (...values) => lines.push(values[0]), error: (...values) => errors.push(values[0]) }
+}
+
+test('the README examples as written are refused for their access keys, by name', (t) => {
+  const printer = recorder()
+  t.throws(() => readme.readmeConsumer({}, { topic: 'your-topic' }, printer), configError(/accessKeyId.*ACL/))
+  // The README's producer throws from its constructor, inside the promise it returns.
+  t.throws(() => void readme.readmeProducer({}, printer), configError(/accessKeyId/))
+})
+
+test('with nameSrv in place of the keys, the README consumer receives what the README producer sent', async (t) => {
+  const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
+  t.teardown(() => admin.close())
+  const topic = await createTestTopic(admin, 'alions_readme')
+  const printer = recorder()
+  const { consumer, producer } = await readme.readmeLocal({}, { topic, nameSrv: [NAMESRV_ADDR], consumerGroup: uniqueName('alions_readme') }, printer)
+  t.teardown(async () => {
+    await consumer.close()
+    await producer.close()
+  })
+  const sendResult = printer.lines[0] as { msgId: string; sendStatus: string }
+  t.is(sendResult.sendStatus, 'SEND_OK')
+  t.true(await waitFor(() => printer.lines.length === 2))
+  t.is(printer.lines[1], `receive message, msgId: ${sendResult.msgId}, body: Hello ONS !!! `)
+})
