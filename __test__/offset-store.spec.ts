@@ -364,7 +364,15 @@ test('validateOffsetStoreConfig says whether createOffsetStore would accept the 
 async function sent(t: ExecutionContext, topic: string, count: number): Promise<Map<string, number>> {
   const producer = await startedProducer(t)
   await produce(producer, count, (index) => ({ topic, body: `offset-store-${index}` }))
-  return maxOffsets(admin, topic)
+  // A broker indexes a message a moment after answering its send (4.x later still when loaded): bounded wait
+  // until the queues' ends add up to what was sent.
+  let offsets = await maxOffsets(admin, topic)
+  for (let attempt = 0; attempt < 100 && total(offsets) < count; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    offsets = await maxOffsets(admin, topic)
+  }
+  t.is(total(offsets), count, 'every message sent is indexed')
+  return offsets
 }
 
 function total(offsets: ReadonlyMap<string, number>): number {

