@@ -414,6 +414,12 @@ impl NativeProducer {
         self.inner.client_id()
     }
 
+    /// Sends, failures, retries and send latencies since the producer was created.
+    #[napi]
+    pub fn metrics(&self) -> crate::metrics::NativeProducerMetrics {
+        self.inner.metrics().into()
+    }
+
     /// Takes a message for the next [`flush`](Self::flush), under `id`: its outcome reaches
     /// `onComplete` with that id. The body is copied here, on the JavaScript thread, so a
     /// caller that reuses its Buffer right after sending cannot change what is sent. The

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
+use crate::metrics::{ProducerCounters, ProducerMetrics};
 use crate::ordered_send::{
     batch_sharding_key, chosen_queue, queue_for_key, validate_sharding_key, QueueChoice, SendTarget,
 };
@@ -220,6 +221,8 @@ pub struct Producer {
     /// Per topic, the writable queues of the route they were computed from: rebuilt only
     /// when the route changes, not on every send (the list allocates a queue per entry).
     publish_queues: Mutex<HashMap<String, PublishQueues>>,
+    /// Sends, failures, retries and latencies, for [`Producer::metrics`].
+    counters: ProducerCounters,
 }
 
 /// The writable queues of one route of a topic, sorted by broker, as sends pick from them.
@@ -244,6 +247,7 @@ impl Producer {
             next_queue: AtomicUsize::new(0),
             publish_queues: Mutex::new(HashMap::new()),
             state: Mutex::new(State::Created),
+            counters: ProducerCounters::default(),
         })
     }
 
@@ -325,9 +329,18 @@ impl Producer {
         let selection = Selection::of(message.sharding_key.as_deref(), target)?;
         let instance = self.running_instance()?;
         let prepared = self.prepare(&message).await?;
-        let deadline = Instant::now() + self.config.send_timeout;
-        self.send_prepared(&instance, prepared, selection, deadline)
-            .await
+        let started = Instant::now();
+        let deadline = started + self.config.send_timeout;
+        let result = self
+            .send_prepared(&instance, prepared, selection, deadline)
+            .await;
+        self.counters.sent(1, result.is_ok(), started.elapsed());
+        result
+    }
+
+    /// Sends, failures, retries and send latencies since the producer was created.
+    pub fn metrics(&self) -> ProducerMetrics {
+        self.counters.snapshot()
     }
 
     /// Sends messages of one topic as one batch (SEND_BATCH_MESSAGE), all to one queue.
@@ -377,9 +390,14 @@ impl Producer {
             batch: true,
             msg_id,
         };
-        let deadline = Instant::now() + self.config.send_timeout;
-        self.send_prepared(&instance, prepared, selection, deadline)
-            .await
+        let started = Instant::now();
+        let deadline = started + self.config.send_timeout;
+        let result = self
+            .send_prepared(&instance, prepared, selection, deadline)
+            .await;
+        self.counters
+            .sent(messages.len() as u64, result.is_ok(), started.elapsed());
+        result
     }
 
     /// The writable queues of `topic` in the order sends choose from (by broker name, then
@@ -577,6 +595,7 @@ impl Producer {
             {
                 Ok(result) => return Ok(result),
                 Err(err) if retriable(&err) && attempt < attempts => {
+                    self.counters.retried();
                     warn!(
                         "send to {} failed (attempt {attempt}/{attempts}), trying another broker: {err}",
                         queue.broker_name

@@ -89,7 +89,7 @@ use super::config_rules;
 use super::flow_control::{QueueLimits, Thresholds};
 use super::offset_store::local::{self, LocalOffsetStore};
 use super::offset_store::remote::{RemoteOffsetStore, DEFAULT_OFFSET_REQUEST_TIMEOUT};
-use super::offset_store::OffsetStore;
+use super::offset_store::{OffsetStore, ReadOffsetType};
 use super::orderly::{MessageListenerOrderly, DEFAULT_SUSPEND_CURRENT_QUEUE_TIME};
 use super::pause::{PauseSwitch, PAUSED_PULL_DELAY};
 use super::process_queue::ProcessQueue;
@@ -103,7 +103,7 @@ use super::send_back::{
     DEFAULT_SEND_BACK_RETRY_TIMES, SEND_BACK_TIMEOUT,
 };
 use super::start_offset::{self, QueueOffsets};
-pub use super::stats::{ConsumerStats, OffsetStoreMetrics};
+pub use super::stats::{ConsumerStats, OffsetStoreMetrics, QueueMetrics};
 use super::stats::{Counters, Event, TopicStatus};
 use super::subscriptions::LiveSubscriptions;
 use crate::error::{ClientError, Result};
@@ -1042,6 +1042,51 @@ impl PushConsumer {
         stats
     }
 
+    /// Per queue held now (none when not started): what it holds, the offset committed in
+    /// memory and the broker's max offset, asked of the brokers (GET_MAX_OFFSET, every
+    /// queue at once, each within the consumer's offset request timeout). A broker that
+    /// does not answer leaves `max_offset` unset for its queues; nothing fails.
+    pub async fn queue_metrics(&self) -> Vec<QueueMetrics> {
+        let Some(engine) = lock(&self.live_engine).clone() else {
+            return Vec::new();
+        };
+        let slots: Vec<(MessageQueue, Arc<QueueSlot>)> = lock(&engine.queues)
+            .iter()
+            .map(|(mq, slot)| (mq.clone(), Arc::clone(slot)))
+            .collect();
+        let mut queries = JoinSet::new();
+        for (index, (mq, _)) in slots.iter().enumerate() {
+            let engine = Arc::clone(&engine);
+            let mq = mq.clone();
+            queries.spawn(async move { (index, engine.offsets.max_offset(&mq).await.ok()) });
+        }
+        let mut max_offsets = vec![None; slots.len()];
+        while let Some(joined) = queries.join_next().await {
+            if let Ok((index, max)) = joined {
+                max_offsets[index] = max;
+            }
+        }
+        let mut metrics = Vec::with_capacity(slots.len());
+        for ((mq, slot), max_offset) in slots.into_iter().zip(max_offsets) {
+            // Read after the broker answered: a commit racing the query then shows as a
+            // smaller lag, never a negative one.
+            let committed_offset = engine
+                .store
+                .read_offset(&mq, ReadOffsetType::ReadFromMemory)
+                .await
+                .ok()
+                .flatten();
+            metrics.push(QueueMetrics {
+                messages_held: slot.pq().message_count(),
+                bytes_held: slot.pq().message_size(),
+                committed_offset,
+                max_offset,
+                queue: mq,
+            });
+        }
+        metrics
+    }
+
     /// The queues this consumer holds now (empty when not started).
     pub async fn assigned_queues(&self) -> BTreeSet<MessageQueue> {
         match self.running.lock().await.as_ref() {
@@ -1724,8 +1769,10 @@ impl Engine {
             else {
                 continue;
             };
+            let pull_took = pull_started.elapsed();
+            self.counters.pull_latency.record(pull_took);
             if let (Some(status), Ok(result)) = (self.topic_status(&mq.topic), &result) {
-                status.pulled(pull_started.elapsed(), result.messages.len());
+                status.pulled(pull_took, result.messages.len());
             }
             match result {
                 Err(err) => {
@@ -1905,12 +1952,14 @@ impl Engine {
                 None => self.call_listener(&mq, messages.clone()).await,
             };
             let count = messages.len() as u64;
+            let call_took = call_started.elapsed();
+            self.counters.listener_latency.record(call_took);
             if let Some(status) = self.topic_status(&mq.topic) {
                 let (ok, failed) = match outcome.status {
                     ConsumeConcurrentlyStatus::ConsumeSuccess => (messages.len(), 0),
                     ConsumeConcurrentlyStatus::ReconsumeLater => (0, messages.len()),
                 };
-                status.consumed(call_started.elapsed(), ok, failed);
+                status.consumed(call_took, ok, failed);
             }
             match outcome.status {
                 ConsumeConcurrentlyStatus::ConsumeSuccess => {

@@ -377,13 +377,15 @@ impl Engine {
             let outcome = self.orderly_verdict(&mq, batch.clone()).await;
             let count = batch.len() as u64;
             let failed = outcome.status == ConsumeOrderlyStatus::SuspendCurrentQueueAMoment;
+            let took = started.elapsed();
+            self.counters.listener_latency.record(took);
             if let Some(status) = self.topic_status(&mq.topic) {
                 let (ok, bad) = if failed {
                     (0, batch.len())
                 } else {
                     (batch.len(), 0)
                 };
-                status.consumed(started.elapsed(), ok, bad);
+                status.consumed(took, ok, bad);
             }
             self.counters.add(
                 if failed {
