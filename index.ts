@@ -44,6 +44,7 @@ export type {
   MetricsSources,
   ProducerMetrics,
   QueueMetrics,
+  TraceMetrics,
 } from './lib/metrics'
 export { registerPrometheusMetrics } from './lib/metrics-prometheus'
 export type {

@@ -804,6 +804,7 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
       processQueue: { messages: s.messagesHeld, bytes: s.bytesHeld },
       lag: queues.reduce((sum, q) => sum + (q.lag ?? 0), 0),
       queues,
+      traces: this.#native.traceMetrics() ?? undefined,
     }
   }
 

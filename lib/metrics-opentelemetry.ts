@@ -126,6 +126,10 @@ export function registerOpenTelemetryMetrics(meter: OtelMeter, sources: MetricsS
     ...message,
     description: "Messages stored and not yet consumed per held queue: the broker's max offset minus the committed offset.",
   })
+  const traceDropped = meter.createObservableCounter('rocketmq.client.trace.dropped', {
+    unit: '{record}',
+    description: 'Message trace records dropped because the trace queue was full.',
+  })
   const duration = { unit: 's', advice: { explicitBucketBoundaries: boundaries } }
   const operationDuration = meter.createHistogram('messaging.client.operation.duration', {
     ...duration,
@@ -147,6 +151,9 @@ export function registerOpenTelemetryMetrics(meter: OtelMeter, sources: MetricsS
       result.observe(sent, m.sent.ok, attributes)
       result.observe(sent, m.sent.failed, { ...attributes, ...FAILED })
       result.observe(retries, m.sent.retried, attributes)
+      if (m.traces) {
+        result.observe(traceDropped, m.traces.dropped, attributes)
+      }
       fed.feed(producer, 'send', m.sendLatency, operationDuration, { ...attributes, 'messaging.operation.type': 'send' })
     }
     for (const [consumer, m] of consumerSnapshots) {
@@ -155,6 +162,9 @@ export function registerOpenTelemetryMetrics(meter: OtelMeter, sources: MetricsS
       result.observe(consumed, m.consumed.ok, process)
       result.observe(consumed, m.consumed.failed, { ...process, ...FAILED })
       result.observe(retried, m.consumed.retried, group)
+      if (m.traces) {
+        result.observe(traceDropped, m.traces.dropped, group)
+      }
       for (const q of m.queues) {
         const queue = {
           ...group,
@@ -176,7 +186,7 @@ export function registerOpenTelemetryMetrics(meter: OtelMeter, sources: MetricsS
       fed.feed(consumer, 'process', m.listenerLatency, processDuration, process)
     }
   }
-  const observables = [sent, retries, consumed, retried, held, heldBytes, lag]
+  const observables = [sent, retries, consumed, retried, held, heldBytes, lag, traceDropped]
   meter.addBatchObservableCallback(observe, observables)
   return { unregister: () => meter.removeBatchObservableCallback(observe, observables) }
 }

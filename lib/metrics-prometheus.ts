@@ -174,6 +174,10 @@ const DEFINITIONS: readonly Definition[] = [
   histogram('rocketmq_consumer_process_duration_seconds', 'How long each listener call took, call to verdict.', (s) =>
     s.consumers.map((c) => [{ group: c.group }, c.listenerLatency]),
   ),
+  counter('rocketmq_trace_records_dropped_total', 'Message trace records dropped because the trace queue was full.', (s) => [
+    ...s.producers.filter((p) => p.traces).map((p): [Labels, number] => [{ group: p.group, role: 'producer' }, p.traces?.dropped ?? 0]),
+    ...s.consumers.filter((c) => c.traces).map((c): [Labels, number] => [{ group: c.group, role: 'consumer' }, c.traces?.dropped ?? 0]),
+  ]),
   gauge('rocketmq_consumer_process_queue_messages', 'Messages pulled and not yet consumed, per held queue.', (s) =>
     s.consumers.flatMap((c) => c.queues.map((q): [Labels, number] => [queueLabels(c.group, q), q.messagesHeld])),
   ),

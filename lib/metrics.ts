@@ -42,6 +42,18 @@ export interface MessageOutcomes {
   readonly retried: number
 }
 
+/** The message trace dispatcher of a client with `enableMessageTrace`: what happened to its records. */
+export interface TraceMetrics {
+  /** Records queued for sending (a send leaves one, a consumed message two). */
+  readonly recorded: number
+  /** Records dropped because the bounded queue was full (the message path never waits for traces). */
+  readonly dropped: number
+  /** Trace messages sent to the trace topic (each packs many records). */
+  readonly messagesSent: number
+  /** Trace messages whose send failed; their records are lost. Drops and failures are logged at most every 10 s. */
+  readonly sendFailures: number
+}
+
 /** A producer's counters; see {@link Producer.metrics}. */
 export interface ProducerMetrics {
   /** The producer group. */
@@ -50,6 +62,8 @@ export interface ProducerMetrics {
   readonly sent: MessageOutcomes
   /** How long each send took, from its first attempt to its outcome (retries included; one per send or batch). */
   readonly sendLatency: LatencyHistogram
+  /** The message traces' counters, when `enableMessageTrace` is on and the producer was started. */
+  readonly traces: TraceMetrics | undefined
 }
 
 /** One queue a consumer holds: its process queue and its lag. */
@@ -87,6 +101,8 @@ export interface ConsumerMetrics {
   readonly lag: number
   /** Per held queue (none when not started), sorted by topic, broker, queue id. */
   readonly queues: readonly QueueMetrics[]
+  /** The message traces' counters, when `enableMessageTrace` is on and the consumer was started. */
+  readonly traces: TraceMetrics | undefined
 }
 
 /** The clients whose metrics an exporter reports. */
@@ -116,6 +132,7 @@ export function fromNativeProducerMetrics(group: string, m: NativeProducerMetric
     group,
     sent: { ok: m.messagesSentOk, failed: m.messagesSentFailed, retried: m.sendRetries },
     sendLatency: fromNativeHistogram(m.sendLatency),
+    traces: m.traces ?? undefined,
   }
 }
 

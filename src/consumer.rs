@@ -1040,6 +1040,12 @@ impl NativeConsumer {
             .collect()
     }
 
+    /// The message trace dispatcher's counters, once started with traces on.
+    #[napi]
+    pub fn trace_metrics(&self) -> Option<crate::metrics::NativeTraceMetrics> {
+        self.inner.trace_metrics().map(Into::into)
+    }
+
     /// The queues this member holds now.
     #[napi]
     pub async fn assigned_queues(&self) -> Vec<NativeMessageQueue> {

@@ -6,6 +6,7 @@ use napi::bindgen_prelude::BigInt;
 use napi_derive::napi;
 use rocketmq_client::consumer::push::QueueMetrics;
 use rocketmq_client::metrics::{HistogramSnapshot, ProducerMetrics, LATENCY_BOUNDS_SECONDS};
+use rocketmq_client::trace::TraceMetrics;
 
 use crate::consumer::NativeMessageQueue;
 
@@ -41,6 +42,28 @@ pub struct NativeProducerMetrics {
     pub messages_sent_failed: f64,
     pub send_retries: f64,
     pub send_latency: NativeHistogram,
+    /// The message trace dispatcher's counters, when traces are on and the producer started.
+    pub traces: Option<NativeTraceMetrics>,
+}
+
+/// A trace dispatcher's counters.
+#[napi(object)]
+pub struct NativeTraceMetrics {
+    pub recorded: f64,
+    pub dropped: f64,
+    pub messages_sent: f64,
+    pub send_failures: f64,
+}
+
+impl From<TraceMetrics> for NativeTraceMetrics {
+    fn from(t: TraceMetrics) -> Self {
+        NativeTraceMetrics {
+            recorded: t.recorded as f64,
+            dropped: t.dropped as f64,
+            messages_sent: t.messages_sent as f64,
+            send_failures: t.send_failures as f64,
+        }
+    }
 }
 
 impl From<ProducerMetrics> for NativeProducerMetrics {
@@ -50,6 +73,7 @@ impl From<ProducerMetrics> for NativeProducerMetrics {
             messages_sent_failed: m.messages_sent_failed as f64,
             send_retries: m.send_retries as f64,
             send_latency: m.send_latency.into(),
+            traces: None,
         }
     }
 }

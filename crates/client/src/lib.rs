@@ -7,7 +7,8 @@
 //! the push consumer's building blocks in [`consumer`], and [`processor`] (the requests
 //! brokers send to clients, routed to the consumer group they name).
 //! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer, and
-//! [`metrics`] holds the counters and latency histograms of the `metrics()` snapshots.
+//! [`metrics`] holds the counters and latency histograms of the `metrics()` snapshots, and
+//! [`trace`] sends message traces in the Java client's format.
 
 pub mod admin;
 pub mod client_ip;
@@ -23,6 +24,7 @@ pub mod processor;
 pub mod producer;
 pub mod remoting_client;
 pub mod route_cache;
+pub mod trace;
 pub mod transport;
 pub mod validation;
 
