@@ -36,6 +36,33 @@ export type {
   StartOptions,
 } from './lib/consumer'
 export { ConsumedMessage } from './lib/consumed-message'
+export { latencyBoundsSeconds } from './lib/metrics'
+export type {
+  ConsumerMetrics,
+  LatencyHistogram,
+  MessageOutcomes,
+  MetricsSources,
+  ProducerMetrics,
+  QueueMetrics,
+  TraceMetrics,
+} from './lib/metrics'
+export { registerPrometheusMetrics } from './lib/metrics-prometheus'
+export type {
+  PrometheusMetric,
+  PrometheusRegistration,
+  PrometheusRegistry,
+  PrometheusSample,
+} from './lib/metrics-prometheus'
+export { registerOpenTelemetryMetrics } from './lib/metrics-opentelemetry'
+export type {
+  OpenTelemetryRegistration,
+  OtelAttributes,
+  OtelBatchObservableResult,
+  OtelHistogram,
+  OtelInstrumentOptions,
+  OtelMeter,
+  OtelObservable,
+} from './lib/metrics-opentelemetry'
 export {
   CLIENT_NAME_ENV,
   CONSUMER_DEFAULTS,

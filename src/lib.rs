@@ -9,6 +9,7 @@ mod completions;
 mod consumer;
 mod error;
 mod logger;
+mod metrics;
 mod offset_store;
 mod producer;
 mod runtime;

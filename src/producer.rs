@@ -12,6 +12,7 @@ use rocketmq_client::ordered_send::{QueueChoice, SendTarget};
 use rocketmq_client::producer::{
     COMPRESS_OVER_RANGE, MAX_MESSAGE_SIZE_RANGE, RETRY_TIMES_RANGE, SEND_TIMEOUT_MS_RANGE,
 };
+use rocketmq_client::trace::DEFAULT_TRACE_TOPIC;
 use rocketmq_client::validation::{argument_integer, config_integer, JAVA_INT, MAX_DELAY_LEVEL};
 use rocketmq_client::{
     ClientError, OutgoingMessage, Producer, ProducerConfig, SendResult, SendStatus,
@@ -45,6 +46,10 @@ pub struct NativeProducerConfig {
     pub instance_name: Option<String>,
     /// Appended to the client id when set.
     pub unit_name: Option<String>,
+    /// Message traces (Java's `enableMsgTrace`): a `Pub` record per message sent.
+    pub enable_message_trace: Option<bool>,
+    /// The trace topic; `RMQ_SYS_TRACE_TOPIC` when unset.
+    pub customized_trace_topic: Option<String>,
 }
 
 /// A message to send.
@@ -377,9 +382,21 @@ impl NativeProducer {
         >,
     ) -> napi::Result<Self> {
         crate::logger::install_default();
+        let trace_topic = config.enable_message_trace.unwrap_or(false).then(|| {
+            config
+                .customized_trace_topic
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TRACE_TOPIC.to_owned())
+        });
         let engine_config = engine_config(config).map_err(|err| js_error(env, err))?;
+        let producer = Producer::new(engine_config).map_err(|err| js_error(env, err))?;
+        if let Some(topic) = trace_topic {
+            producer
+                .trace_to(&topic)
+                .map_err(|err| js_error(env, as_config_error("customizedTraceTopic", err)))?;
+        }
         Ok(NativeProducer {
-            inner: Arc::new(Producer::new(engine_config).map_err(|err| js_error(env, err))?),
+            inner: Arc::new(producer),
             completions: Arc::new(Completions::new(on_complete)?),
             staged: Mutex::new(Vec::new()),
         })
@@ -412,6 +429,14 @@ impl NativeProducer {
     #[napi(getter)]
     pub fn client_id(&self) -> Option<String> {
         self.inner.client_id()
+    }
+
+    /// Sends, failures, retries and send latencies since the producer was created.
+    #[napi]
+    pub fn metrics(&self) -> crate::metrics::NativeProducerMetrics {
+        let mut metrics: crate::metrics::NativeProducerMetrics = self.inner.metrics().into();
+        metrics.traces = self.inner.trace_metrics().map(Into::into);
+        metrics
     }
 
     /// Takes a message for the next [`flush`](Self::flush), under `id`: its outcome reaches
@@ -543,5 +568,13 @@ impl NativeProducer {
                     .collect()
             })
             .fallible()
+    }
+}
+
+/// A topic problem of the trace topic is a problem of the configuration, named by its field.
+fn as_config_error(field: &str, err: ClientError) -> ClientError {
+    match err {
+        ClientError::Validation(message) => ClientError::Config(format!("{field}: {message}")),
+        other => other,
     }
 }

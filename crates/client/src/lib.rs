@@ -6,7 +6,9 @@
 //! per-client-id core they share: connections, routes, heartbeats), [`admin`], [`producer`],
 //! the push consumer's building blocks in [`consumer`], and [`processor`] (the requests
 //! brokers send to clients, routed to the consumer group they name).
-//! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer.
+//! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer, and
+//! [`metrics`] holds the counters and latency histograms of the `metrics()` snapshots, and
+//! [`trace`] sends message traces in the Java client's format.
 
 pub mod admin;
 pub mod client_ip;
@@ -15,12 +17,14 @@ pub mod consumer;
 pub mod error;
 pub mod instance;
 pub mod log_buffer;
+pub mod metrics;
 pub mod namesrv;
 pub mod ordered_send;
 pub mod processor;
 pub mod producer;
 pub mod remoting_client;
 pub mod route_cache;
+pub mod trace;
 pub mod transport;
 pub mod validation;
 
