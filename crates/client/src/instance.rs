@@ -27,6 +27,7 @@ use rocketmq_remoting::{ExtFields, RemotingCommand};
 use tokio::sync::{broadcast, watch, Notify, OnceCell};
 use tokio::task::JoinHandle;
 
+use crate::acl::{AclSigner, Credentials};
 use crate::client_ip::local_ip_toward;
 use crate::connection::{InboundHandler, Responder, UnsupportedRequests};
 use crate::error::{ClientError, Result};
@@ -35,7 +36,7 @@ use crate::remoting_client::{ConnectionConfig, RemotingClient};
 use crate::route_cache::{
     RouteCache, RouteCacheConfig, DEFAULT_ROUTE_IDLE_EVICTION, DEFAULT_ROUTE_REFRESH,
 };
-use crate::transport::TcpDialer;
+use crate::transport::{RequestHook, TcpDialer};
 
 /// Java's `heartbeatBrokerInterval`.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
@@ -66,6 +67,9 @@ pub struct InstanceConfig {
     pub route_idle_eviction: Duration,
     /// Connection settings.
     pub connection: ConnectionConfig,
+    /// ACL credentials every request is signed with; none for an open cluster. Members
+    /// with other credentials get an instance of their own.
+    pub credentials: Option<Credentials>,
 }
 
 impl InstanceConfig {
@@ -80,6 +84,7 @@ impl InstanceConfig {
             route_refresh: DEFAULT_ROUTE_REFRESH,
             route_idle_eviction: DEFAULT_ROUTE_IDLE_EVICTION,
             connection: ConnectionConfig::default(),
+            credentials: None,
         })
     }
 
@@ -107,6 +112,12 @@ impl InstanceConfig {
             .unwrap_or_else(|| std::process::id().to_string())
     }
 
+    /// Sets the ACL credentials requests are signed with.
+    pub fn with_credentials(mut self, credentials: Option<Credentials>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
     /// The registry key. The client IP is left out because it is a function of the first
     /// NameServer address (the local address toward it), which the key already holds.
     fn key(&self) -> InstanceKey {
@@ -114,6 +125,10 @@ impl InstanceConfig {
             self.instance_name(),
             self.unit_name.clone().unwrap_or_default(),
             self.namesrv_addrs.join(";"),
+            self.credentials
+                .as_ref()
+                .map(Credentials::fingerprint)
+                .unwrap_or_default(),
         )
     }
 }
@@ -141,7 +156,8 @@ where
     }
 }
 
-type InstanceKey = (String, String, String);
+/// Instance name, unit name, NameServer list, credentials fingerprint.
+type InstanceKey = (String, String, String, String);
 
 /// Live instances. A BTreeMap because its constructor is const.
 static REGISTRY: Mutex<BTreeMap<InstanceKey, Arc<ClientInstance>>> = Mutex::new(BTreeMap::new());
@@ -409,10 +425,14 @@ impl ClientInstance {
         let handler = Arc::new(PluggableHandler {
             current: RwLock::new(Arc::new(UnsupportedRequests)),
         });
+        let hooks: Vec<Arc<dyn RequestHook>> = match &config.credentials {
+            Some(credentials) => vec![Arc::new(AclSigner::new(credentials.clone()))],
+            None => Vec::new(),
+        };
         let remoting = RemotingClient::with_parts(
             config.connection.clone(),
             Arc::new(TcpDialer),
-            Vec::new(),
+            hooks,
             handler.clone(),
         );
         let namesrv = Arc::new(NameServerClient::new(

@@ -8,6 +8,7 @@
 //! brokers send to clients, routed to the consumer group they name).
 //! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer.
 
+pub mod acl;
 pub mod admin;
 pub mod client_ip;
 pub mod connection;

@@ -243,6 +243,9 @@ pub struct PushConsumerConfig {
     pub instance_name: Option<String>,
     /// Java's `unitName`.
     pub unit_name: Option<String>,
+    /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
+    /// `securityToken`); none for a cluster without ACL.
+    pub credentials: Option<crate::acl::Credentials>,
     /// Clustering (the default: members share the queues, offsets on the brokers) or
     /// broadcasting (every member consumes every queue, offsets in a local file). See the
     /// module doc.
@@ -353,6 +356,7 @@ impl Default for PushConsumerConfig {
             namesrv_addr: String::new(),
             instance_name: None,
             unit_name: None,
+            credentials: None,
             message_model: MessageModel::Clustering,
             offset_store_dir: None,
             consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
@@ -772,10 +776,12 @@ impl PushConsumer {
         }
         let subscriptions = self.config.subscriptions_to_start(subscriptions);
 
-        let instance_config = InstanceConfig::new(&self.config.namesrv_addr)?.with_names(
-            self.config.effective_instance_name(),
-            self.config.unit_name.as_deref(),
-        );
+        let instance_config = InstanceConfig::new(&self.config.namesrv_addr)?
+            .with_names(
+                self.config.effective_instance_name(),
+                self.config.unit_name.as_deref(),
+            )
+            .with_credentials(self.config.credentials.clone());
         let instance = ClientInstance::acquire(instance_config).await?;
         // As Java's start: load the routes, and have the brokers check the SQL92
         // expressions before telling them who we are, so a bad one fails here.
