@@ -395,15 +395,42 @@ impl ClientInstance {
     /// slaves), as Java does. Nothing is sent without groups. Returns how many brokers
     /// accepted it.
     pub async fn send_heartbeat_to_all_brokers(&self) -> usize {
+        self.heartbeat_outcomes()
+            .await
+            .iter()
+            .filter(|outcome| outcome.is_none())
+            .count()
+    }
+
+    /// Sends one heartbeat as [`send_heartbeat_to_all_brokers`](Self::send_heartbeat_to_all_brokers)
+    /// does, and fails with the first ACL refusal (`Authentication` / `Authorization`) a broker
+    /// answered: with ACL on, a consumer whose heartbeat is refused is not in its group, so it
+    /// could never be given a queue; its start fails with the broker's reason instead. Other
+    /// failures (a broker down) are left to the periodic heartbeat, as before.
+    pub async fn heartbeat_checking_access(&self) -> Result<usize> {
+        let outcomes = self.heartbeat_outcomes().await;
+        if let Some(refused) = outcomes.iter().flatten().find(|err| {
+            matches!(
+                err,
+                ClientError::Authentication { .. } | ClientError::Authorization { .. }
+            )
+        }) {
+            return Err(refused.clone());
+        }
+        Ok(outcomes.iter().filter(|outcome| outcome.is_none()).count())
+    }
+
+    /// One heartbeat to every broker: per broker, `None` when it accepted, else why not.
+    async fn heartbeat_outcomes(&self) -> Vec<Option<ClientError>> {
         let data = self.heartbeat_data();
         if data.producer_data_set.is_empty() && data.consumer_data_set.is_empty() {
-            return 0;
+            return Vec::new();
         }
         let body = match data.encode() {
             Ok(body) => Bytes::from(body),
             Err(err) => {
                 warn!("cannot encode the heartbeat: {err}");
-                return 0;
+                return Vec::new();
             }
         };
         let with_slaves = !data.consumer_data_set.is_empty();
@@ -417,8 +444,7 @@ impl ClientInstance {
             .collect();
         let command =
             RemotingCommand::request(request::HEART_BEAT, ExtFields::new()).with_body(body);
-        let answers = self.to_each(targets, command, "heartbeat").await;
-        answers.into_iter().filter(|ok| *ok).count()
+        self.to_each(targets, command, "heartbeat").await
     }
 
     fn new(config: InstanceConfig) -> ClientInstance {
@@ -536,8 +562,14 @@ impl ClientInstance {
             .await;
     }
 
-    /// Sends `command` to every address at once; true per address that answered SUCCESS.
-    async fn to_each(&self, addrs: Vec<String>, command: RemotingCommand, what: &str) -> Vec<bool> {
+    /// Sends `command` to every address at once; per address, `None` when it answered
+    /// SUCCESS, else the failure (logged here).
+    async fn to_each(
+        &self,
+        addrs: Vec<String>,
+        command: RemotingCommand,
+        what: &str,
+    ) -> Vec<Option<ClientError>> {
         let sends: Vec<(String, JoinHandle<Result<RemotingCommand>>)> = addrs
             .into_iter()
             .map(|addr| {
@@ -553,26 +585,31 @@ impl ClientInstance {
             .collect();
         let mut results = Vec::with_capacity(sends.len());
         for (addr, send) in sends {
-            let ok = match send.await {
-                Ok(Ok(answer)) if answer.code == response::SUCCESS => true,
+            let outcome = match send.await {
+                Ok(Ok(answer)) if answer.code == response::SUCCESS => None,
                 Ok(Ok(answer)) => {
+                    let remark = answer.remark.unwrap_or_default();
                     warn!(
-                        "{what} to {addr} refused [responseCode={}]: {}",
-                        answer.code,
-                        answer.remark.unwrap_or_default()
+                        "{what} to {addr} refused [responseCode={}]: {remark}",
+                        answer.code
                     );
-                    false
+                    Some(ClientError::BrokerResponse {
+                        message: format!("{what} to {addr} refused: {remark}"),
+                        code: answer.code,
+                    })
                 }
                 Ok(Err(err)) => {
                     warn!("{what} to {addr} failed: {err}");
-                    false
+                    Some(err)
                 }
                 Err(err) => {
                     warn!("{what} to {addr} ended abnormally: {err}");
-                    false
+                    Some(ClientError::State(format!(
+                        "{what} to {addr} ended abnormally"
+                    )))
                 }
             };
-            results.push(ok);
+            results.push(outcome);
         }
         results
     }

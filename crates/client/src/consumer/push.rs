@@ -844,8 +844,14 @@ impl PushConsumer {
         }
 
         // Tell the brokers who we are, then rebalance at once, so the first round already
-        // finds this client in the group.
-        instance.send_heartbeat_to_all_brokers().await;
+        // finds this client in the group. A broker with ACL that refuses the heartbeat would
+        // leave the consumer outside its group for good: the start fails with its reason.
+        if let Err(refused) = instance.heartbeat_checking_access().await {
+            processor.unregister(&self.config.group);
+            instance.unregister_consumer(&self.config.group).await;
+            instance.release().await;
+            return Err(refused);
+        }
 
         let tasks = vec![
             tokio::spawn(Arc::clone(&engine).rebalance_loop()),
