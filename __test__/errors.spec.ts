@@ -4,6 +4,8 @@ import test from 'ava'
 
 import {
   Admin,
+  AuthenticationError,
+  AuthorizationError,
   BrokerNotAvailableError,
   BrokerResponseError,
   ClientError,
@@ -57,6 +59,8 @@ const EXPECTED_CLASS: Readonly<Record<string, new (...args: never[]) => RocketMQ
   ERR_INVALID_SELECTOR: InvalidSelectorError,
   ERR_PROTOCOL: ProtocolError,
   ERR_OFFSET: OffsetError,
+  ERR_AUTHENTICATION: AuthenticationError,
+  ERR_AUTHORIZATION: AuthorizationError,
 }
 
 const ENGINE_CODES: readonly string[] = nativeBinding().errorCodes()

@@ -5,6 +5,7 @@
  * @module
  */
 import type { NativeAdminConfig, NativeProducerConfig } from './binding'
+import { type CredentialSettings, resolveCredentials } from './credentials'
 import { ConfigError } from './errors'
 import { nativeBinding } from './native'
 import { callNativeSync } from './native-errors'
@@ -12,8 +13,8 @@ import { callNativeSync } from './native-errors'
 /** Environment variable read when `namesrvAddr` is not given. */
 export const NAMESRV_ADDR_ENV = 'NAMESRV_ADDR'
 
-/** Producer settings; names follow the Java client. */
-export interface ProducerConfig {
+/** Producer settings; names follow the Java client. ACL credentials: see {@link CredentialSettings}. */
+export interface ProducerConfig extends CredentialSettings {
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
   namesrvAddr?: string
   /** Producer group name (letters, digits, `%|_-`, at most 255 characters; not `DEFAULT_PRODUCER`). */
@@ -45,8 +46,8 @@ export interface ProducerConfig {
   customizedTraceTopic?: string
 }
 
-/** Admin settings. */
-export interface AdminConfig {
+/** Admin settings. ACL credentials: see {@link CredentialSettings}. */
+export interface AdminConfig extends CredentialSettings {
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
   namesrvAddr?: string
   /** Timeout of one request, in milliseconds. Default: chosen by the engine (3000). */
@@ -162,7 +163,7 @@ export function resolveProducerConfig(config: ProducerConfig): NativeProducerCon
     }
     native.customizedTraceTopic = customizedTraceTopic
   }
-  return Object.assign(native, resolveClientNames(config))
+  return Object.assign(native, resolveClientNames(config), resolveCredentials(config))
 }
 
 /**
@@ -201,7 +202,11 @@ export function resolveAdminConfig(config: AdminConfig = {}): NativeAdminConfig 
   if (typeof config !== 'object' || config === null) {
     throw new ConfigError(`admin config must be an object { namesrvAddr?, timeoutMs? }; got ${String(config)}`)
   }
-  const native: NativeAdminConfig = { namesrvAddr: resolveNamesrvAddr(config.namesrvAddr), ...resolveClientNames(config) }
+  const native: NativeAdminConfig = {
+    namesrvAddr: resolveNamesrvAddr(config.namesrvAddr),
+    ...resolveClientNames(config),
+    ...resolveCredentials(config),
+  }
   const timeoutMs = numberSetting('timeoutMs', config.timeoutMs)
   if (timeoutMs !== undefined) {
     native.timeoutMs = timeoutMs

@@ -13,6 +13,7 @@
  */
 import type { NativeConsumerConfig } from './binding'
 import { resolveNamesrvAddr } from './config'
+import { attachCredentials, type CredentialSettings, resolveCredentials } from './credentials'
 import { ConfigError } from './errors'
 import { callNativeSync } from './native-errors'
 import { nativeBinding } from './native'
@@ -74,8 +75,11 @@ export const OFFSET_STORE_DIR_ENV = 'ROCKETMQ_OFFSET_STORE_DIR'
  */
 export const CLIENT_NAME_ENV = 'ROCKETMQ_CLIENT_NAME'
 
-/** Push consumer settings. Every field but `consumerGroup` is optional; defaults are Java's. */
-export interface ConsumerConfig {
+/**
+ * Push consumer settings. Every field but `consumerGroup` is optional; defaults are Java's. ACL credentials: see
+ * {@link CredentialSettings}.
+ */
+export interface ConsumerConfig extends CredentialSettings {
   /** Consumer group name (letters, digits, `%|_-`, at most 255 characters). */
   consumerGroup: string
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
@@ -260,6 +264,9 @@ type UnsetByDefault =
   | 'consumeTimestamp'
   | 'instanceName'
   | 'unitName'
+  | 'accessKey'
+  | 'secretKey'
+  | 'securityToken'
   | 'pullThresholdForTopic'
   | 'pullThresholdSizeForTopic'
   | 'pullThresholdForAll'
@@ -290,6 +297,12 @@ export interface ResolvedConsumerConfig extends Readonly<Required<Omit<ConsumerC
   readonly instanceName: string | undefined
   /** As configured. */
   readonly unitName: string | undefined
+  /** As configured. */
+  readonly accessKey: string | undefined
+  /** As configured; non-enumerable, so printing the configuration does not show it. */
+  readonly secretKey: string | undefined
+  /** As configured; non-enumerable, so printing the configuration does not show it. */
+  readonly securityToken: string | undefined
 }
 
 const MIB = 1024 * 1024
@@ -452,7 +465,7 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
   const offsetStoreDir =
     aliased(raw, 'offsetStoreDir', 'storePath', optionalString) ??
     (messageModel === MessageModel.BROADCASTING ? fromEnv(OFFSET_STORE_DIR_ENV) : undefined)
-  const resolved: ResolvedConsumerConfig = {
+  const checked: Omit<ResolvedConsumerConfig, keyof CredentialSettings> = {
     consumerGroup,
     namesrvAddr: resolveNamesrvAddr(raw.namesrvAddr),
     messageModel,
@@ -493,6 +506,7 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
     instanceName: optionalString('instanceName', raw.instanceName) ?? fromEnv(CLIENT_NAME_ENV),
     unitName: optionalString('unitName', raw.unitName),
   }
+  const resolved: ResolvedConsumerConfig = attachCredentials(checked, resolveCredentials(config))
   const native = toNativeConsumerConfig(resolved)
   callNativeSync('consumer', () => nativeBinding().checkConsumerConfig(native))
   return Object.freeze(resolved)
@@ -578,6 +592,11 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
   }
   if (config.unitName !== undefined) {
     native.unitName = config.unitName
+  }
+  for (const key of ['accessKey', 'secretKey', 'securityToken'] as const) {
+    if (config[key] !== undefined) {
+      native[key] = config[key]
+    }
   }
   return native
 }

@@ -25,7 +25,13 @@ import { fromNativeError, fromNativeFields } from './native-errors'
 
 /** What an outer error takes over from its cause. */
 function carriedOver(cause: RocketMQError): RocketMQErrorOptions {
-  return { cause, retriable: cause.retriable, responseCode: cause.responseCode, brokerAddr: cause.brokerAddr }
+  return {
+    cause,
+    retriable: cause.retriable,
+    responseCode: cause.responseCode,
+    brokerAddr: cause.brokerAddr,
+    brokerReason: cause.brokerReason,
+  }
 }
 
 function typed(error: unknown): RocketMQError {

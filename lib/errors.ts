@@ -6,7 +6,7 @@
  *
  * ```
  * RocketMQError                      base of everything: `code`, `retriable`, optional `responseCode`,
- *                                    `brokerAddr`, `cause`
+ *                                    `brokerAddr`, `brokerReason`, `cause`
  * ├── ClientError                    failures any client (producer, consumer, admin) can meet
  * │   ├── ConfigError                ERR_CONFIG            bad configuration value
  * │   ├── ValidationError            ERR_VALIDATION        bad argument (message, topic, ...)
@@ -16,6 +16,8 @@
  * │   ├── BrokerNotAvailableError    ERR_BROKER_NOT_AVAILABLE  no master address / no writable queue
  * │   ├── TopicNotFoundError         ERR_TOPIC_NOT_FOUND   no route for the topic
  * │   ├── BrokerResponseError        ERR_BROKER_RESPONSE   a broker answered an error code
+ * │   ├── AuthenticationError        ERR_AUTHENTICATION    ACL: the broker refused the credentials
+ * │   ├── AuthorizationError         ERR_AUTHORIZATION     ACL: the user has no grant for the resource
  * │   └── ProtocolError              ERR_PROTOCOL          a response that could not be decoded
  * ├── ProducerError                  ERR_PRODUCER
  * │   ├── ProducerStateError         ERR_STATE             send before start, start twice, ...
@@ -64,6 +66,8 @@ export interface RocketMQErrorOptions {
   brokerAddr?: string
   /** Whether making the same call again may succeed; defaults to `false`. */
   retriable?: boolean
+  /** The broker's own reason (its response remark) for an ACL refusal. */
+  brokerReason?: string
 }
 
 /** Base class of every error thrown by rocketmq-napi. */
@@ -81,6 +85,11 @@ export class RocketMQError extends Error {
    * NameServer) a request timed out against or lost its connection to.
    */
   declare readonly brokerAddr?: string
+  /**
+   * The broker's own words for an ACL refusal ({@link AuthenticationError}, {@link AuthorizationError}), e.g.
+   * `check signature failed.`; never holds a secret.
+   */
+  declare readonly brokerReason?: string
   /**
    * Whether the same call may succeed if made again later: `true` for timeouts, network failures,
    * no broker or NameServer reachable, and broker answers meaning busy or throttled; `false` for bad
@@ -103,6 +112,9 @@ export class RocketMQError extends Error {
     }
     if (options.brokerAddr !== undefined) {
       Object.defineProperty(this, 'brokerAddr', { value: options.brokerAddr, enumerable: true })
+    }
+    if (options.brokerReason !== undefined) {
+      Object.defineProperty(this, 'brokerReason', { value: options.brokerReason, enumerable: true })
     }
     this.retriable = options.retriable ?? false
   }
@@ -151,6 +163,25 @@ export class TopicNotFoundError extends ClientError {
 /** A broker answered a request with an error code (see `responseCode`). */
 export class BrokerResponseError extends ClientError {
   static override readonly CODE: string = 'ERR_BROKER_RESPONSE'
+}
+
+/**
+ * A broker with ACL on refused the client's credentials: no `accessKey` configured, an unknown or disabled user, or
+ * a wrong `secretKey` (the signature does not match). `brokerReason` is the broker's remark, `brokerAddr` the broker,
+ * `responseCode` 16 (NO_PERMISSION). Not retriable: the call is not repeated, and a consumer reports it (as the
+ * cause of its `'pullFailed'` / `'rebalanceFailed'` events or of `start()`'s failure) rather than hide it.
+ */
+export class AuthenticationError extends ClientError {
+  static override readonly CODE: string = 'ERR_AUTHENTICATION'
+}
+
+/**
+ * A broker with ACL on knows the user but denies it the resource (no grant for the topic or group, or an explicit
+ * deny). `brokerReason` is the broker's remark (it names the user and the resource). Not retriable until the grant
+ * is added.
+ */
+export class AuthorizationError extends ClientError {
+  static override readonly CODE: string = 'ERR_AUTHORIZATION'
 }
 
 /** A response could not be decoded. */

@@ -4,7 +4,7 @@
  *
  * The native layer hands an engine failure over as fields (see `src/error.rs`): calls throw or reject
  * with an `Error` whose own properties are `code` (the engine's stable code), `retriable`, and, when
- * known, `responseCode` and `brokerAddr`; send outcomes, delivered in batches, carry the same fields as
+ * known, `responseCode`, `brokerAddr` and `brokerReason` (an ACL refusal's remark); send outcomes, delivered in batches, carry the same fields as
  * a plain {@link NativeErrorFields} object. Nothing is parsed out of the message.
  *
  * An error without those fields (napi-rs' own, for a bad argument type) keeps its `code` property and
@@ -13,6 +13,8 @@
  * @module
  */
 import {
+  AuthenticationError,
+  AuthorizationError,
   BrokerNotAvailableError,
   BrokerResponseError,
   ConfigError,
@@ -52,6 +54,8 @@ const CLASS_BY_NATIVE_CODE: ReadonlyMap<string, ErrorClass> = new Map<string, Er
   ['ERR_PROTOCOL', ProtocolError],
   ['ERR_OFFSET', OffsetError],
   ['ERR_INVALID_SELECTOR', InvalidSelectorError],
+  ['ERR_AUTHENTICATION', AuthenticationError],
+  ['ERR_AUTHORIZATION', AuthorizationError],
 ])
 
 const STATE_ERROR_BY_CONTEXT: Readonly<Record<ErrorContext, ErrorClass | undefined>> = {
@@ -68,6 +72,7 @@ interface NativeFailure {
   message: string
   responseCode?: number
   brokerAddr?: string
+  brokerReason?: string
   retriable?: boolean
 }
 
@@ -98,6 +103,7 @@ function readNativeError(error: unknown): NativeFailure {
       retriable,
       responseCode: numberProperty(error, 'responseCode'),
       brokerAddr: stringProperty(error, 'brokerAddr'),
+      brokerReason: stringProperty(error, 'brokerReason'),
     }
   }
   return { code, message, responseCode: numberProperty(error, 'responseCode') }
@@ -119,6 +125,7 @@ function typedError(failure: NativeFailure, context: ErrorContext, cause: unknow
     cause,
     responseCode: failure.responseCode,
     brokerAddr: failure.brokerAddr,
+    brokerReason: failure.brokerReason,
     retriable: failure.retriable,
   }
   const errorClass = failure.code === undefined ? undefined : errorClassFor(failure.code, context)
@@ -157,6 +164,7 @@ export function fromNativeFields(fields: NativeErrorFields, context: ErrorContex
       message: fields.message,
       responseCode: fields.responseCode ?? undefined,
       brokerAddr: fields.brokerAddr ?? undefined,
+      brokerReason: fields.brokerReason ?? undefined,
       retriable: fields.retriable,
     },
     context,

@@ -14,13 +14,14 @@ import type { NativeOffsetStore, NativeOffsetStoreOptions } from './binding'
 import { resolveNamesrvAddr } from './config'
 import type { OffsetStoreMetrics } from './consumer'
 import type { MessageModel } from './consumer-config'
+import { type CredentialSettings, resolveCredentials } from './credentials'
 import { ConfigError } from './errors'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
 import { LocalOffsetStore, type OffsetStoreState, RemoteOffsetStore, nativeOffsetStoreOf } from './offset-store'
 
 /** What a standalone offset store is made from (the seed's `create_offset_store` arguments). */
-export interface OffsetStoreOptions {
+export interface OffsetStoreOptions extends CredentialSettings {
   /** The consumer group whose offsets the store keeps. */
   consumerGroup: string
   /** CLUSTERING: a {@link RemoteOffsetStore} (the brokers); BROADCASTING: a {@link LocalOffsetStore} (a file). */
@@ -129,6 +130,7 @@ function toNativeOptions(options: OffsetStoreOptions): NativeOffsetStoreOptions 
     persistBatchSize: optionalNumber(raw, 'persistBatchSize'),
     instanceName: optionalString(raw, 'instanceName'),
     unitName: optionalString(raw, 'unitName'),
+    ...resolveCredentials(options),
   }
 }
 

@@ -46,6 +46,17 @@ echo "== ava (NAMESRV_ADDR=$NAMESRV_ADDR)"
 npx ava --tap 2>&1 | tee "$log_dir/ava.log"
 ava_status=${PIPESTATUS[0]}
 
+# Secured clusters (ACL 2.0): a one-broker cluster of their own on other ports, started and stopped
+# by the script; its ava results are added to this run's count. A run that could not report
+# (no cluster, no users) counts as one failure.
+echo "== secured clusters (scripts/run-secured-tests.sh)"
+SECURED_LOG_DIR="$log_dir/secured" bash scripts/run-secured-tests.sh
+secured_status=$?
+cat "$log_dir/secured/ava.log" >>"$log_dir/ava.log" 2>/dev/null
+if [ "$secured_status" != 0 ] && ! grep -Eq '^# fail [1-9]' "$log_dir/secured/ava.log" 2>/dev/null; then
+  echo "# fail 1" >>"$log_dir/ava.log"
+fi
+
 # shellcheck source=tally-results.sh
 source scripts/tally-results.sh
 tally_results "$log_dir" "$cargo_status" "$ava_status" ""

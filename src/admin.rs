@@ -7,6 +7,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::Buffer;
 use napi::Env;
 use napi_derive::napi;
+use rocketmq_client::acl::Credentials;
 use rocketmq_client::{Admin, AdminConfig, BrokerProducerConnection, CreateTopicOptions};
 use rocketmq_remoting::body::TopicRouteData;
 use rocketmq_remoting::message::MessageExt;
@@ -32,6 +33,12 @@ pub struct NativeAdminConfig {
     pub instance_name: Option<String>,
     /// Appended to the client id when set.
     pub unit_name: Option<String>,
+    /// ACL access key; with `secret_key` every request is signed (see `crates/client/src/acl.rs`).
+    pub access_key: Option<String>,
+    /// ACL secret key. Never logged, never in an error message.
+    pub secret_key: Option<String>,
+    /// ACL security token (temporary credentials); only with the two keys.
+    pub security_token: Option<String>,
 }
 
 /// A producer connection a broker knows.
@@ -193,11 +200,18 @@ impl NativeAdmin {
             ),
             None => Duration::from_secs(3),
         };
+        let credentials = Credentials::from_settings(
+            config.access_key.as_deref(),
+            config.secret_key.as_deref(),
+            config.security_token.as_deref(),
+        )
+        .map_err(|err| js_error(env, err))?;
         let admin = Admin::new(AdminConfig {
             namesrv_addr: config.namesrv_addr,
             timeout,
             instance_name: config.instance_name,
             unit_name: config.unit_name,
+            credentials,
         })
         .map_err(|err| js_error(env, err))?;
         Ok(NativeAdmin {

@@ -16,6 +16,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::{Buffer, Function, Int32Array, Uint32Array};
 use napi::{Env, Unknown};
 use napi_derive::napi;
+use rocketmq_client::acl::Credentials;
 use rocketmq_client::consumer::allocate::{
     AllocateAveragely, AllocateAveragelyByCircle, AllocateByConfig, AllocateByMachineRoom,
     AllocateConsistentHash, AllocateStrategy,
@@ -107,6 +108,12 @@ pub struct NativeConsumerConfig {
     pub offset_store_retry_times: Option<f64>,
     pub instance_name: Option<String>,
     pub unit_name: Option<String>,
+    /// ACL access key; with `secret_key` every request is signed (see `crates/client/src/acl.rs`).
+    pub access_key: Option<String>,
+    /// ACL secret key. Never logged, never in an error message.
+    pub secret_key: Option<String>,
+    /// ACL security token (temporary credentials); only with the two keys.
+    pub security_token: Option<String>,
 }
 
 /// A message queue: topic, broker and queue id.
@@ -234,6 +241,11 @@ fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, Cl
         namesrv_addr: config.namesrv_addr.clone(),
         instance_name: config.instance_name.clone(),
         unit_name: config.unit_name.clone(),
+        credentials: Credentials::from_settings(
+            config.access_key.as_deref(),
+            config.secret_key.as_deref(),
+            config.security_token.as_deref(),
+        )?,
         message_model: parse_message_model(config.message_model.as_deref())?,
         offset_store_dir: config.offset_store_dir.as_ref().map(PathBuf::from),
         consume_from_where: parse_consume_from_where(config.consume_from_where.as_deref())?,
@@ -434,6 +446,9 @@ pub fn consumer_defaults() -> NativeConsumerConfig {
         offset_store_retry_times: Some(d.offset_store_retry_times.into()),
         instance_name: d.instance_name,
         unit_name: d.unit_name,
+        access_key: None,
+        secret_key: None,
+        security_token: None,
     }
 }
 

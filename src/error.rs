@@ -96,6 +96,9 @@ unsafe fn error_object(env: sys::napi_env, err: &ClientError) -> napi::Result<sy
     if let Some(addr) = err.broker_addr() {
         object.set("brokerAddr", addr)?;
     }
+    if let Some(reason) = err.broker_reason() {
+        object.set("brokerReason", reason)?;
+    }
     object.set("retriable", err.retriable())?;
     Ok(value)
 }
@@ -109,6 +112,8 @@ pub struct NativeErrorFields {
     pub message: String,
     pub response_code: Option<i32>,
     pub broker_addr: Option<String>,
+    /// The broker's remark of an ACL refusal (`ERR_AUTHENTICATION` / `ERR_AUTHORIZATION`).
+    pub broker_reason: Option<String>,
     pub retriable: bool,
 }
 
@@ -119,6 +124,7 @@ impl From<&ClientError> for NativeErrorFields {
             message: err.to_string(),
             response_code: err.response_code(),
             broker_addr: err.broker_addr().map(str::to_owned),
+            broker_reason: err.broker_reason().map(str::to_owned),
             retriable: err.retriable(),
         }
     }

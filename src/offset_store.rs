@@ -38,6 +38,12 @@ pub struct NativeOffsetStoreOptions {
     pub persist_batch_size: Option<f64>,
     pub instance_name: Option<String>,
     pub unit_name: Option<String>,
+    /// ACL access key; with `secret_key` every request is signed (see `crates/client/src/acl.rs`).
+    pub access_key: Option<String>,
+    /// ACL secret key. Never logged, never in an error message.
+    pub secret_key: Option<String>,
+    /// ACL security token (temporary credentials); only with the two keys.
+    pub security_token: Option<String>,
 }
 
 impl From<NativeOffsetStoreOptions> for StandaloneStoreSettings {
@@ -48,6 +54,9 @@ impl From<NativeOffsetStoreOptions> for StandaloneStoreSettings {
             namesrv_addr: o.namesrv_addr,
             instance_name: o.instance_name,
             unit_name: o.unit_name,
+            access_key: o.access_key,
+            secret_key: o.secret_key,
+            security_token: o.security_token,
             store_dir: o.store_path.map(Into::into),
             persist_interval_ms: o.persist_interval,
             persist_batch_size: o.persist_batch_size,

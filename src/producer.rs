@@ -8,6 +8,7 @@ use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
 use napi::{Env, Unknown};
 use napi_derive::napi;
+use rocketmq_client::acl::Credentials;
 use rocketmq_client::ordered_send::{QueueChoice, SendTarget};
 use rocketmq_client::producer::{
     COMPRESS_OVER_RANGE, MAX_MESSAGE_SIZE_RANGE, RETRY_TIMES_RANGE, SEND_TIMEOUT_MS_RANGE,
@@ -50,6 +51,12 @@ pub struct NativeProducerConfig {
     pub enable_message_trace: Option<bool>,
     /// The trace topic; `RMQ_SYS_TRACE_TOPIC` when unset.
     pub customized_trace_topic: Option<String>,
+    /// ACL access key; with `secret_key` every request is signed (see `crates/client/src/acl.rs`).
+    pub access_key: Option<String>,
+    /// ACL secret key. Never logged, never in an error message.
+    pub secret_key: Option<String>,
+    /// ACL security token (temporary credentials); only with the two keys.
+    pub security_token: Option<String>,
 }
 
 /// A message to send.
@@ -330,6 +337,11 @@ fn engine_config(config: NativeProducerConfig) -> Result<ProducerConfig, ClientE
             MAX_MESSAGE_SIZE_RANGE,
             defaults.max_message_size as u64,
         )? as usize,
+        credentials: Credentials::from_settings(
+            config.access_key.as_deref(),
+            config.secret_key.as_deref(),
+            config.security_token.as_deref(),
+        )?,
         instance_name: config.instance_name,
         unit_name: config.unit_name,
         ..defaults

@@ -30,7 +30,21 @@ ROCKETMQ_BROKER_JVM_OPTS=${ROCKETMQ_BROKER_JVM_OPTS:--Xms512m -Xmx1g -XX:MaxDire
 rocketmq_is_4x() { [[ $ROCKETMQ_VERSION == 4.* ]]; }
 
 # Processes in start order; stop.sh stops them in reverse (brokers first).
-ROCKETMQ_BROKERS=(broker-a broker-b)
+# ROCKETMQ_BROKER_NAMES="broker-a" starts a one-broker cluster (the secured test runs use it).
+read -r -a ROCKETMQ_BROKERS <<<"${ROCKETMQ_BROKER_NAMES:-broker-a broker-b}"
+
+# Security profile of the cluster start.sh writes (see README.md, "Secured clusters"):
+#   open  no authentication, no TLS (the default);
+#   acl   ACL 2.0 on the brokers (authenticationEnabled / authorizationEnabled), with the initial
+#         admin user ROCKETMQ_ACL_ADMIN_USER / ROCKETMQ_ACL_ADMIN_PASSWORD, which the brokers also
+#         use for their own inner requests;
+#   acl1  the 4.x plain ACL (aclEnable=true and plain_acl.yml), as far as 5.3.3 still has it;
+#   tls   NameServer and brokers serve TLS (ROCKETMQ_TLS_MODE: enforcing or permissive) with
+#         certificates generated into the state directory.
+ROCKETMQ_PROFILE=${ROCKETMQ_PROFILE:-open}
+ROCKETMQ_ACL_ADMIN_USER=${ROCKETMQ_ACL_ADMIN_USER:-rocketmq-admin}
+ROCKETMQ_ACL_ADMIN_PASSWORD=${ROCKETMQ_ACL_ADMIN_PASSWORD:-admin-secret-1234}
+ROCKETMQ_TLS_MODE=${ROCKETMQ_TLS_MODE:-enforcing}
 
 rocketmq_java() {
   if [[ -n ${ROCKETMQ_JAVA:-} ]]; then
@@ -129,11 +143,13 @@ rocketmq_live_pid() {
   echo "$pid"
 }
 
-# Runs wait-ready.mjs for both brokers; extra arguments (e.g. --timeout, --watch-pid) are passed through.
+# Runs wait-ready.mjs for every broker; extra arguments (e.g. --timeout, --watch-pid) are passed through.
 rocketmq_wait_ready() {
-  node "$ROCKETMQ_SCRIPT_DIR/wait-ready.mjs" --namesrv "$ROCKETMQ_NAMESRV_ADDR" \
-    --broker "broker-a=$ROCKETMQ_HOST:$ROCKETMQ_BROKER_A_PORT" \
-    --broker "broker-b=$ROCKETMQ_HOST:$ROCKETMQ_BROKER_B_PORT" "$@"
+  local broker broker_args=()
+  for broker in "${ROCKETMQ_BROKERS[@]}"; do
+    broker_args+=(--broker "$broker=$ROCKETMQ_HOST:$(rocketmq_broker_port "$broker")")
+  done
+  node "$ROCKETMQ_SCRIPT_DIR/wait-ready.mjs" --namesrv "$ROCKETMQ_NAMESRV_ADDR" "${broker_args[@]}" "$@"
 }
 
 # Stops the given processes of this cluster together: SIGTERM, wait up to ROCKETMQ_STOP_TIMEOUT seconds,

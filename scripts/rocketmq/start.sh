@@ -38,7 +38,7 @@ if [[ -d $ROCKETMQ_STATE_DIR ]]; then
   for name in namesrv "${ROCKETMQ_BROKERS[@]}"; do
     if pid=$(rocketmq_live_pid "$name"); then live+=("$name:$pid"); fi
   done
-  if ((${#live[@]} == 3)) && rocketmq_wait_ready --timeout 10 --quiet; then
+  if ((${#live[@]} == 1 + ${#ROCKETMQ_BROKERS[@]})) && rocketmq_wait_ready --timeout 10 --quiet; then
     echo "rocketmq: cluster already running (${live[*]}), state in $ROCKETMQ_STATE_DIR"
     echo "NAMESRV_ADDR=$ROCKETMQ_NAMESRV_ADDR"
     exit 0
@@ -153,6 +153,31 @@ waitTimeMillsInSendQueue=3000
 osPageCacheBusyTimeOutMills=5000
 EOF
 done
+
+# --- security profile (env.sh: ROCKETMQ_PROFILE) ----------------------------------------------------------
+case $ROCKETMQ_PROFILE in
+  open) ;;
+  acl)
+    rocketmq_is_4x && { echo "rocketmq: ROCKETMQ_PROFILE=acl is ACL 2.0, which needs RocketMQ 5.3 or later" >&2; exit 1; }
+    for broker in "${ROCKETMQ_BROKERS[@]}"; do
+      cat >>"$ROCKETMQ_STATE_DIR/$broker/broker.properties" <<EOF
+# ACL 2.0: every request must carry a valid signature of a known user (authentication) and that user
+# needs a grant for the resource (authorization). The initial user is a super user; the broker signs
+# its own inner requests with the same credentials.
+authenticationEnabled=true
+authorizationEnabled=true
+authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider
+authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider
+authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider
+authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider
+initAuthenticationUser={"username":"$ROCKETMQ_ACL_ADMIN_USER","password":"$ROCKETMQ_ACL_ADMIN_PASSWORD"}
+innerClientAuthenticationCredentials={"accessKey":"$ROCKETMQ_ACL_ADMIN_USER","secretKey":"$ROCKETMQ_ACL_ADMIN_PASSWORD"}
+EOF
+    done
+    ;;
+  *) echo "rocketmq: unknown ROCKETMQ_PROFILE '$ROCKETMQ_PROFILE' (open, acl)" >&2; exit 1 ;;
+esac
+echo "$ROCKETMQ_PROFILE" >"$ROCKETMQ_STATE_DIR/profile"
 
 # 4.x reads its logging configuration from files under rocketmq.home.dir (the JVM's -Drocketmq.home.dir, see
 # rocketmq_launch) and exits without them; 5.x takes the one named by -Drmq.logback.configurationFile from its jars.

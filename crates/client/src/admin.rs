@@ -60,6 +60,9 @@ pub struct AdminConfig {
     pub instance_name: Option<String>,
     /// Java's `unitName`.
     pub unit_name: Option<String>,
+    /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
+    /// `securityToken`); none for a cluster without ACL.
+    pub credentials: Option<crate::acl::Credentials>,
 }
 
 /// One producer connection a broker lists for a group.
@@ -110,7 +113,8 @@ impl Admin {
         )?;
         validate_client_names(config.instance_name.as_deref(), config.unit_name.as_deref())?;
         let instance_config = InstanceConfig::new(&config.namesrv_addr)?
-            .with_names(config.instance_name.as_deref(), config.unit_name.as_deref());
+            .with_names(config.instance_name.as_deref(), config.unit_name.as_deref())
+            .with_credentials(config.credentials);
         Ok(Admin {
             instance_config,
             timeout: config.timeout,

@@ -65,6 +65,21 @@ pub enum ClientError {
     /// backup both unreadable at start).
     #[error("{0}")]
     Offset(String),
+    /// A broker refused the client's credentials (ACL: no access key, unknown user, wrong
+    /// signature). `reason` is the broker's remark; the message never holds a secret.
+    #[error("{message}")]
+    Authentication {
+        message: String,
+        reason: String,
+        addr: Option<String>,
+    },
+    /// A broker knows the user but denies it the resource (ACL: no matching grant).
+    #[error("{message}")]
+    Authorization {
+        message: String,
+        reason: String,
+        addr: Option<String>,
+    },
 }
 
 /// Response codes travel at the end of the message in a fixed form the
@@ -89,7 +104,7 @@ impl ClientError {
     /// Every code [`code`](Self::code) can return. The binding exports this list so the
     /// TypeScript tests can check that each code maps to a class; the unit tests check that
     /// it matches `code()` exactly.
-    pub const ALL_CODES: [&'static str; 13] = [
+    pub const ALL_CODES: [&'static str; 15] = [
         "ERR_VALIDATION",
         "ERR_CONFIG",
         "ERR_TIMEOUT",
@@ -103,6 +118,8 @@ impl ClientError {
         "ERR_INVALID_SELECTOR",
         "ERR_PROTOCOL",
         "ERR_OFFSET",
+        "ERR_AUTHENTICATION",
+        "ERR_AUTHORIZATION",
     ];
 
     /// A network error about the connection to `addr`.
@@ -129,6 +146,8 @@ impl ClientError {
             ClientError::InvalidSelector(_) => "ERR_INVALID_SELECTOR",
             ClientError::Protocol(_) => "ERR_PROTOCOL",
             ClientError::Offset(_) => "ERR_OFFSET",
+            ClientError::Authentication { .. } => "ERR_AUTHENTICATION",
+            ClientError::Authorization { .. } => "ERR_AUTHORIZATION",
         }
     }
 
@@ -147,6 +166,10 @@ impl ClientError {
             | ClientError::TopicNotFound { code, .. }
             | ClientError::SendFailed { code, .. } => *code,
             ClientError::BrokerResponse { code, .. } => Some(*code),
+            // Brokers answer every ACL refusal with NO_PERMISSION.
+            ClientError::Authentication { .. } | ClientError::Authorization { .. } => {
+                Some(response::NO_PERMISSION)
+            }
             _ => None,
         }
     }
@@ -158,7 +181,18 @@ impl ClientError {
         match self {
             ClientError::Timeout { addr, .. }
             | ClientError::Network { addr, .. }
-            | ClientError::SendFailed { addr, .. } => addr.as_deref(),
+            | ClientError::SendFailed { addr, .. }
+            | ClientError::Authentication { addr, .. }
+            | ClientError::Authorization { addr, .. } => addr.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The broker's own words for an ACL refusal (its response remark), where it gave them.
+    pub fn broker_reason(&self) -> Option<&str> {
+        match self {
+            ClientError::Authentication { reason, .. }
+            | ClientError::Authorization { reason, .. } => Some(reason),
             _ => None,
         }
     }
@@ -189,6 +223,9 @@ impl ClientError {
             | ClientError::InvalidSelector(_)
             | ClientError::Protocol(_)
             | ClientError::Offset(_) => false,
+            // Credentials and grants do not fix themselves: retrying would only repeat the
+            // refusal (and, for a consumer, flood the broker's audit log).
+            ClientError::Authentication { .. } | ClientError::Authorization { .. } => false,
         }
     }
 }
@@ -249,6 +286,16 @@ mod tests {
             ClientError::InvalidSelector("i".into()),
             ClientError::Protocol(CodecError::Truncated { what: "p" }),
             ClientError::Offset("o".into()),
+            ClientError::Authentication {
+                message: "a".into(),
+                reason: "check signature failed.".into(),
+                addr: Some("127.0.0.1:10911".into()),
+            },
+            ClientError::Authorization {
+                message: "z".into(),
+                reason: "no matched policies.".into(),
+                addr: Some("127.0.0.1:10911".into()),
+            },
         ];
         assert!(examples.iter().all(variant_is_listed));
         examples
@@ -268,7 +315,9 @@ mod tests {
             | ClientError::State(_)
             | ClientError::InvalidSelector(_)
             | ClientError::Protocol(_)
-            | ClientError::Offset(_) => true,
+            | ClientError::Offset(_)
+            | ClientError::Authentication { .. }
+            | ClientError::Authorization { .. } => true,
         }
     }
 
@@ -329,6 +378,16 @@ mod tests {
                 ("ERR_TOPIC_NOT_FOUND", Some(response::TOPIC_NOT_EXIST), None),
                 ("ERR_SEND_FAILED", Some(response::SYSTEM_BUSY), Some("addr")),
                 ("ERR_BROKER_RESPONSE", Some(response::FLOW_CONTROL), None),
+                (
+                    "ERR_AUTHENTICATION",
+                    Some(response::NO_PERMISSION),
+                    Some("addr")
+                ),
+                (
+                    "ERR_AUTHORIZATION",
+                    Some(response::NO_PERMISSION),
+                    Some("addr")
+                ),
             ]
         );
         let timeout = &one_of_each()[2];

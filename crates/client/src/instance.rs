@@ -27,6 +27,7 @@ use rocketmq_remoting::{ExtFields, RemotingCommand};
 use tokio::sync::{broadcast, watch, Notify, OnceCell};
 use tokio::task::JoinHandle;
 
+use crate::acl::{AclSigner, Credentials};
 use crate::client_ip::local_ip_toward;
 use crate::connection::{InboundHandler, Responder, UnsupportedRequests};
 use crate::error::{ClientError, Result};
@@ -35,7 +36,7 @@ use crate::remoting_client::{ConnectionConfig, RemotingClient};
 use crate::route_cache::{
     RouteCache, RouteCacheConfig, DEFAULT_ROUTE_IDLE_EVICTION, DEFAULT_ROUTE_REFRESH,
 };
-use crate::transport::TcpDialer;
+use crate::transport::{RequestHook, TcpDialer};
 
 /// Java's `heartbeatBrokerInterval`.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
@@ -66,6 +67,9 @@ pub struct InstanceConfig {
     pub route_idle_eviction: Duration,
     /// Connection settings.
     pub connection: ConnectionConfig,
+    /// ACL credentials every request is signed with; none for an open cluster. Members
+    /// with other credentials get an instance of their own.
+    pub credentials: Option<Credentials>,
 }
 
 impl InstanceConfig {
@@ -80,6 +84,7 @@ impl InstanceConfig {
             route_refresh: DEFAULT_ROUTE_REFRESH,
             route_idle_eviction: DEFAULT_ROUTE_IDLE_EVICTION,
             connection: ConnectionConfig::default(),
+            credentials: None,
         })
     }
 
@@ -107,6 +112,12 @@ impl InstanceConfig {
             .unwrap_or_else(|| std::process::id().to_string())
     }
 
+    /// Sets the ACL credentials requests are signed with.
+    pub fn with_credentials(mut self, credentials: Option<Credentials>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
     /// The registry key. The client IP is left out because it is a function of the first
     /// NameServer address (the local address toward it), which the key already holds.
     fn key(&self) -> InstanceKey {
@@ -114,6 +125,10 @@ impl InstanceConfig {
             self.instance_name(),
             self.unit_name.clone().unwrap_or_default(),
             self.namesrv_addrs.join(";"),
+            self.credentials
+                .as_ref()
+                .map(Credentials::fingerprint)
+                .unwrap_or_default(),
         )
     }
 }
@@ -141,7 +156,8 @@ where
     }
 }
 
-type InstanceKey = (String, String, String);
+/// Instance name, unit name, NameServer list, credentials fingerprint.
+type InstanceKey = (String, String, String, String);
 
 /// Live instances. A BTreeMap because its constructor is const.
 static REGISTRY: Mutex<BTreeMap<InstanceKey, Arc<ClientInstance>>> = Mutex::new(BTreeMap::new());
@@ -379,15 +395,42 @@ impl ClientInstance {
     /// slaves), as Java does. Nothing is sent without groups. Returns how many brokers
     /// accepted it.
     pub async fn send_heartbeat_to_all_brokers(&self) -> usize {
+        self.heartbeat_outcomes()
+            .await
+            .iter()
+            .filter(|outcome| outcome.is_none())
+            .count()
+    }
+
+    /// Sends one heartbeat as [`send_heartbeat_to_all_brokers`](Self::send_heartbeat_to_all_brokers)
+    /// does, and fails with the first ACL refusal (`Authentication` / `Authorization`) a broker
+    /// answered: with ACL on, a consumer whose heartbeat is refused is not in its group, so it
+    /// could never be given a queue; its start fails with the broker's reason instead. Other
+    /// failures (a broker down) are left to the periodic heartbeat, as before.
+    pub async fn heartbeat_checking_access(&self) -> Result<usize> {
+        let outcomes = self.heartbeat_outcomes().await;
+        if let Some(refused) = outcomes.iter().flatten().find(|err| {
+            matches!(
+                err,
+                ClientError::Authentication { .. } | ClientError::Authorization { .. }
+            )
+        }) {
+            return Err(refused.clone());
+        }
+        Ok(outcomes.iter().filter(|outcome| outcome.is_none()).count())
+    }
+
+    /// One heartbeat to every broker: per broker, `None` when it accepted, else why not.
+    async fn heartbeat_outcomes(&self) -> Vec<Option<ClientError>> {
         let data = self.heartbeat_data();
         if data.producer_data_set.is_empty() && data.consumer_data_set.is_empty() {
-            return 0;
+            return Vec::new();
         }
         let body = match data.encode() {
             Ok(body) => Bytes::from(body),
             Err(err) => {
                 warn!("cannot encode the heartbeat: {err}");
-                return 0;
+                return Vec::new();
             }
         };
         let with_slaves = !data.consumer_data_set.is_empty();
@@ -401,18 +444,21 @@ impl ClientInstance {
             .collect();
         let command =
             RemotingCommand::request(request::HEART_BEAT, ExtFields::new()).with_body(body);
-        let answers = self.to_each(targets, command, "heartbeat").await;
-        answers.into_iter().filter(|ok| *ok).count()
+        self.to_each(targets, command, "heartbeat").await
     }
 
     fn new(config: InstanceConfig) -> ClientInstance {
         let handler = Arc::new(PluggableHandler {
             current: RwLock::new(Arc::new(UnsupportedRequests)),
         });
+        let hooks: Vec<Arc<dyn RequestHook>> = match &config.credentials {
+            Some(credentials) => vec![Arc::new(AclSigner::new(credentials.clone()))],
+            None => Vec::new(),
+        };
         let remoting = RemotingClient::with_parts(
             config.connection.clone(),
             Arc::new(TcpDialer),
-            Vec::new(),
+            hooks,
             handler.clone(),
         );
         let namesrv = Arc::new(NameServerClient::new(
@@ -516,8 +562,14 @@ impl ClientInstance {
             .await;
     }
 
-    /// Sends `command` to every address at once; true per address that answered SUCCESS.
-    async fn to_each(&self, addrs: Vec<String>, command: RemotingCommand, what: &str) -> Vec<bool> {
+    /// Sends `command` to every address at once; per address, `None` when it answered
+    /// SUCCESS, else the failure (logged here).
+    async fn to_each(
+        &self,
+        addrs: Vec<String>,
+        command: RemotingCommand,
+        what: &str,
+    ) -> Vec<Option<ClientError>> {
         let sends: Vec<(String, JoinHandle<Result<RemotingCommand>>)> = addrs
             .into_iter()
             .map(|addr| {
@@ -533,26 +585,31 @@ impl ClientInstance {
             .collect();
         let mut results = Vec::with_capacity(sends.len());
         for (addr, send) in sends {
-            let ok = match send.await {
-                Ok(Ok(answer)) if answer.code == response::SUCCESS => true,
+            let outcome = match send.await {
+                Ok(Ok(answer)) if answer.code == response::SUCCESS => None,
                 Ok(Ok(answer)) => {
+                    let remark = answer.remark.unwrap_or_default();
                     warn!(
-                        "{what} to {addr} refused [responseCode={}]: {}",
-                        answer.code,
-                        answer.remark.unwrap_or_default()
+                        "{what} to {addr} refused [responseCode={}]: {remark}",
+                        answer.code
                     );
-                    false
+                    Some(ClientError::BrokerResponse {
+                        message: format!("{what} to {addr} refused: {remark}"),
+                        code: answer.code,
+                    })
                 }
                 Ok(Err(err)) => {
                     warn!("{what} to {addr} failed: {err}");
-                    false
+                    Some(err)
                 }
                 Err(err) => {
                     warn!("{what} to {addr} ended abnormally: {err}");
-                    false
+                    Some(ClientError::State(format!(
+                        "{what} to {addr} ended abnormally"
+                    )))
                 }
             };
-            results.push(ok);
+            results.push(outcome);
         }
         results
     }

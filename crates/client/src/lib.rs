@@ -10,6 +10,7 @@
 //! [`metrics`] holds the counters and latency histograms of the `metrics()` snapshots, and
 //! [`trace`] sends message traces in the Java client's format.
 
+pub mod acl;
 pub mod admin;
 pub mod client_ip;
 pub mod connection;

@@ -75,6 +75,9 @@ pub struct ProducerConfig {
     pub instance_name: Option<String>,
     /// Java's `unitName`: appended to the client id when set.
     pub unit_name: Option<String>,
+    /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
+    /// `securityToken`); none for a cluster without ACL.
+    pub credentials: Option<crate::acl::Credentials>,
 }
 
 impl ProducerConfig {
@@ -120,6 +123,7 @@ impl Default for ProducerConfig {
             route_refresh: DEFAULT_ROUTE_REFRESH,
             instance_name: None,
             unit_name: None,
+            credentials: None,
         }
     }
 }
@@ -246,7 +250,8 @@ impl Producer {
     /// Validates `config`; no connection is made before [`Producer::start`].
     pub fn new(config: ProducerConfig) -> Result<Self> {
         let mut instance_config = InstanceConfig::new(&config.namesrv_addr)?
-            .with_names(config.instance_name.as_deref(), config.unit_name.as_deref());
+            .with_names(config.instance_name.as_deref(), config.unit_name.as_deref())
+            .with_credentials(config.credentials.clone());
         instance_config.route_refresh = config.route_refresh;
         config.validate()?;
         Ok(Producer {

@@ -122,7 +122,13 @@ impl RemotingClient {
         let connection = self.connection(addr, deadline).await?;
         self.apply_hooks(addr, &mut request);
         let remaining = deadline.saturating_duration_since(Instant::now());
-        connection.request(request, remaining).await
+        let response = connection.request(request, remaining).await?;
+        // ACL refusals become their typed errors here, once for every caller: whatever the
+        // request, the cause (credentials, grants) and the remedy are the same.
+        match crate::acl::refusal_error(addr, &response) {
+            Some(refused) => Err(refused),
+            None => Ok(response),
+        }
     }
 
     /// Sends `request` to `addr` without waiting for a response. Connecting and waiting

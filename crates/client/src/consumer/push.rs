@@ -244,6 +244,9 @@ pub struct PushConsumerConfig {
     pub instance_name: Option<String>,
     /// Java's `unitName`.
     pub unit_name: Option<String>,
+    /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
+    /// `securityToken`); none for a cluster without ACL.
+    pub credentials: Option<crate::acl::Credentials>,
     /// Clustering (the default: members share the queues, offsets on the brokers) or
     /// broadcasting (every member consumes every queue, offsets in a local file). See the
     /// module doc.
@@ -357,6 +360,7 @@ impl Default for PushConsumerConfig {
             namesrv_addr: String::new(),
             instance_name: None,
             unit_name: None,
+            credentials: None,
             message_model: MessageModel::Clustering,
             offset_store_dir: None,
             consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
@@ -779,10 +783,12 @@ impl PushConsumer {
         }
         let subscriptions = self.config.subscriptions_to_start(subscriptions);
 
-        let instance_config = InstanceConfig::new(&self.config.namesrv_addr)?.with_names(
-            self.config.effective_instance_name(),
-            self.config.unit_name.as_deref(),
-        );
+        let instance_config = InstanceConfig::new(&self.config.namesrv_addr)?
+            .with_names(
+                self.config.effective_instance_name(),
+                self.config.unit_name.as_deref(),
+            )
+            .with_credentials(self.config.credentials.clone());
         let instance = ClientInstance::acquire(instance_config).await?;
         // As Java's start: load the routes, and have the brokers check the SQL92
         // expressions before telling them who we are, so a bad one fails here.
@@ -857,8 +863,14 @@ impl PushConsumer {
         }
 
         // Tell the brokers who we are, then rebalance at once, so the first round already
-        // finds this client in the group.
-        instance.send_heartbeat_to_all_brokers().await;
+        // finds this client in the group. A broker with ACL that refuses the heartbeat would
+        // leave the consumer outside its group for good: the start fails with its reason.
+        if let Err(refused) = instance.heartbeat_checking_access().await {
+            processor.unregister(&self.config.group);
+            instance.unregister_consumer(&self.config.group).await;
+            instance.release().await;
+            return Err(refused);
+        }
 
         let tasks = vec![
             tokio::spawn(Arc::clone(&engine).rebalance_loop()),

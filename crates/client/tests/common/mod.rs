@@ -236,6 +236,7 @@ pub fn cluster_admin(instance_name: &str) -> rocketmq_client::Admin {
         timeout: Duration::from_secs(5),
         instance_name: Some(instance_name.to_owned()),
         unit_name: None,
+        credentials: None,
     })
     .unwrap()
 }

@@ -57,6 +57,13 @@ pub struct StandaloneStoreSettings {
     pub instance_name: Option<String>,
     /// Appended to the client id when set.
     pub unit_name: Option<String>,
+    /// ACL access key (with `secret_key`, and optionally `security_token`); see
+    /// [`crate::acl::Credentials::from_settings`] for the rules.
+    pub access_key: Option<String>,
+    /// ACL secret key.
+    pub secret_key: Option<String>,
+    /// ACL security token.
+    pub security_token: Option<String>,
     /// BROADCASTING only: the directory of the offsets files; default `~/.rocketmq_offsets`.
     pub store_dir: Option<PathBuf>,
     /// Milliseconds between two persists of the timer; default 5000.
@@ -152,7 +159,12 @@ impl StandaloneStoreSettings {
         };
         let instance = InstanceConfig::new(&self.namesrv_addr)
             .map_err(|err| ClientError::Config(format!("namesrvAddr: {err}")))?
-            .with_names(instance_name, self.unit_name.as_deref());
+            .with_names(instance_name, self.unit_name.as_deref())
+            .with_credentials(crate::acl::Credentials::from_settings(
+                self.access_key.as_deref(),
+                self.secret_key.as_deref(),
+                self.security_token.as_deref(),
+            )?);
         let store_dir = if broadcasting {
             let dir = match &self.store_dir {
                 Some(dir) => dir.clone(),
@@ -471,6 +483,9 @@ mod tests {
             namesrv_addr: "127.0.0.1:9876".into(),
             instance_name: None,
             unit_name: None,
+            access_key: None,
+            secret_key: None,
+            security_token: None,
             store_dir: None,
             persist_interval_ms: None,
             persist_batch_size: None,
