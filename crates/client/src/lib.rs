@@ -6,6 +6,7 @@
 //! per-client-id core they share: connections, routes, heartbeats), [`admin`], [`producer`],
 //! the push consumer's building blocks in [`consumer`], and [`processor`] (the requests
 //! brokers send to clients, routed to the consumer group they name).
+//! [`simple_consumer`] pops, acknowledges and hides messages with 5.x brokers' POP commands.
 //! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer.
 
 pub mod admin;
@@ -21,6 +22,7 @@ pub mod processor;
 pub mod producer;
 pub mod remoting_client;
 pub mod route_cache;
+pub mod simple_consumer;
 pub mod transport;
 pub mod validation;
 
