@@ -78,6 +78,12 @@ export class SendReceipt {
   }
 }
 
+/** What rocketmq-client-nodejs' `recallMessage()` resolves with; never produced here (recalling is refused). */
+export interface RecallReceipt {
+  /** The recalled message's id. */
+  readonly messageId: string
+}
+
 /** rocketmq-client-nodejs' producer options. */
 export interface ProducerOptions extends BaseClientOptions {
   /** Topics whose routes `startup()` loads (and checks exist); one name or several. */
@@ -245,7 +251,7 @@ export class Producer {
    *
    * @throws UnsupportedException always
    */
-  async recallMessage(_topic: string, _recallHandle: string): Promise<never> {
+  async recallMessage(_topic: string, _recallHandle: string): Promise<RecallReceipt> {
     throw new UnsupportedException(Code.UNSUPPORTED, 'recallMessage is not supported: recalling needs a RocketMQ 5 proxy')
   }
 
