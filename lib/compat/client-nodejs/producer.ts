@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Admin } from '../../admin'
 import { ConfigError } from '../../errors'
 import type { Message as EngineMessage, SendResult } from '../../message'
 import { Producer as EngineProducer } from '../../producer'
@@ -174,6 +175,7 @@ export function toEngineMessage(message: MessageOptions): EngineMessage {
 export class Producer {
   readonly #engine: EngineProducer
   readonly #topics: string[]
+  readonly #namesrvAddr: string
   #running = false
   #closed: Promise<void> | undefined
 
@@ -191,6 +193,7 @@ export class Producer {
     }
     const topics = base.topics.length > 0 ? base.topics : topic === undefined ? [] : ([] as string[]).concat(topic as string | string[])
     this.#topics = topics.filter((t) => t.trim() !== '')
+    this.#namesrvAddr = base.namesrvAddr
     const maxAttempts = numberOption(given, 'maxAttempts', 1) ?? 3
     producerCount += 1
     this.#engine = new EngineProducer({
@@ -210,9 +213,7 @@ export class Producer {
   async startup(): Promise<void> {
     try {
       await this.#engine.start()
-      for (const topic of this.#topics) {
-        await this.#engine.writableQueues(topic)
-      }
+      await this.#checkTopics()
     } catch (error) {
       const clientId = this.#engine.clientId ?? ''
       await this.#engine.shutdown().catch(() => undefined)
@@ -224,6 +225,25 @@ export class Producer {
   /** Whether `startup()` succeeded and `shutdown()` was not called. */
   isRunning(): boolean {
     return this.#running
+  }
+
+  /**
+   * Fails with TopicNotFoundError for a topic of the options the NameServers have no route for. Asked of the
+   * NameServers themselves, as the proxy does: the producer's own route lookup would fall back to the brokers'
+   * auto-created topics.
+   */
+  async #checkTopics(): Promise<void> {
+    if (this.#topics.length === 0) {
+      return
+    }
+    const admin = new Admin({ namesrvAddr: this.#namesrvAddr })
+    try {
+      for (const topic of this.#topics) {
+        await admin.getTopicRoute(topic)
+      }
+    } finally {
+      await admin.close()
+    }
   }
 
   /**
