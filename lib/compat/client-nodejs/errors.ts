@@ -110,6 +110,7 @@ const BY_RESPONSE_CODE = new Map<number, [ExceptionClass, number]>([
   [24, [NotFoundException, Code.CONSUMER_GROUP_NOT_FOUND]], // SUBSCRIPTION_NOT_EXIST
   [26, [NotFoundException, Code.CONSUMER_GROUP_NOT_FOUND]], // SUBSCRIPTION_GROUP_NOT_EXIST
   [29, [BadRequestException, Code.BAD_REQUEST]], // INVALID_PARAMETER
+  [208, [BadRequestException, Code.INVALID_RECEIPT_HANDLE]], // NO_MESSAGE: an ack or change of a handle out of range
   [215, [TooManyRequestsException, Code.TOO_MANY_REQUESTS]], // FLOW_CONTROL
 ])
 

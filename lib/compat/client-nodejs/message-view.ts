@@ -34,9 +34,13 @@ const SHARDING_KEY = '__SHARDINGKEY'
 export interface MessageViewInit {
   /** The client message id (UNIQ_KEY). */
   messageId: string
+  /** The topic (a redelivery's too). */
   topic: string
+  /** The payload. */
   body: Buffer
+  /** The tag, when it has one. */
   tag?: string
+  /** The keys. */
   keys: string[]
   /** Every property of the stored message, the system ones included. */
   properties: Readonly<Record<string, string>>
