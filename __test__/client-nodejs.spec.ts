@@ -344,3 +344,41 @@ test('message options the brokers cannot carry are refused by name; transactions
   t.is((bad as ClientException).code, 40000)
   t.like((bad as Error).cause, { name: 'ValidationError', code: 'ERR_VALIDATION' })
 })
+
+test('subscribe and unsubscribe while running: a PushConsumer and a SimpleConsumer take a second topic', async (t) => {
+  const first = await topicOf(t, 'cnjs_subscribe_a')
+  const second = await topicOf(t, 'cnjs_subscribe_b')
+  const producer = await startedProducer(t)
+  const seen: MessageView[] = []
+  const push = new PushConsumer({
+    endpoints,
+    consumerGroup: uniqueName('cnjs_subscribe_push'),
+    subscriptions: new Map([[first, '*']]),
+    messageListener: {
+      consume(view: MessageView): ConsumeResult {
+        seen.push(view)
+        return ConsumeResult.SUCCESS
+      },
+    },
+  })
+  await push.startup()
+  t.teardown(() => push.shutdown())
+  const simple = await startedSimpleConsumer(t, first, '*')
+  await t.throwsAsync(simple.subscribe(`missing-${randomUUID()}`, FilterExpression.SUB_ALL), { instanceOf: NotFoundException })
+  await push.subscribe(second, new FilterExpression('wanted'))
+  await simple.subscribe(second, new FilterExpression('wanted'))
+  await producer.send({ topic: second, tag: 'other', body: hello('other') })
+  const wanted = await producer.send({ topic: second, tag: 'wanted', body: hello('wanted') })
+  t.true(await waitFor(() => seen.some((view) => view.messageId === wanted.messageId)))
+  t.false(seen.some((view) => view.tag === 'other'))
+  // The simple consumer's receives take the subscribed topics in turn.
+  const received: MessageView[] = []
+  for (let round = 0; round < 6 && received.length === 0; round++) {
+    received.push(...(await simple.receive(32, 10000)))
+  }
+  t.deepEqual(received.map((view) => [view.topic, view.messageId]), [[second, wanted.messageId]])
+  simple.unsubscribe(second)
+  simple.unsubscribe(first)
+  await t.throwsAsync(simple.receive(), { instanceOf: BadRequestException, message: /No subscriptions/ })
+  push.unsubscribe(second)
+})
