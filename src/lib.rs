@@ -13,6 +13,7 @@ mod metrics;
 mod offset_store;
 mod producer;
 mod runtime;
+mod simple_consumer;
 mod validation;
 
 /// The engine allocates many small, short-lived buffers and strings per message (headers,

@@ -74,6 +74,8 @@ pub struct NativeMessage {
     pub flag: Option<f64>,
     /// Messages with the same key go to the same queue.
     pub sharding_key: Option<String>,
+    /// Deliver at this time, ms since the epoch (5.x brokers' timer messages).
+    pub deliver_time_ms: Option<f64>,
 }
 
 /// A queue the caller chose to send to.
@@ -242,6 +244,7 @@ impl TryFrom<NativeMessage> for OutgoingMessage {
             message.delay_level,
             message.flag,
             message.sharding_key,
+            message.deliver_time_ms,
         )
     }
 }
@@ -270,6 +273,7 @@ fn outgoing(
     delay_level: Option<f64>,
     flag: Option<f64>,
     sharding_key: Option<String>,
+    deliver_time_ms: Option<f64>,
 ) -> Result<OutgoingMessage, ClientError> {
     let delay_level = message_int(
         "message delayLevel",
@@ -277,6 +281,9 @@ fn outgoing(
         0..=MAX_DELAY_LEVEL.into(),
     )?;
     let flag = message_int("message flag", flag, JAVA_INT)?;
+    let deliver_time_ms = deliver_time_ms
+        .map(|at| argument_integer("message deliverTimeMs", at, 1..=i64::MAX))
+        .transpose()?;
     let mut properties: Vec<(String, String)> =
         properties.unwrap_or_default().into_iter().collect();
     // Stable order makes the encoded properties deterministic.
@@ -291,6 +298,7 @@ fn outgoing(
         delay_level,
         flag,
         sharding_key,
+        deliver_time_ms,
     })
 }
 
@@ -473,6 +481,7 @@ impl NativeProducer {
         flag: Option<f64>,
         sharding_key: Option<String>,
         queue: Option<NativeQueueChoice>,
+        deliver_time_ms: Option<f64>,
     ) -> Fallible<()> {
         let staged = outgoing(
             topic,
@@ -483,6 +492,7 @@ impl NativeProducer {
             delay_level,
             flag,
             sharding_key,
+            deliver_time_ms,
         )
         .and_then(|message| Ok((message, send_target(queue)?)));
         let (message, target) = match staged {

@@ -138,6 +138,9 @@ pub struct OutgoingMessage {
     pub properties: Vec<(String, String)>,
     /// 0 = deliver now; 1..=18 = the broker's delay levels.
     pub delay_level: i32,
+    /// Deliver at this time, ms since the epoch (5.x brokers' timer, the `TIMER_DELIVER_MS`
+    /// property; 4.x brokers ignore it and deliver at once). Not with `delay_level`.
+    pub deliver_time_ms: Option<i64>,
     /// The user flag stored with the message.
     pub flag: i32,
     /// Messages with the same key go to the same queue (see [`crate::ordered_send`]); also
@@ -634,6 +637,9 @@ impl Producer {
         }
         if message.delay_level > 0 {
             properties.insert(keys::DELAY.into(), message.delay_level.to_string());
+        }
+        if let Some(at) = message.deliver_time_ms {
+            properties.insert(keys::TIMER_DELIVER_MS.into(), at.to_string());
         }
         if let Some(key) = &message.sharding_key {
             properties.insert(keys::SHARDING_KEY.into(), key.clone());
@@ -1151,6 +1157,7 @@ mod tests {
             delay_level: 3,
             flag: 0,
             sharding_key: Some("order-7".into()),
+            deliver_time_ms: None,
         };
         let props = p.properties_of(&msg, "ID");
         assert_eq!(props["TAGS"], "TagA");
@@ -1160,6 +1167,16 @@ mod tests {
         assert_eq!(props["WAIT"], "true");
         assert_eq!(props["color"], "red");
         assert_eq!(props["__SHARDINGKEY"], "order-7");
+        assert!(!props.contains_key("TIMER_DELIVER_MS"));
+        let timed = OutgoingMessage {
+            delay_level: 0,
+            deliver_time_ms: Some(1_700_000_000_000),
+            ..msg
+        };
+        assert_eq!(
+            p.properties_of(&timed, "ID")["TIMER_DELIVER_MS"],
+            "1700000000000"
+        );
     }
 
     #[tokio::test]
