@@ -19,7 +19,7 @@ test('typedoc builds the reference with every exported name documented', (t) => 
   const run = spawnSync(process.execPath, [typedoc, '--out', out], { cwd: root, encoding: 'utf8' })
   t.is(run.status, 0, `typedoc:\n${run.stdout}\n${run.stderr}`)
   t.notRegex(run.stdout, /does not have any documentation/)
-  for (const page of ['index.html', 'classes/index.Consumer.html', 'classes/index.Producer.html', 'classes/lib_compat_ali-ons.Consumer.html']) {
+  for (const page of ['index.html', 'classes/rocketmq-napi.Consumer.html', 'classes/rocketmq-napi.Producer.html', 'classes/rocketmq-napi_ali-ons.Consumer.html']) {
     t.true(existsSync(join(out, page)), page)
   }
 })
