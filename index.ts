@@ -2,7 +2,7 @@
  * rocketmq-napi: an Apache RocketMQ client for Node.js. The protocol engine runs in Rust (tokio) and is
  * loaded through napi-rs; this module is the typed public API.
  *
- * @packageDocumentation
+ * @module rocketmq-napi
  */
 export { Admin, Perm } from './lib/admin'
 export type { BrokerData, CreateTopicOptions, ProducerConnection, QueueData, TopicRoute } from './lib/admin'
