@@ -83,7 +83,22 @@ class Ledger {
   }
 }
 
-function consumeArgs(spec: ClientSpec, run: { topic: string; group: string; expected: number; parseJson: boolean; latencyAfterMs: number; deadlineSeconds: number }, options: BenchOptions, proxy: RunningProxy | undefined): string[] {
+/** What one consumer run is asked to do. */
+interface ConsumeRunPlan {
+  expected: number
+  /** 0: no latency run. */
+  latencyWarmupMs: number
+  deadlineSeconds: number
+  /** Called when the child says it has started (latency runs). */
+  onReady?: () => void
+}
+
+function consumeArgs(
+  spec: ClientSpec,
+  run: ConsumeRunPlan & { topic: string; group: string; parseJson: boolean },
+  options: BenchOptions,
+  proxy: RunningProxy | undefined,
+): string[] {
   const args = [
     ...spec.command.slice(1),
     '--namesrv',
@@ -98,8 +113,8 @@ function consumeArgs(spec: ClientSpec, run: { topic: string; group: string; expe
     String(options.stallSeconds),
     '--parse-json',
     run.parseJson ? '1' : '0',
-    '--latency-after-ms',
-    String(run.latencyAfterMs),
+    '--latency-warmup-ms',
+    String(run.latencyWarmupMs),
     '--deadline-seconds',
     String(run.deadlineSeconds),
   ]
@@ -119,7 +134,7 @@ async function consumeOnce(
   spec: ClientSpec,
   label: string,
   record: Omit<ConsumeRecord, keyof ConsumeRunResult | 'loadAverageBefore' | 'machineBusyShare'>,
-  run: { expected: number; latencyAfterMs: number; deadlineSeconds: number },
+  run: ConsumeRunPlan,
   options: BenchOptions,
   proxy: RunningProxy | undefined,
 ): Promise<ConsumeRecord | undefined> {
@@ -133,7 +148,13 @@ async function consumeOnce(
   const ticks = machineTicks()
   try {
     const args = consumeArgs(spec, { ...run, topic: record.topic, group: groupName(spec.name, record.phase), parseJson: record.variant === 'json' }, options, proxy)
-    const result = (await runJsonChild(spec.command[0] as string, args, options.timeoutSeconds)) as ConsumeRunResult
+    const onReady = run.onReady
+    const result = (await runJsonChild(
+      spec.command[0] as string,
+      args,
+      options.timeoutSeconds,
+      onReady === undefined ? undefined : (line) => line === 'bench:ready' && onReady(),
+    )) as ConsumeRunResult
     const busy = machineBusy(ticks, machineTicks())
     const full: ConsumeRecord = { ...result, ...record, loadAverageBefore }
     if (busy !== undefined) {
@@ -173,7 +194,7 @@ async function consumePhase(ledger: Ledger, options: BenchOptions, proxy: Runnin
             spec,
             label,
             { phase: 'consume', bodySize: workload.bodySize, variant, round, topic: loaded.topic },
-            { expected: loaded.stored, latencyAfterMs: 0, deadlineSeconds: options.deadlineSeconds },
+            { expected: loaded.stored, latencyWarmupMs: 0, deadlineSeconds: options.deadlineSeconds },
             options,
             proxy,
           )
@@ -202,21 +223,35 @@ async function latencyPhase(ledger: Ledger, options: BenchOptions, proxy: Runnin
       for (const spec of specs) {
         const topic = `BenchLatency_${spec.name.replace(/[^A-Za-z0-9]/g, '_')}_${Date.now()}`
         await createTopic(options.namesrv, topic, options.queues)
-        const latencyAfterMs = Date.now() + options.latencyWarmupSeconds * 1000
+        // The sender starts when the consumer says it has started; a consumer that never does sends nothing.
+        let startSending: () => void = () => undefined
+        const ready = new Promise<void>((resolve) => {
+          startSending = resolve
+        })
         const consumer = consumeOnce(
           ledger,
           spec,
           `latency at ${integerFormat.format(options.latencyRate)} msgs/s`,
           { phase: 'latency', bodySize: 100, variant: 'count', round, topic },
-          { expected: total, latencyAfterMs, deadlineSeconds: options.latencyWarmupSeconds + options.latencySeconds + 30 },
+          {
+            expected: total,
+            latencyWarmupMs: options.latencyWarmupSeconds * 1000,
+            deadlineSeconds: options.latencyWarmupSeconds + options.latencySeconds + 60,
+            onReady: () => startSending(),
+          },
           options,
           proxy,
         )
-        const sender = sendSteadily(producer, topic, 100, options.latencyRate, total)
-        const [, sent] = await Promise.all([consumer, sender.done])
-        if (sent.failed > 0 || sent.lateMs > 500) {
-          console.log(`  steady sender: ${sent.failed} sends failed, finished ${sent.lateMs} ms behind schedule`)
-        }
+        const sending = Promise.race([ready.then(() => true), consumer.then(() => false)]).then(async (started) => {
+          if (!started) {
+            return
+          }
+          const sent = await sendSteadily(producer, topic, 100, options.latencyRate, total).done
+          if (sent.failed > 0 || sent.lateMs > 500) {
+            console.log(`  steady sender: ${sent.failed} sends failed, finished ${sent.lateMs} ms behind schedule`)
+          }
+        })
+        await Promise.all([consumer, sending])
       }
     }
   } finally {

@@ -34,10 +34,11 @@ export interface ConsumeRunArgs {
   /** The JSON variant: the listener parses every body as JSON (`--parse-json 1`). */
   parseJson: boolean
   /**
-   * Latency runs: messages born at or after this time (ms since the epoch) add their end-to-end latency (now minus
-   * born time) to the histogram; 0 (the default) records none. Earlier messages are the warm-up.
+   * Latency runs: once the consumer has started, the run prints `bench:ready` (the parent then starts sending) and the
+   * messages born this many ms later or after add their end-to-end latency (now minus born time) to the histogram;
+   * 0 (the default) is no latency run. Earlier messages are the warm-up (rebalance, connections, JIT).
    */
-  latencyAfterMs: number
+  latencyWarmupMs: number
   /** A run not done after this many seconds ends there and reports what it saw as partial; 0 (default): no limit. */
   deadlineSeconds: number
   /** The gRPC endpoint of a RocketMQ 5 proxy (`host:port`), for clients that need one; empty otherwise. */
@@ -101,7 +102,7 @@ export function parseConsumeRunArgs(): ConsumeRunArgs {
       group: { type: 'string' },
       expected: { type: 'string' },
       'parse-json': { type: 'string', default: '0' },
-      'latency-after-ms': { type: 'string', default: '0' },
+      'latency-warmup-ms': { type: 'string', default: '0' },
       'deadline-seconds': { type: 'string', default: '0' },
       endpoints: { type: 'string', default: '' },
       'stall-seconds': { type: 'string', default: '60' },
@@ -127,7 +128,7 @@ export function parseConsumeRunArgs(): ConsumeRunArgs {
     expected: integer('expected', values.expected),
     stallSeconds: integer('stall-seconds', values['stall-seconds']),
     parseJson: values['parse-json'] === '1',
-    latencyAfterMs: Number(values['latency-after-ms']),
+    latencyWarmupMs: Number(values['latency-warmup-ms']),
     deadlineSeconds: Number(values['deadline-seconds']),
     endpoints: values.endpoints ?? '',
   }
@@ -187,7 +188,7 @@ export class ConsumeTally {
   readonly parseJson: boolean
   /** Bodies that did not parse (a JSON run expects none). */
   parseFailures = 0
-  readonly #latencyAfterMs: number
+  #latencyAfterMs: number
   /** Latencies in whole ms, one slot each up to a minute; the last slot holds everything longer. */
   readonly #latencies = new Float64Array(60_001)
   #latencyCount = 0
@@ -208,6 +209,11 @@ export class ConsumeTally {
     } catch {
       this.parseFailures += 1
     }
+  }
+
+  /** Starts recording latencies of the messages born at or after `bornMs` (ms since the epoch). */
+  measureLatencyFrom(bornMs: number): void {
+    this.#latencyAfterMs = bornMs
   }
 
   /** Ends the window now although not every message arrived (the run's deadline). */
@@ -357,12 +363,16 @@ export async function measureConsume(name: string, client: ConsumerUnderTest, ar
   const cpuBefore = process.cpuUsage()
   const usageBefore = process.resourceUsage()
   const start = process.hrtime.bigint()
-  const tally = new ConsumeTally(args.topic, args.expected, cpuBefore, { parseJson: args.parseJson, latencyAfterMs: args.latencyAfterMs })
+  const tally = new ConsumeTally(args.topic, args.expected, cpuBefore, { parseJson: args.parseJson })
   tally.lastProgressAt = start
   const deadline =
     args.deadlineSeconds > 0 ? setTimeout(() => tally.finish(), args.deadlineSeconds * 1000) : undefined
   const stop = await client.start(args, tally, errors)
   const started = process.hrtime.bigint()
+  if (args.latencyWarmupMs > 0) {
+    tally.measureLatencyFrom(Date.now() + args.latencyWarmupMs)
+    process.stdout.write('bench:ready\n')
+  }
   let watchdog: NodeJS.Timeout | undefined
   const stalled = new Promise<never>((_, reject) => {
     watchdog = setInterval(() => {

@@ -4,7 +4,7 @@
  * (client `java`). Compiled by the harness with javac against those jars (bench/suite/java.ts).
  *
  *   java -cp "<lib>/*:<classes>" BenchClient consume --namesrv H:P --topic T --group G --expected N
- *        [--parse-json 1] [--latency-after-ms MS] [--deadline-seconds S] [--stall-seconds S]
+ *        [--parse-json 1] [--latency-warmup-ms MS] [--deadline-seconds S] [--stall-seconds S]
  *   java -cp ... BenchClient produce --namesrv H:P --topic T --group G --count N --inflight K --body-size B --warmup W
  *
  * Consumer: DefaultMQPushConsumer with its defaults (20 consume threads, batches of 1, pulls of 32), a fresh group
@@ -111,7 +111,8 @@ public final class BenchClient {
         final String topic = a.get("topic");
         final int expected = Integer.parseInt(a.get("expected"));
         final boolean parseJson = "1".equals(a.getOrDefault("parse-json", "0"));
-        final long latencyAfterMs = Long.parseLong(a.getOrDefault("latency-after-ms", "0"));
+        final long latencyWarmupMs = Long.parseLong(a.getOrDefault("latency-warmup-ms", "0"));
+        final AtomicLong latencyAfter = new AtomicLong(0);
         final double deadlineSeconds = Double.parseDouble(a.getOrDefault("deadline-seconds", "0"));
         final double stallSeconds = Double.parseDouble(a.getOrDefault("stall-seconds", "60"));
 
@@ -139,6 +140,7 @@ public final class BenchClient {
             String queueKey = context.getMessageQueue().getBrokerName() + ":" + context.getMessageQueue().getQueueId();
             boolean ownTopic = context.getMessageQueue().getTopic().equals(topic);
             for (MessageExt message : messages) {
+                long latencyAfterMs = latencyAfter.get();
                 if (latencyAfterMs > 0 && message.getBornTimestamp() >= latencyAfterMs) {
                     long latency = Math.max(0, Math.min(60_000, System.currentTimeMillis() - message.getBornTimestamp()));
                     latencies.incrementAndGet((int) latency);
@@ -183,6 +185,12 @@ public final class BenchClient {
         });
         consumer.start();
         double startSeconds = (System.nanoTime() - start) / 1e9;
+        if (latencyWarmupMs > 0) {
+            // The parent starts sending on this line; messages born after the warm-up count.
+            latencyAfter.set(System.currentTimeMillis() + latencyWarmupMs);
+            System.out.println("bench:ready");
+            System.out.flush();
+        }
         boolean partial = false;
         String failure = null;
         while (!done.await(200, TimeUnit.MILLISECONDS)) {

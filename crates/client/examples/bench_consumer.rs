@@ -12,7 +12,7 @@
 //! ```sh
 //! cargo run --release -p rocketmq-client --example bench_consumer -- \
 //!   --namesrv 127.0.0.1:9876 --topic T --group G --expected 200000 \
-//!   [--parse-json 1] [--latency-after-ms MS] [--deadline-seconds S] [--stall-seconds S]
+//!   [--parse-json 1] [--latency-warmup-ms MS] [--deadline-seconds S] [--stall-seconds S]
 //! ```
 
 use std::collections::HashMap;
@@ -184,11 +184,12 @@ fn main() -> Result<(), String> {
     let expected = number("expected", "0")? as usize;
     let deadline = number("deadline-seconds", "0")?;
     let stall = number("stall-seconds", "60")?;
+    let latency_warmup_ms = number("latency-warmup-ms", "0")? as i64;
     let tally = Arc::new(Mutex::new(Tally {
         topic: topic.clone(),
         expected,
         parse_json: args.get("parse-json").is_some_and(|v| v == "1"),
-        latency_after_ms: number("latency-after-ms", "0")? as i64,
+        latency_after_ms: 0,
         seen: HashMap::new(),
         received: 0,
         distinct: 0,
@@ -237,6 +238,12 @@ fn main() -> Result<(), String> {
         consumer.subscribe(&topic, "*").map_err(|err| err.to_string())?;
         consumer.start().await.map_err(|err| err.to_string())?;
         let start_seconds = start.elapsed().as_secs_f64();
+        if latency_warmup_ms > 0 {
+            // The parent starts sending on this line; messages born after the warm-up count.
+            tally.lock().unwrap_or_else(|p| p.into_inner()).latency_after_ms =
+                now_ms() + latency_warmup_ms;
+            println!("bench:ready");
+        }
         let mut last_distinct = 0;
         let mut last_progress = Instant::now();
         let mut partial = false;
