@@ -415,8 +415,40 @@ function countRuns(options: BenchOptions): number {
   return total
 }
 
+/** What results.md is rendered from; results.json holds it (and the raw runs), so `--render-only` can redo the report. */
+interface SavedResults {
+  startedAt: string
+  finishedAt: string
+  machine: Record<string, string>
+  parameters: Record<string, string>
+  latencyNote: string
+  notes: string[]
+  consume: ConsumeTable[]
+  latency: LatencySummaryRow[]
+  produce: ProduceSummary[]
+  failures: string[]
+}
+
+/** Writes results.md (with bench/findings.md appended) and the chart results.svg into `outDir`. */
+function writeReport(saved: SavedResults, outDir: string): void {
+  const chartFile = saved.consume.length > 0 ? 'results.svg' : undefined
+  if (chartFile !== undefined) {
+    writeFileSync(join(outDir, chartFile), renderChart('Consumers: messages/s and CPU per message (medians of the rounds)', chartSections(saved.consume)))
+  }
+  const findingsPath = join(__dirname, 'findings.md')
+  writeFileSync(
+    join(outDir, 'results.md'),
+    renderReport({ ...saved, chartFile, findings: existsSync(findingsPath) ? readFileSync(findingsPath, 'utf8') : undefined }),
+  )
+}
+
 async function main(): Promise<void> {
   const options = parseBenchOptions()
+  if (options.renderOnly) {
+    writeReport(JSON.parse(readFileSync(join(options.outDir, 'results.json'), 'utf8')) as SavedResults, options.outDir)
+    console.log(`wrote ${relative(process.cwd(), join(options.outDir, 'results.md'))} and results.svg from results.json`)
+    return
+  }
   const startedAt = new Date().toISOString()
   const machine = machineTable()
   buildClients(options)
@@ -465,36 +497,28 @@ async function main(): Promise<void> {
     await stopProxy()
   }
   const finishedAt = new Date().toISOString()
-  const chartFile = consume.length > 0 ? 'results.svg' : undefined
-  if (chartFile !== undefined) {
-    writeFileSync(join(options.outDir, chartFile), renderChart('Consumers: messages/s and CPU per message (medians)', chartSections(consume)))
+  const saved: SavedResults = {
+    startedAt,
+    finishedAt,
+    machine,
+    parameters,
+    latencyNote:
+      `A fresh topic per run; once the consumer has started, this benchmark's own process sends ${integerFormat.format(options.latencyRate)} messages/s ` +
+      `of 100 B with this project's Producer for ${options.latencyWarmupSeconds + options.latencySeconds} s; the consumer records consume time minus born ` +
+      `time (both ms clocks of this machine) of the messages born after the first ${options.latencyWarmupSeconds} s. Medians of the rounds; a client ` +
+      'slower than the rate falls behind and its latency grows with the backlog.',
+    notes,
+    consume,
+    latency,
+    produce,
+    failures: ledger.failures,
   }
-  const findingsPath = join(__dirname, 'findings.md')
-  writeFileSync(
-    join(options.outDir, 'results.md'),
-    renderReport({
-      startedAt,
-      finishedAt,
-      machine,
-      parameters,
-      consume,
-      latency,
-      latencyNote:
-        `A fresh topic per run; this benchmark's own process sends ${integerFormat.format(options.latencyRate)} messages/s of 100 B with this project's ` +
-        `Producer for ${options.latencyWarmupSeconds + options.latencySeconds} s while the consumer runs; the consumer records consume time minus born time ` +
-        `(both ms clocks of this machine) of the messages born after the first ${options.latencyWarmupSeconds} s. Medians of the rounds.`,
-      produce,
-      failures: ledger.failures,
-      notes,
-      chartFile,
-      findings: existsSync(findingsPath) ? readFileSync(findingsPath, 'utf8') : undefined,
-    }),
-  )
   writeFileSync(
     join(options.outDir, 'results.json'),
-    `${JSON.stringify({ startedAt, finishedAt, machine, parameters, options: { ...options, phases: [...options.phases] }, notes, consume, latency, produce, failures: ledger.failures, runs: { consume: ledger.consume, produce: ledger.produce } }, null, 2)}\n`,
+    `${JSON.stringify({ ...saved, options: { ...options, phases: [...options.phases] }, runs: { consume: ledger.consume, produce: ledger.produce } }, null, 2)}\n`,
   )
-  console.log(`\nwrote ${relative(process.cwd(), join(options.outDir, 'results.md'))}, results.json${chartFile === undefined ? '' : ', results.svg'}`)
+  writeReport(saved, options.outDir)
+  console.log(`\nwrote ${relative(process.cwd(), join(options.outDir, 'results.md'))}, results.json and results.svg`)
   if (ledger.failures.length > 0) {
     console.log(`${ledger.failures.length} runs failed; see results.md`)
     process.exitCode = 1

@@ -39,6 +39,8 @@ export interface BenchOptions {
   stallSeconds: number
   timeoutSeconds: number
   outDir: string
+  /** Only write results.md and results.svg again from results.json (e.g. after editing bench/findings.md). */
+  renderOnly: boolean
 }
 
 function clientList(value: string, kind: ClientKind): string[] {
@@ -87,6 +89,7 @@ export function parseBenchOptions(): BenchOptions {
       'stall-seconds': { type: 'string', default: '60' },
       'timeout-seconds': { type: 'string', default: '900' },
       'out-dir': { type: 'string', default: join(__dirname, '..') },
+      'render-only': { type: 'boolean', default: false },
     },
   })
   const messages = integerArg('messages', values.messages, 1)
@@ -127,5 +130,6 @@ export function parseBenchOptions(): BenchOptions {
     stallSeconds: integerArg('stall-seconds', values['stall-seconds'], 1),
     timeoutSeconds: integerArg('timeout-seconds', values['timeout-seconds'], 1),
     outDir: values['out-dir'],
+    renderOnly: values['render-only'],
   }
 }
