@@ -1,5 +1,5 @@
 /**
- * The API reference (`npm run docs`, typedoc over the JSDoc of both entry points): it builds, and every exported
+ * The API reference (`npm run docs`, typedoc over the JSDoc of the three entry points): it builds, and every exported
  * name has a comment. typedoc.json turns on the `notDocumented` validation and treats its warnings as errors.
  */
 import { spawnSync } from 'node:child_process'
@@ -19,7 +19,7 @@ test('typedoc builds the reference with every exported name documented', (t) => 
   const run = spawnSync(process.execPath, [typedoc, '--out', out], { cwd: root, encoding: 'utf8' })
   t.is(run.status, 0, `typedoc:\n${run.stdout}\n${run.stderr}`)
   t.notRegex(run.stdout, /does not have any documentation/)
-  for (const page of ['index.html', 'classes/rocketmq-napi.Consumer.html', 'classes/rocketmq-napi.Producer.html', 'classes/rocketmq-napi_ali-ons.Consumer.html']) {
+  for (const page of ['index.html', 'classes/rocketmq-napi.Consumer.html', 'classes/rocketmq-napi.Producer.html', 'classes/rocketmq-napi_ali-ons.Consumer.html', 'classes/rocketmq-napi_client-nodejs.PushConsumer.html']) {
     t.true(existsSync(join(out, page)), page)
   }
 })

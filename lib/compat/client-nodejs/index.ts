@@ -5,7 +5,7 @@
  * Change `from 'rocketmq-client-nodejs'` to `from 'rocketmq-napi/client-nodejs'`; options this engine cannot honour
  * are refused with a ConfigError naming them. See "Migrating from ali-ons / rocketmq-client-nodejs" in the README.
  *
- * @packageDocumentation
+ * @module rocketmq-napi/client-nodejs
  */
 export { ConsumeResult, ConsumeResultSuspend } from './consume-result'
 export {
