@@ -113,6 +113,14 @@ test('a producer counts every message sent and failed, and both exporters show t
   t.throws(() => registerPrometheusMetrics(registry, { producers: [producer] }), { message: /already been registered/ })
   registration.unregister()
   t.notRegex(await registry.metrics(), /rocketmq_/)
+  // An OpenMetrics registry names the counter without `_total` and its samples with it.
+  const openMetrics = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>()
+  openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
+  registerPrometheusMetrics(openMetrics, { producers: [producer] })
+  const openText = await openMetrics.metrics()
+  t.regex(openText, /^# TYPE rocketmq_producer_messages_sent counter$/m)
+  t.regex(openText, new RegExp(`^rocketmq_producer_messages_sent_total\\{group="${group}",result="success"\\} 43$`, 'm'))
+  t.notRegex(openText, /_total_total/)
 
   const { meter, collect } = otel()
   registerOpenTelemetryMetrics(meter, { producers: [producer] })

@@ -7,7 +7,7 @@
  */
 import test from 'ava'
 
-import { Admin, ConsumeFromWhere, Producer, type SendResult } from '../index'
+import { Admin, ConsumeFromWhere, ConsumeResult, Producer, type SendResult } from '../index'
 import { BROKERS, BROKER_PORTS, NAMESRV_ADDR, createTestTopic, uniqueName } from './helpers/cluster'
 import { type Delivery, recordingConsumer, waitFor } from './helpers/consumer'
 import { hexOf, mqadmin, runJava } from './helpers/java'
@@ -64,24 +64,40 @@ test('a traced send and consume leave Pub, SubBefore and SubAfter records that t
   const delayed = await producer.send({ topic, body: 'delayed', delayLevel: 1 })
   const sent = [plain, tagged, delayed]
 
-  const { consumer, deliveries } = await recordingConsumer(t, topic, {
-    consumerGroup,
-    consumeFromWhere: ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET,
-    enableMessageTrace: true,
-    customizedTraceTopic: traceTopic,
-  })
-  t.true(await waitFor(() => deliveries.length >= 3), `delivered ${deliveries.length} of 3`)
+  // 'plain' fails its first delivery and comes again a second later through the retry topic.
+  let plainFailed = false
+  const { consumer, deliveries } = await recordingConsumer(
+    t,
+    topic,
+    {
+      consumerGroup,
+      consumeFromWhere: ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET,
+      enableMessageTrace: true,
+      customizedTraceTopic: traceTopic,
+    },
+    {
+      verdict: (messages, context) => {
+        if (messages[0]?.body.toString() === 'plain' && !plainFailed) {
+          plainFailed = true
+          context.delayLevelWhenNextConsume = 1
+          return ConsumeResult.RECONSUME_LATER
+        }
+        return ConsumeResult.SUCCESS
+      },
+    },
+  )
+  t.true(await waitFor(() => deliveries.length >= 4), `delivered ${deliveries.length} of 4`)
 
-  // The trace topic, read by an untraced consumer: 3 Pub, 3 SubBefore, 3 SubAfter records.
+  // The trace topic, read by an untraced consumer: 3 Pub, 4 SubBefore, 4 SubAfter records.
   const traces = await recordingConsumer(t, traceTopic, { consumeFromWhere: ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET })
-  t.true(await waitFor(() => recordCount(traces.deliveries) >= 9), `found ${recordCount(traces.deliveries)} of 9 trace records`)
+  t.true(await waitFor(() => recordCount(traces.deliveries) >= 11), `found ${recordCount(traces.deliveries)} of 11 trace records`)
   const after = Date.now()
   for (const d of traces.deliveries) {
     // Indexed by the traced messages' ids and keys: what queryMsgTraceById looks up.
     t.true(d.message.keys.some((key) => sent.some((s) => s.msgId === key)), `trace message keys ${d.message.keys.join(' ')}`)
   }
   const decoded = await decodeWithJava(traces.deliveries.map((d) => d.message.body))
-  t.is(decoded.length, 9)
+  t.is(decoded.length, 11)
   const byType = (type: string) => decoded.filter((r) => r.traceType === type)
 
   const pubs = byType('Pub')
@@ -109,32 +125,43 @@ test('a traced send and consume leave Pub, SubBefore and SubAfter records that t
 
   const befores = byType('SubBefore')
   const afters = byType('SubAfter')
-  t.is(befores.length, 3)
-  t.is(afters.length, 3)
-  for (const result of sent) {
-    const sb = befores.find((r) => r.msgId === result.msgId)
-    const sa = afters.find((r) => r.msgId === result.msgId)
-    if (!sb || !sa) {
-      t.fail(`no SubBefore or SubAfter record for ${result.msgId}`)
+  t.is(befores.length, 4)
+  t.is(afters.length, 4)
+  for (const sb of befores) {
+    // The SubAfter of a call shares its SubBefore's request id.
+    const sa = afters.find((r) => r.requestId === sb.requestId && r.msgId === sb.msgId)
+    if (!sa) {
+      t.fail(`no SubAfter for the SubBefore of ${sb.msgId ?? ''} (request ${sb.requestId ?? ''})`)
       continue
     }
+    const result = sent.find((s) => s.msgId === sb.msgId)
+    t.truthy(result, `SubBefore of an unknown message ${sb.msgId ?? ''}`)
     t.is(sb.groupName, consumerGroup)
     t.is(sb.regionId, 'DefaultRegion')
-    t.is(sb.retryTimes, '0')
     t.true(Number(sb.timeStamp) >= before && Number(sb.timeStamp) <= after)
     t.regex(sb.requestId ?? '', /^[0-9A-F]{32}$/)
-    t.is(sa.requestId, sb.requestId, 'the SubAfter of a call shares its SubBefore request id')
-    t.is(sa.success, 'true')
-    t.is(sa.contextCode, '0')
     t.true(Number(sa.costTime) >= 0)
     t.true(Number(sa.timeStamp) >= Number(sb.timeStamp))
     t.is(sb.keys, result === tagged ? 'k1 k2' : 'null')
     t.is(sa.keys, sb.keys)
+    // The first delivery of 'plain' failed (FAILED, 4), its retry and the others succeeded (SUCCESS, 0).
+    const failedDelivery = result === plain && sb.retryTimes === '0'
+    t.is(sa.success, failedDelivery ? 'false' : 'true')
+    t.is(sa.contextCode, failedDelivery ? '4' : '0')
   }
+  t.deepEqual(
+    befores.filter((r) => r.msgId === plain.msgId).map((r) => r.retryTimes).sort(),
+    ['0', '1'],
+    'the retried delivery of plain says so',
+  )
+  t.deepEqual(
+    befores.filter((r) => r.msgId !== plain.msgId).map((r) => r.retryTimes),
+    ['0', '0'],
+  )
 
   const producerTraces = producer.metrics().traces
   t.like(producerTraces, { recorded: 3, dropped: 0, sendFailures: 0 })
-  t.like((await consumer.metrics()).traces, { recorded: 6, dropped: 0, sendFailures: 0 })
+  t.like((await consumer.metrics()).traces, { recorded: 8, dropped: 0, sendFailures: 0 })
 
   // mqadmin finds the trace messages by the message id and shows the send and the consume.
   const shown = await mqadmin('queryMsgTraceById', ['-i', tagged.msgId, '-t', traceTopic])

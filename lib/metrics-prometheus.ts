@@ -227,14 +227,17 @@ export function registerPrometheusMetrics(registry: PrometheusRegistry, sources:
   try {
     for (const d of DEFINITIONS) {
       const register = registry.registerMetric as (metric: PrometheusMetric) => void
-      register.call(registry, {
+      const metric = {
         name: d.name,
         help: d.help,
         type: d.type,
-        aggregator: 'sum',
-        get: async () => ({ name: d.name, help: d.help, type: d.type, aggregator: 'sum', values: d.samples(await snapshots()) }),
+        aggregator: 'sum' as const,
+        // `metric.name`, not `d.name`: an OpenMetrics registry renames a counter (drops `_total`, which it adds
+        // to each sample) before it reads the samples.
+        get: async () => ({ name: metric.name, help: d.help, type: d.type, aggregator: 'sum' as const, values: d.samples(await snapshots()) }),
         reset: () => {},
-      })
+      }
+      register.call(registry, metric)
       registered.push(d.name)
     }
   } catch (error) {

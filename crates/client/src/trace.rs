@@ -324,11 +324,16 @@ impl TraceDispatcher {
         };
         let producer = Arc::new(Producer::new(config)?);
         producer.start().await?;
+        Ok(Self::launch(producer, topic, QUEUE_CAPACITY))
+    }
+
+    /// A dispatcher with a queue of `capacity` records whose task sends through `producer`.
+    fn launch(producer: Arc<Producer>, topic: &str, capacity: usize) -> Arc<Self> {
         let ids = UniqIdGenerator::new(
             producer.local_ip().unwrap_or([127, 0, 0, 1].into()),
             std::process::id(),
         );
-        let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
+        let (queue, rx) = mpsc::channel(capacity);
         let counters = Arc::new(Counters::default());
         let stop = Arc::new(Notify::new());
         let worker = tokio::spawn(run(
@@ -338,7 +343,7 @@ impl TraceDispatcher {
             Arc::clone(&counters),
             Arc::clone(&stop),
         ));
-        Ok(Arc::new(TraceDispatcher {
+        Arc::new(TraceDispatcher {
             topic: topic.to_owned(),
             queue,
             counters,
@@ -346,7 +351,7 @@ impl TraceDispatcher {
             worker: Mutex::new(Some(worker)),
             producer,
             ids,
-        }))
+        })
     }
 
     /// The trace topic.
@@ -547,6 +552,32 @@ mod tests {
             offset_msg_id: "OFF".into(),
             success: true,
         }
+    }
+
+    /// A dispatcher whose producer was never started: every trace send fails at once.
+    fn unstarted(capacity: usize) -> Arc<TraceDispatcher> {
+        let producer = Producer::new(ProducerConfig {
+            namesrv_addr: "127.0.0.1:9876".into(),
+            group: "trace_test".into(),
+            ..ProducerConfig::default()
+        })
+        .unwrap();
+        TraceDispatcher::launch(Arc::new(producer), "Traces", capacity)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_drops_and_counts_records_and_failed_sends_are_counted() {
+        let dispatcher = unstarted(4);
+        // The task cannot run between these calls (one thread, no await): the queue fills.
+        for i in 0..10 {
+            dispatcher.record(pub_record(&format!("ID{i}"), None));
+        }
+        let m = dispatcher.metrics();
+        assert_eq!((m.recorded, m.dropped), (4, 6));
+        // The four queued records make one trace message, whose send fails (not started).
+        dispatcher.shutdown().await;
+        assert_eq!(dispatcher.metrics().send_failures, 1);
+        assert_eq!(dispatcher.metrics().messages_sent, 0);
     }
 
     #[test]
