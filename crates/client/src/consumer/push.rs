@@ -1134,6 +1134,8 @@ impl PushConsumer {
             namesrv_addr: self.config.namesrv_addr.clone(),
             instance_name: self.config.effective_instance_name().map(str::to_owned),
             unit_name: self.config.unit_name.clone(),
+            // On a secured cluster the trace producer signs with the consumer's keys.
+            credentials: self.config.credentials.clone(),
             ..Default::default()
         };
         let topic = self
