@@ -16,6 +16,7 @@ pub mod consumer;
 pub mod error;
 pub mod instance;
 pub mod log_buffer;
+pub mod namespace;
 pub mod namesrv;
 pub mod ordered_send;
 pub mod processor;
