@@ -37,7 +37,9 @@ read -r -a ROCKETMQ_BROKERS <<<"${ROCKETMQ_BROKER_NAMES:-broker-a broker-b}"
 #   open  no authentication, no TLS (the default);
 #   acl   ACL 2.0 on the brokers (authenticationEnabled / authorizationEnabled), with the initial
 #         admin user ROCKETMQ_ACL_ADMIN_USER / ROCKETMQ_ACL_ADMIN_PASSWORD, which the brokers also
-#         use for their own inner requests.
+#         use for their own inner requests;
+#   acl1  4.x only: the plain ACL (aclEnable=true), accounts from ROCKETMQ_PLAIN_ACL_FILE (a
+#         plain_acl.yml), else one admin account with the credentials above.
 ROCKETMQ_PROFILE=${ROCKETMQ_PROFILE:-open}
 ROCKETMQ_ACL_ADMIN_USER=${ROCKETMQ_ACL_ADMIN_USER:-rocketmq-admin}
 ROCKETMQ_ACL_ADMIN_PASSWORD=${ROCKETMQ_ACL_ADMIN_PASSWORD:-admin-secret-1234}
