@@ -2,7 +2,7 @@
  * rocketmq-napi: an Apache RocketMQ client for Node.js. The protocol engine runs in Rust (tokio) and is
  * loaded through napi-rs; this module is the typed public API.
  *
- * @packageDocumentation
+ * @module rocketmq-napi
  */
 export { Admin, Perm } from './lib/admin'
 export type { BrokerData, CreateTopicOptions, ProducerConnection, QueueData, TopicRoute } from './lib/admin'
@@ -37,6 +37,33 @@ export type {
   StartOptions,
 } from './lib/consumer'
 export { ConsumedMessage } from './lib/consumed-message'
+export { latencyBoundsSeconds } from './lib/metrics'
+export type {
+  ConsumerMetrics,
+  LatencyHistogram,
+  MessageOutcomes,
+  MetricsSources,
+  ProducerMetrics,
+  QueueMetrics,
+  TraceMetrics,
+} from './lib/metrics'
+export { registerPrometheusMetrics } from './lib/metrics-prometheus'
+export type {
+  PrometheusMetric,
+  PrometheusRegistration,
+  PrometheusRegistry,
+  PrometheusSample,
+} from './lib/metrics-prometheus'
+export { registerOpenTelemetryMetrics } from './lib/metrics-opentelemetry'
+export type {
+  OpenTelemetryRegistration,
+  OtelAttributes,
+  OtelBatchObservableResult,
+  OtelHistogram,
+  OtelInstrumentOptions,
+  OtelMeter,
+  OtelObservable,
+} from './lib/metrics-opentelemetry'
 export {
   CLIENT_NAME_ENV,
   CONSUMER_DEFAULTS,

@@ -204,8 +204,7 @@ test("the seed's other names are aliases; both names with different values is a 
 test('settings the engine does not have are refused by name, saying why and what to do', (t) => {
   const refused: Array<[Record<string, unknown>, string, RegExp]> = [
     [{ enableAutoCommit: false }, 'enableAutoCommit false is not supported yet', /orderly/],
-    [{ enableMessageTrace: true }, 'enableMessageTrace true is not supported yet', /leave enableMessageTrace unset/],
-    [{ customizedTraceTopic: 'Traces' }, 'customizedTraceTopic "Traces" is not supported yet', /leave it unset/],
+    [{ enableMessageTrace: true, customizedTraceTopic: 'my traces' }, 'customizedTraceTopic: ', /topic/],
     [{ maxOffsetStoreSize: 10000 }, 'maxOffsetStoreSize 10000 is not supported', /one entry per assigned queue/],
     [{ offsetStoreRecoveryThreshold: 0.8 }, 'offsetStoreRecoveryThreshold 0.8 is not supported', /backup/],
   ]
@@ -623,20 +622,19 @@ test("the seed's advanced example (3. 高级配置示例): refused as written, a
     retryTimesWhenSendAsyncFailed: 2,
   }
   t.throws(() => createConsumerConfig(seed as never), { instanceOf: ConfigError })
-  // What must go: the two store settings without meaning here, traces, the aliases that contradict
+  // What must go: the two store settings without meaning here, the aliases that contradict
   // their settings, and a pull timeout shorter than the broker's hold.
   const {
     maxOffsetStoreSize: _size,
     offsetStoreRecoveryThreshold: _threshold,
-    enableMessageTrace: _trace,
     flowControlMaxDiff: _diff,
     autoCommitInterval: _interval,
     consumerTimeoutMillisWhenSuspend: _suspend,
     ...accepted
   } = seed
   const config = createConsumerConfig(accepted)
-  t.like(config, { consumeThreadNum: 50, pullThresholdForAll: 50000, flowControlInterval: 20, offsetStoreRetryTimes: 3 })
-  for (const [name, value] of Object.entries({ maxOffsetStoreSize: 1, offsetStoreRecoveryThreshold: 1, enableMessageTrace: true })) {
+  t.like(config, { consumeThreadNum: 50, pullThresholdForAll: 50000, flowControlInterval: 20, offsetStoreRetryTimes: 3, enableMessageTrace: true })
+  for (const [name, value] of Object.entries({ maxOffsetStoreSize: 1, offsetStoreRecoveryThreshold: 1 })) {
     t.throws(() => createConsumerConfig({ ...accepted, [name]: value } as never), { instanceOf: ConfigError, message: new RegExp(`^${name}`) })
   }
   t.throws(() => createConsumerConfig({ ...accepted, consumerTimeoutMillisWhenSuspend: 1000 }), {

@@ -299,25 +299,7 @@ test('orderly members in separate processes, one joining and one leaving mid-str
 
   // Calls of one queue in different processes never overlap in time (same machine, same clock): the next owner
   // begins only after the previous one ended.
-  const calls = new Map<string, Array<{ worker: string; begun: number; ended: number }>>()
-  for (const e of ledger.entries) {
-    const list = calls.get(e.queue) ?? []
-    if (!list.some((c) => c.worker === e.worker && c.begun === e.begunAt && c.ended === e.at)) {
-      list.push({ worker: e.worker, begun: e.begunAt, ended: e.at })
-    }
-    calls.set(e.queue, list)
-  }
-  const overlaps: string[] = []
-  for (const [queue, list] of calls) {
-    for (const a of list) {
-      for (const b of list) {
-        if (a.worker < b.worker && a.begun < b.ended && b.begun < a.ended) {
-          overlaps.push(`${queue}: ${a.worker} [${a.begun}, ${a.ended}] and ${b.worker} [${b.begun}, ${b.ended}]`)
-        }
-      }
-    }
-  }
-  t.deepEqual(overlaps, [])
+  t.deepEqual(ledger.crossWorkerOverlaps(), [])
   // Per queue, in the order the calls ran (they do not overlap, above), the offsets never skip ahead: each owner
   // starts where the previous one committed.
   const inOrder = [...ledger.entries].sort((a, b) => a.begunAt - b.begunAt || a.at - b.at || a.offset - b.offset)
@@ -638,24 +620,6 @@ test('20,000 messages over 50 sharding keys, three orderly members in separate p
   t.is(highest.size, keys)
   t.true([...highest.values()].every((top) => top === perKey - 1), 'every key complete')
 
-  const calls = new Map<string, Array<{ worker: string; begun: number; ended: number }>>()
-  for (const e of ledger.entries) {
-    const list = calls.get(e.queue) ?? []
-    if (!list.some((c) => c.worker === e.worker && c.begun === e.begunAt && c.ended === e.at)) {
-      list.push({ worker: e.worker, begun: e.begunAt, ended: e.at })
-    }
-    calls.set(e.queue, list)
-  }
-  const overlaps: string[] = []
-  for (const [queue, list] of calls) {
-    for (const a of list) {
-      for (const b of list) {
-        if (a.worker < b.worker && a.begun < b.ended && b.begun < a.ended) {
-          overlaps.push(`${queue}: ${a.worker} [${a.begun}, ${a.ended}] and ${b.worker} [${b.begun}, ${b.ended}]`)
-        }
-      }
-    }
-  }
-  t.deepEqual(overlaps.slice(0, 5), [])
+  t.deepEqual(ledger.crossWorkerOverlaps().slice(0, 5), [])
   t.true([one, two, three].every((w) => w.consumed.length > 0), 'every member consumed')
 })

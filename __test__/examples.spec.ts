@@ -49,7 +49,7 @@ const EXAMPLES: Record<string, readonly RegExp[]> = {
   'consumer-config.ts': [
     /^basic: test_group CLUSTERING, 20 listener calls at once$/m,
     /^production: 50 calls, batches of 5, pulls of 64, at most 50000 messages held$/m,
-    /^enableMessageTrace: refused \(ERR_CONFIG\): enableMessageTrace true /m,
+    /^customizedTraceTopic: refused \(ERR_CONFIG\): customizedTraceTopic: /m,
     /^consumerTimeoutMillisWhenSuspend: refused \(ERR_CONFIG\): consumerTimeoutMillisWhenSuspend 1000 /m,
     /^flowControlMaxDiff: refused \(ERR_CONFIG\): flowControlMaxDiff 10000 and consumeConcurrentlyMaxSpan 2000 /m,
     /^consumeThreadNum: refused \(ERR_CONFIG\): consumeThreadNum 0 /m,

@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import test from 'ava'
 
 import { NATIVE_PATH_ENV, NativeBindingError, detectPlatform, loadNativeBinding, platformTriple } from '../index'
+import type { PlatformInfo } from '../index'
+import { PREBUILT_TRIPLES } from '../lib/native'
 
 const LINUX_X64_GLIBC = { platform: 'linux', arch: 'x64', libc: 'glibc' } as const
 
@@ -71,15 +73,39 @@ test('a file that is not an addon is reported with the reason it failed to load'
 
 test('unsupported platforms are told so plainly', (t) => {
   const error = t.throws(
-    () => loadNativeBinding({ platform: { platform: 'darwin', arch: 'arm64', libc: 'n/a' } }),
+    () => loadNativeBinding({ platform: { platform: 'freebsd', arch: 'x64', libc: 'n/a' } }),
     { instanceOf: NativeBindingError },
   )
-  t.regex(error.message, /darwin-arm64 is not supported yet/)
-  t.true(error.message.includes('linux-x64-gnu'))
-  const musl = t.throws(() => loadNativeBinding({ platform: { platform: 'linux', arch: 'x64', libc: 'musl' } }), {
+  t.regex(error.message, /freebsd-x64 is not supported yet/)
+  t.true(error.message.includes('linux-x64-gnu, linux-x64-musl, linux-arm64-gnu'))
+  const riscv = t.throws(() => loadNativeBinding({ platform: { platform: 'linux', arch: 'riscv64', libc: 'glibc' } }), {
     instanceOf: NativeBindingError,
   })
-  t.regex(musl.message, /linux-x64-musl is not supported yet/)
+  t.regex(riscv.message, /linux-riscv64-gnu is not supported yet/)
+})
+
+test('each prebuilt platform maps to its package name, and a missing one says which package to install', (t) => {
+  const platforms: Array<[PlatformInfo, string]> = [
+    [{ platform: 'linux', arch: 'x64', libc: 'glibc' }, 'linux-x64-gnu'],
+    [{ platform: 'linux', arch: 'x64', libc: 'musl' }, 'linux-x64-musl'],
+    [{ platform: 'linux', arch: 'arm64', libc: 'glibc' }, 'linux-arm64-gnu'],
+    [{ platform: 'linux', arch: 'arm64', libc: 'musl' }, 'linux-arm64-musl'],
+    [{ platform: 'darwin', arch: 'x64', libc: 'n/a' }, 'darwin-x64'],
+    [{ platform: 'darwin', arch: 'arm64', libc: 'n/a' }, 'darwin-arm64'],
+    [{ platform: 'win32', arch: 'x64', libc: 'n/a' }, 'win32-x64-msvc'],
+  ]
+  t.deepEqual(
+    platforms.map(([, triple]) => triple),
+    [...PREBUILT_TRIPLES],
+  )
+  const emptyDir = mkdtempSync(join(tmpdir(), 'rocketmq-napi-loader-'))
+  t.teardown(() => rmSync(emptyDir, { recursive: true, force: true }))
+  for (const [platform, triple] of platforms) {
+    t.is(platformTriple(platform), triple)
+    const error = t.throws(() => loadNativeBinding({ searchDirs: [emptyDir], platform }), { instanceOf: NativeBindingError })
+    t.true(error.message.includes(`package rocketmq-napi-${triple}: not installed`), error.message)
+    t.true(error.message.includes(`npm install rocketmq-napi-${triple}`), triple)
+  }
 })
 
 test('the default search finds the locally built addon on this machine', (t) => {

@@ -31,15 +31,26 @@ export function compileClients(): void {
 /**
  * Runs `program args` in a fresh process and resolves with the last line of its stdout that starts with
  * `{`, parsed. stderr is inherited so that client warnings show up live. Rejects when the process exits
- * non-zero, prints no such line, or runs longer than `timeoutSeconds` (then it is killed).
+ * non-zero, prints no such line, or runs longer than `timeoutSeconds` (then it is killed). `onLine`, when
+ * given, sees every complete stdout line as it arrives (the latency runs wait for `bench:ready`).
  */
-export function runJsonChild(program: string, args: readonly string[], timeoutSeconds: number): Promise<unknown> {
+export function runJsonChild(program: string, args: readonly string[], timeoutSeconds: number, onLine?: (line: string) => void): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     let stdout = ''
     child.stdout.setEncoding('utf8')
+    let seen = 0
     child.stdout.on('data', (chunk: string) => {
       stdout += chunk
+      if (onLine !== undefined) {
+        const end = stdout.lastIndexOf('\n')
+        if (end >= seen) {
+          for (const line of stdout.slice(seen, end).split('\n')) {
+            onLine(line)
+          }
+          seen = end + 1
+        }
+      }
     })
     const timer = setTimeout(() => {
       child.kill('SIGKILL')

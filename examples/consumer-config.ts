@@ -55,16 +55,18 @@ function main(): void {
     enableMessageCompression: true,
     compressMsgBodyOverHowmuch: 4096,
     retryTimesWhenSendAsyncFailed: 2,
+    // Observability: SubBefore / SubAfter trace records in the Java client's format (default topic RMQ_SYS_TRACE_TOPIC).
+    enableMessageTrace: true,
   })
   console.log(
     `production: ${production.consumeThreadNum} calls, batches of ${production.consumeMessageBatchMaxSize}, ` +
       `pulls of ${production.pullBatchSize}, at most ${production.pullThresholdForAll} messages held`,
   )
 
-  // Settings refused by name: message traces (not built yet), a pull timeout shorter than the broker's hold, and
+  // Settings refused by name: a trace topic that is no topic name, a pull timeout shorter than the broker's hold, and
   // two aliases that contradict each other.
   const refused: Array<[string, Partial<ConsumerConfig>]> = [
-    ['enableMessageTrace', { enableMessageTrace: true }],
+    ['customizedTraceTopic', { enableMessageTrace: true, customizedTraceTopic: 'my traces' }],
     ['consumerTimeoutMillisWhenSuspend', { consumerTimeoutMillisWhenSuspend: 1000 }],
     ['flowControlMaxDiff', { consumeConcurrentlyMaxSpan: 2000, flowControlMaxDiff: 10000 }],
     ['consumeThreadNum', { consumeThreadNum: 0 }],

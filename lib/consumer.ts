@@ -36,6 +36,7 @@ import {
   type RocketMQError,
 } from './errors'
 import { type ConcurrentListener, MessageListener, MessageListenerOrderly } from './listener'
+import { type ConsumerMetrics, fromNativeHistogram, fromNativeQueueMetrics } from './metrics'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
 import { ConsumerOffsetStore, type OffsetStore, StandaloneOffsetStore, nativeOffsetStoreOf } from './offset-store'
@@ -778,6 +779,32 @@ export class Consumer extends EventEmitter<ConsumerEvents> {
         cacheMisses: s.offsetCacheMisses,
         cacheHitRate: s.offsetCacheHitRate,
       },
+    }
+  }
+
+  /**
+   * The consumer's metrics now: messages consumed, failed and retried, pull and listener latency histograms,
+   * what the process queues hold, and the lag of every held queue (the broker's max offset minus the offset
+   * this member committed). Asks each held queue's broker for its max offset (all at once, each bounded by the
+   * consumer's request timeout); a broker that does not answer leaves that queue's `maxOffset` and `lag`
+   * undefined. Counts keep growing over the consumer's life; no queues before `start()`. See the README's
+   * "Observability" for the Prometheus and OpenTelemetry exporters that read it.
+   */
+  async metrics(): Promise<ConsumerMetrics> {
+    // Sorted by topic, broker, queue id by the engine.
+    const queues = (await this.#native.queueMetrics()).map(fromNativeQueueMetrics)
+    // Read after the queues: counts taken later are never behind the offsets shown.
+    const s = this.#native.stats()
+    return {
+      group: this.config.consumerGroup,
+      consumed: { ok: s.consumedOk, failed: s.consumedFailed, retried: s.sentBack + s.consumedAgainLocally },
+      pullLatency: fromNativeHistogram(s.pullLatency),
+      listenerLatency: fromNativeHistogram(s.listenerLatency),
+      pulls: { sent: s.pulls, failed: s.pullErrors },
+      processQueue: { messages: s.messagesHeld, bytes: s.bytesHeld },
+      lag: queues.reduce((sum, q) => sum + (q.lag ?? 0), 0),
+      queues,
+      traces: this.#native.traceMetrics() ?? undefined,
     }
   }
 

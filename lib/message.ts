@@ -46,6 +46,11 @@ export interface Message {
    * In {@link Producer.sendBatch} every message carries the same key, or none does.
    */
   shardingKey?: string
+  /**
+   * Timer message: deliver at this time, ms since the epoch (RocketMQ 5 brokers' timer, the `TIMER_DELIVER_MS`
+   * property; a 4.x broker ignores it and delivers at once). Not with `delayLevel`, not in a batch.
+   */
+  deliverTimeMs?: number
 }
 
 /** Broker's verdict on a sent message. Any value other than `SEND_OK` still means the broker stored it. */
@@ -219,6 +224,9 @@ export function toNativeMessage(message: Message): NativeMessage {
   }
   if (message.shardingKey !== undefined) {
     native.shardingKey = toText('shardingKey', message.shardingKey)
+  }
+  if (message.deliverTimeMs !== undefined) {
+    native.deliverTimeMs = toNumber('deliverTimeMs', message.deliverTimeMs)
   }
   return native
 }

@@ -4,7 +4,8 @@
  * When `ROCKETMQ_NAPI_NATIVE_PATH` names a file, that file is the only candidate (naming a file and
  * silently getting another would hide mistakes). Otherwise: `rocketmq-napi.<triple>.node` in the package
  * root (where `npm run build` puts it; found from both the TS sources and `dist/`), then the
- * per-platform npm package (`rocketmq-napi-<triple>`). The addon is loaded on first use, so importing the
+ * per-platform npm package (`rocketmq-napi-<triple>`, one of the published package's `optionalDependencies`,
+ * of which npm installs only the one whose `os`, `cpu` and `libc` match). The addon is loaded on first use, so importing the
  * package never fails; the first client constructed reports a missing addon with a
  * {@link NativeBindingError} that lists every place tried and how to fix it.
  *
@@ -47,8 +48,19 @@ export interface LoadNativeOptions {
   platform?: PlatformInfo
 }
 
-/** Platform triples (in napi-rs naming) that have a published or buildable addon. */
-const SUPPORTED_TRIPLES: ReadonlySet<string> = new Set(['linux-x64-gnu'])
+/**
+ * Platform triples (in napi-rs naming) with a prebuilt addon package `rocketmq-napi-<triple>` under `npm/`:
+ * the `napi.targets` of package.json (a spec checks that the three lists agree).
+ */
+export const PREBUILT_TRIPLES: readonly string[] = [
+  'linux-x64-gnu',
+  'linux-x64-musl',
+  'linux-arm64-gnu',
+  'linux-arm64-musl',
+  'darwin-x64',
+  'darwin-arm64',
+  'win32-x64-msvc',
+]
 
 function detectLibc(): PlatformInfo['libc'] {
   if (process.platform !== 'linux') {
@@ -71,9 +83,10 @@ export function detectPlatform(): PlatformInfo {
   return { platform: process.platform, arch: process.arch, libc: detectLibc() }
 }
 
-/** The napi-rs triple for a platform, e.g. `linux-x64-gnu`. */
+/** The napi-rs triple for a platform, e.g. `linux-x64-gnu`, `darwin-arm64` or `win32-x64-msvc`. */
 export function platformTriple(info: PlatformInfo): string {
-  const abi = info.libc === 'glibc' ? '-gnu' : info.libc === 'musl' ? '-musl' : ''
+  // Node on Windows is built with MSVC, whose ABI the win32 addons use.
+  const abi = info.platform === 'win32' ? '-msvc' : info.libc === 'glibc' ? '-gnu' : info.libc === 'musl' ? '-musl' : ''
   return `${info.platform}-${info.arch}${abi}`
 }
 
@@ -119,11 +132,11 @@ export function loadNativeBinding(options: LoadNativeOptions = {}): NativeBindin
   const platform = options.platform ?? detectPlatform()
   const triple = platformTriple(platform)
   const detected = `platform=${platform.platform} arch=${platform.arch} libc=${platform.libc}`
-  if (!SUPPORTED_TRIPLES.has(triple)) {
+  if (!PREBUILT_TRIPLES.includes(triple)) {
     throw new NativeBindingError(
       `rocketmq-napi: ${triple} is not supported yet (detected ${detected}); ` +
-        `prebuilt addons exist for: ${[...SUPPORTED_TRIPLES].join(', ')}. ` +
-        'Building from source with `npm run build` may work if Rust and napi-rs support this platform.',
+        `prebuilt addons exist for: ${PREBUILT_TRIPLES.join(', ')}. ` +
+        'Building from source (a git checkout, `npm install` there, needs Rust) may work if Rust and napi-rs support this platform.',
     )
   }
 
@@ -162,7 +175,8 @@ export function loadNativeBinding(options: LoadNativeOptions = {}): NativeBindin
   const fix = explicitPath
     ? `Fix: point ${NATIVE_PATH_ENV} at a built ${fileName}, or unset it to use the normal search.`
     : 'Fix: in a source checkout run `npm run build` (needs Rust) to compile the addon into the package root; ' +
-      `otherwise install the platform package: \`npm install ${PACKAGE_NAME}-${triple}\`.`
+      `otherwise install the platform package: \`npm install ${PACKAGE_NAME}-${triple}\` ` +
+      '(npm skips it when optional dependencies are omitted, or when the lockfile was made on another platform).'
   throw new NativeBindingError(
     [`rocketmq-napi: cannot load the native addon ${fileName} (detected ${detected}). Looked for:`, ...failures, fix].join(
       '\n',

@@ -9,6 +9,7 @@ import { type ProducerConfig, resolveProducerConfig } from './config'
 import type { MessageQueue } from './consumer-config'
 import { ValidationError } from './errors'
 import { type Message, type SendResult, fromNativeSendResult, toNativeMessage } from './message'
+import { type ProducerMetrics, fromNativeProducerMetrics } from './metrics'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
 import {
@@ -56,6 +57,7 @@ export interface ProducerStartOptions {
 export class Producer {
   readonly #native: NativeProducer
   readonly #dispatch: SendDispatch
+  readonly #group: string
 
   /**
    * @param config producer settings; `namesrvAddr` defaults to the `NAMESRV_ADDR` environment variable
@@ -63,6 +65,7 @@ export class Producer {
    */
   constructor(config: ProducerConfig) {
     const native = resolveProducerConfig(config)
+    this.#group = native.producerGroup
     const { NativeProducer: NativeProducerClass } = nativeBinding()
     // The dispatch exists before the native producer, which takes its completion callback.
     this.#dispatch = new SendDispatch(() => this.#native)
@@ -110,6 +113,15 @@ export class Producer {
    */
   get clientId(): string | undefined {
     return this.#native.clientId ?? undefined
+  }
+
+  /**
+   * The producer's counters now: messages sent, failed and retried, and the send latency histogram. Counts
+   * keep growing over the producer's life (zeros before the first send); no I/O. See the README's
+   * "Observability" for the Prometheus and OpenTelemetry exporters that read it.
+   */
+  metrics(): ProducerMetrics {
+    return fromNativeProducerMetrics(this.#group, this.#native.metrics())
   }
 
   /**

@@ -31,6 +31,7 @@ export interface NativeSendTarget {
     flag?: number | null,
     shardingKey?: string | null,
     queue?: NativeQueueChoice | null,
+    deliverTimeMs?: number | null,
   ): void
   /** Sends everything staged; throws once the producer has shut down. */
   flush(): void
@@ -98,6 +99,7 @@ export class SendDispatch {
           message.flag,
           message.shardingKey,
           queue,
+          message.deliverTimeMs,
         )
       } catch (error) {
         reject(fromNativeError(error, 'producer'))

@@ -29,7 +29,8 @@ export FAULT_BROKER_B_PORT=${COMPAT_FAULT_BROKER_B_PORT:-22921}
 # rebalance in a group, and beside a Java consumer of the same release (consumer-group,
 # java-interop), broadcasting, selectors, offsets kept across a kill or a shutdown and a broker
 # restart, the offset stores, subscriptions changed while running, ordered sending, mqadmin's view
-# and reset; producer and admin under them. Orderly consumption runs here through the Rust cluster
+# and reset; producer and admin under them; the client-nodejs subpath (its SimpleConsumer refused:
+# no POP in 4.x). Orderly consumption runs here through the Rust cluster
 # test (orderly_cluster.rs); its ava spec passes against 4.9.7 too (COMPAT_SPECS=__test__/consumer-
 # orderly.spec.ts) but its 20,000-message, three-process test beside the other files loaded 4.9.7
 # enough to delay its indexing of other specs' sends, so it is not in the default list.
@@ -49,6 +50,7 @@ default_specs=(
   __test__/broker-versions.spec.ts
   __test__/producer.spec.ts
   __test__/admin.spec.ts
+  __test__/client-nodejs-broker-versions.spec.ts
 )
 read -r -a specs <<<"${COMPAT_SPECS:-${default_specs[*]}}"
 

@@ -15,6 +15,7 @@ const require = createRequire(import.meta.url)
 const entries = [
   { esm: 'index', cjs: 'index.js' },
   { esm: 'ali-ons', cjs: 'lib/compat/ali-ons/index.js' },
+  { esm: 'client-nodejs', cjs: 'lib/compat/client-nodejs/index.js' },
 ]
 
 for (const { esm, cjs } of entries) {

@@ -37,6 +37,7 @@ use tokio::sync::oneshot;
 
 use crate::completions::Completions;
 use crate::error::{js_error, Fallible, IntoFallible, NativeErrorFields};
+use crate::metrics::{NativeHistogram, NativeQueueMetrics};
 use crate::offset_store::NativeOffsetStore;
 
 /// Consumer settings; unset fields take the Java push consumer's defaults. Numbers arrive
@@ -493,6 +494,8 @@ pub struct NativeConsumerStats {
     pub offset_cache_hits: f64,
     pub offset_cache_misses: f64,
     pub offset_cache_hit_rate: f64,
+    pub pull_latency: NativeHistogram,
+    pub listener_latency: NativeHistogram,
 }
 
 impl From<ConsumerStats> for NativeConsumerStats {
@@ -519,6 +522,8 @@ impl From<ConsumerStats> for NativeConsumerStats {
             offset_cache_hits: o.cache_hits as f64,
             offset_cache_misses: o.cache_misses as f64,
             offset_cache_hit_rate: o.cache_hit_rate,
+            pull_latency: s.pull_latency.into(),
+            listener_latency: s.listener_latency.into(),
         }
     }
 }
@@ -1088,6 +1093,24 @@ impl NativeConsumer {
     #[napi]
     pub async fn client_id(&self) -> Option<String> {
         self.inner.client_id().await
+    }
+
+    /// Per queue held now: what it holds, the committed offset and the broker's max offset
+    /// (asked of the brokers; absent when one did not answer).
+    #[napi]
+    pub async fn queue_metrics(&self) -> Vec<NativeQueueMetrics> {
+        self.inner
+            .queue_metrics()
+            .await
+            .into_iter()
+            .map(NativeQueueMetrics::from)
+            .collect()
+    }
+
+    /// The message trace dispatcher's counters, once started with traces on.
+    #[napi]
+    pub fn trace_metrics(&self) -> Option<crate::metrics::NativeTraceMetrics> {
+        self.inner.trace_metrics().map(Into::into)
     }
 
     /// The queues this member holds now.

@@ -9,9 +9,11 @@ mod completions;
 mod consumer;
 mod error;
 mod logger;
+mod metrics;
 mod offset_store;
 mod producer;
 mod runtime;
+mod simple_consumer;
 mod validation;
 
 /// The engine allocates many small, short-lived buffers and strings per message (headers,

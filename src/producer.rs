@@ -13,6 +13,7 @@ use rocketmq_client::ordered_send::{QueueChoice, SendTarget};
 use rocketmq_client::producer::{
     COMPRESS_OVER_RANGE, MAX_MESSAGE_SIZE_RANGE, RETRY_TIMES_RANGE, SEND_TIMEOUT_MS_RANGE,
 };
+use rocketmq_client::trace::DEFAULT_TRACE_TOPIC;
 use rocketmq_client::validation::{argument_integer, config_integer, JAVA_INT, MAX_DELAY_LEVEL};
 use rocketmq_client::{
     ClientError, OutgoingMessage, Producer, ProducerConfig, SendResult, SendStatus,
@@ -46,6 +47,10 @@ pub struct NativeProducerConfig {
     pub instance_name: Option<String>,
     /// Appended to the client id when set.
     pub unit_name: Option<String>,
+    /// Message traces (Java's `enableMsgTrace`): a `Pub` record per message sent.
+    pub enable_message_trace: Option<bool>,
+    /// The trace topic; `RMQ_SYS_TRACE_TOPIC` when unset.
+    pub customized_trace_topic: Option<String>,
     /// ACL access key; with `secret_key` every request is signed (see `crates/client/src/acl.rs`).
     pub access_key: Option<String>,
     /// ACL secret key. Never logged, never in an error message.
@@ -71,6 +76,8 @@ pub struct NativeMessage {
     pub flag: Option<f64>,
     /// Messages with the same key go to the same queue.
     pub sharding_key: Option<String>,
+    /// Deliver at this time, ms since the epoch (5.x brokers' timer messages).
+    pub deliver_time_ms: Option<f64>,
 }
 
 /// A queue the caller chose to send to.
@@ -239,6 +246,7 @@ impl TryFrom<NativeMessage> for OutgoingMessage {
             message.delay_level,
             message.flag,
             message.sharding_key,
+            message.deliver_time_ms,
         )
     }
 }
@@ -267,6 +275,7 @@ fn outgoing(
     delay_level: Option<f64>,
     flag: Option<f64>,
     sharding_key: Option<String>,
+    deliver_time_ms: Option<f64>,
 ) -> Result<OutgoingMessage, ClientError> {
     let delay_level = message_int(
         "message delayLevel",
@@ -274,6 +283,9 @@ fn outgoing(
         0..=MAX_DELAY_LEVEL.into(),
     )?;
     let flag = message_int("message flag", flag, JAVA_INT)?;
+    let deliver_time_ms = deliver_time_ms
+        .map(|at| argument_integer("message deliverTimeMs", at, 1..=i64::MAX))
+        .transpose()?;
     let mut properties: Vec<(String, String)> =
         properties.unwrap_or_default().into_iter().collect();
     // Stable order makes the encoded properties deterministic.
@@ -288,6 +300,7 @@ fn outgoing(
         delay_level,
         flag,
         sharding_key,
+        deliver_time_ms,
     })
 }
 
@@ -392,9 +405,21 @@ impl NativeProducer {
         >,
     ) -> napi::Result<Self> {
         crate::logger::install_default();
+        let trace_topic = config.enable_message_trace.unwrap_or(false).then(|| {
+            config
+                .customized_trace_topic
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TRACE_TOPIC.to_owned())
+        });
         let engine_config = engine_config(config).map_err(|err| js_error(env, err))?;
+        let producer = Producer::new(engine_config).map_err(|err| js_error(env, err))?;
+        if let Some(topic) = trace_topic {
+            producer
+                .trace_to(&topic)
+                .map_err(|err| js_error(env, as_config_error("customizedTraceTopic", err)))?;
+        }
         Ok(NativeProducer {
-            inner: Arc::new(Producer::new(engine_config).map_err(|err| js_error(env, err))?),
+            inner: Arc::new(producer),
             completions: Arc::new(Completions::new(on_complete)?),
             staged: Mutex::new(Vec::new()),
         })
@@ -429,6 +454,14 @@ impl NativeProducer {
         self.inner.client_id()
     }
 
+    /// Sends, failures, retries and send latencies since the producer was created.
+    #[napi]
+    pub fn metrics(&self) -> crate::metrics::NativeProducerMetrics {
+        let mut metrics: crate::metrics::NativeProducerMetrics = self.inner.metrics().into();
+        metrics.traces = self.inner.trace_metrics().map(Into::into);
+        metrics
+    }
+
     /// Takes a message for the next [`flush`](Self::flush), under `id`: its outcome reaches
     /// `onComplete` with that id. The body is copied here, on the JavaScript thread, so a
     /// caller that reuses its Buffer right after sending cannot change what is sent. The
@@ -451,6 +484,7 @@ impl NativeProducer {
         flag: Option<f64>,
         sharding_key: Option<String>,
         queue: Option<NativeQueueChoice>,
+        deliver_time_ms: Option<f64>,
     ) -> Fallible<()> {
         let staged = outgoing(
             topic,
@@ -461,6 +495,7 @@ impl NativeProducer {
             delay_level,
             flag,
             sharding_key,
+            deliver_time_ms,
         )
         .and_then(|message| Ok((message, send_target(queue)?)));
         let (message, target) = match staged {
@@ -558,5 +593,13 @@ impl NativeProducer {
                     .collect()
             })
             .fallible()
+    }
+}
+
+/// A topic problem of the trace topic is a problem of the configuration, named by its field.
+fn as_config_error(field: &str, err: ClientError) -> ClientError {
+    match err {
+        ClientError::Validation(message) => ClientError::Config(format!("{field}: {message}")),
+        other => other,
     }
 }

@@ -52,6 +52,32 @@ export class Ledger {
     return this.#counts.has(msgId)
   }
 
+  /**
+   * Listener calls of one queue in different workers that overlapped in time (the workers share the machine's
+   * clock), as readable lines; an orderly group must give none: the next owner begins after the previous ended.
+   */
+  crossWorkerOverlaps(): string[] {
+    const calls = new Map<string, Array<{ worker: string; begun: number; ended: number }>>()
+    for (const e of this.entries) {
+      const list = calls.get(e.queue) ?? []
+      if (!list.some((c) => c.worker === e.worker && c.begun === e.begunAt && c.ended === e.at)) {
+        list.push({ worker: e.worker, begun: e.begunAt, ended: e.at })
+      }
+      calls.set(e.queue, list)
+    }
+    const overlaps: string[] = []
+    for (const [queue, list] of calls) {
+      for (const a of list) {
+        for (const b of list) {
+          if (a.worker < b.worker && a.begun < b.ended && b.begun < a.ended) {
+            overlaps.push(`${queue}: ${a.worker} [${a.begun}, ${a.ended}] and ${b.worker} [${b.begun}, ${b.ended}]`)
+          }
+        }
+      }
+    }
+    return overlaps
+  }
+
   /** Messages consumed more than once, with their consumptions. */
   duplicates(): Map<string, Consumption[]> {
     const twice = new Set([...this.#counts].filter(([, n]) => n > 1).map(([id]) => id))

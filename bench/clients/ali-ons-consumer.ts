@@ -31,7 +31,10 @@ runConsumerClient('ali-ons', {
         tally.record('', '', 0, 0)
         return
       }
-      tally.record(message.topic, queue.brokerName, queue.queueId, message.queueOffset)
+      tally.record(message.topic, queue.brokerName, queue.queueId, message.queueOffset, message.bornTimestamp)
+      if (tally.parseJson) {
+        tally.parse(message.body)
+      }
     })
     await consumer.ready()
     return () => consumer.close()

@@ -31,6 +31,18 @@ export interface ConsumeRunArgs {
   expected: number
   /** A run that sees no new message for this long fails (and reports how far it got). */
   stallSeconds: number
+  /** The JSON variant: the listener parses every body as JSON (`--parse-json 1`). */
+  parseJson: boolean
+  /**
+   * Latency runs: once the consumer has started, the run prints `bench:ready` (the parent then starts sending) and the
+   * messages born this many ms later or after add their end-to-end latency (now minus born time) to the histogram;
+   * 0 (the default) is no latency run. Earlier messages are the warm-up (rebalance, connections, JIT).
+   */
+  latencyWarmupMs: number
+  /** A run not done after this many seconds ends there and reports what it saw as partial; 0 (default): no limit. */
+  deadlineSeconds: number
+  /** The gRPC endpoint of a RocketMQ 5 proxy (`host:port`), for clients that need one; empty otherwise. */
+  endpoints: string
 }
 
 /** The one JSON line a consumer run prints. */
@@ -61,6 +73,24 @@ export interface ConsumeRunResult extends ProcessUsage {
   firstClientError?: string
   /** Seconds shutdown took after the window (not measured in the figures above). */
   shutdownSeconds: number
+  /** Seconds from the first message to the last one counted. */
+  firstToLastSeconds: number
+  /** Distinct messages from the first to the last, divided by {@link firstToLastSeconds}: the rate the table shows. */
+  firstToLastMsgsPerSecond: number
+  /** True when the run hit its deadline before seeing every message: the figures cover what it saw. */
+  partial: boolean
+  /** Whether the listener parsed every body as JSON. */
+  parsedJson: boolean
+  /** End-to-end latency (consume time minus born time) of the messages after the warm-up, in ms; latency runs only. */
+  latency?: LatencySummary
+}
+
+/** Percentiles of a latency histogram, in milliseconds. */
+export interface LatencySummary {
+  count: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
 }
 
 /** Parses the arguments the parent passes to a consumer client script. */
@@ -71,6 +101,10 @@ export function parseConsumeRunArgs(): ConsumeRunArgs {
       topic: { type: 'string' },
       group: { type: 'string' },
       expected: { type: 'string' },
+      'parse-json': { type: 'string', default: '0' },
+      'latency-warmup-ms': { type: 'string', default: '0' },
+      'deadline-seconds': { type: 'string', default: '0' },
+      endpoints: { type: 'string', default: '' },
       'stall-seconds': { type: 'string', default: '60' },
     },
   })
@@ -93,6 +127,10 @@ export function parseConsumeRunArgs(): ConsumeRunArgs {
     group: required('group', values.group),
     expected: integer('expected', values.expected),
     stallSeconds: integer('stall-seconds', values['stall-seconds']),
+    parseJson: values['parse-json'] === '1',
+    latencyWarmupMs: Number(values['latency-warmup-ms']),
+    deadlineSeconds: Number(values['deadline-seconds']),
+    endpoints: values.endpoints ?? '',
   }
 }
 
@@ -146,11 +184,59 @@ export class ConsumeTally {
   readonly #queues = new Map<string, OffsetBitmap[]>()
   readonly #cpuBefore: NodeJS.CpuUsage
   #onDone: (() => void) | undefined
+  /** The JSON variant: client scripts call {@link parse} with every body when true. */
+  readonly parseJson: boolean
+  /** Bodies that did not parse (a JSON run expects none). */
+  parseFailures = 0
+  #latencyAfterMs: number
+  /** Latencies in whole ms, one slot each up to a minute; the last slot holds everything longer. */
+  readonly #latencies = new Float64Array(60_001)
+  #latencyCount = 0
+  lastAt: bigint | undefined
 
-  constructor(topic: string, expected: number, cpuBefore: NodeJS.CpuUsage) {
+  constructor(topic: string, expected: number, cpuBefore: NodeJS.CpuUsage, options: { parseJson?: boolean; latencyAfterMs?: number } = {}) {
     this.#topic = topic
     this.#expected = expected
     this.#cpuBefore = cpuBefore
+    this.parseJson = options.parseJson ?? false
+    this.#latencyAfterMs = options.latencyAfterMs ?? 0
+  }
+
+  /** The JSON variant's work per message: parses `body` (UTF-8 JSON) and drops the result. */
+  parse(body: Buffer | string): void {
+    try {
+      JSON.parse(typeof body === 'string' ? body : body.toString('utf8'))
+    } catch {
+      this.parseFailures += 1
+    }
+  }
+
+  /** Starts recording latencies of the messages born at or after `bornMs` (ms since the epoch). */
+  measureLatencyFrom(bornMs: number): void {
+    this.#latencyAfterMs = bornMs
+  }
+
+  /** Ends the window now although not every message arrived (the run's deadline). */
+  finish(): void {
+    if (this.end === undefined) {
+      this.#takeEnd()
+    }
+  }
+
+  /** The latency percentiles recorded so far; undefined when none was. */
+  latency(): LatencySummary | undefined {
+    return summarizeLatencies(this.#latencies, this.#latencyCount)
+  }
+
+  #takeEnd(): void {
+    // Read everything at once, before anything else runs, so the window ends at the last message.
+    this.end = {
+      at: process.hrtime.bigint(),
+      cpu: process.cpuUsage(this.#cpuBefore),
+      usage: process.resourceUsage(),
+      peakRssBytes: peakRssBytes(),
+    }
+    this.#onDone?.()
   }
 
   /** Resolves when `expected` distinct messages have been recorded. */
@@ -158,8 +244,16 @@ export class ConsumeTally {
     this.#onDone = resolve
   })
 
-  /** Records one delivered message of `topic` from queue (`brokerName`, `queueId`) at `queueOffset`. */
-  record(topic: string, brokerName: string, queueId: number, queueOffset: number): void {
+  /**
+   * Records one delivered message of `topic` from queue (`brokerName`, `queueId`) at `queueOffset`, born (sent) at
+   * `bornMs` (ms since the epoch; only latency runs read it).
+   */
+  record(topic: string, brokerName: string, queueId: number, queueOffset: number, bornMs = 0): void {
+    if (this.#latencyAfterMs > 0 && bornMs >= this.#latencyAfterMs) {
+      const latency = Math.max(0, Math.min(60_000, Date.now() - bornMs))
+      this.#latencies[latency] = (this.#latencies[latency] as number) + 1
+      this.#latencyCount += 1
+    }
     if (topic !== this.#topic) {
       this.otherTopics += 1
       return
@@ -182,19 +276,53 @@ export class ConsumeTally {
       return
     }
     this.distinct += 1
-    if (this.distinct === this.#expected && this.end === undefined) {
-      // Read everything at once, before anything else runs, so the window ends at the last message.
-      this.end = {
-        at: process.hrtime.bigint(),
-        cpu: process.cpuUsage(this.#cpuBefore),
-        usage: process.resourceUsage(),
-        peakRssBytes: peakRssBytes(),
-      }
-      this.#onDone?.()
+    if (this.end !== undefined) {
+      return
+    }
+    this.lastAt = process.hrtime.bigint()
+    if (this.distinct === this.#expected) {
+      this.#takeEnd()
     } else if ((this.distinct & 1023) === 0) {
       this.lastProgressAt = process.hrtime.bigint()
     }
   }
+}
+
+/**
+ * The message number a benchmark body carries: every body the benchmark sends is JSON starting `{"i":<n>,`
+ * (bench/suite/load.ts), so a client whose messages do not say their queue and offset (the gRPC one) tells them apart
+ * by it, without parsing the whole body.
+ */
+export function bodyIndex(body: Uint8Array): number {
+  let value = 0
+  // Skip `{"i":` (5 bytes), then read digits.
+  for (let at = 5; at < body.length; at += 1) {
+    const digit = (body[at] as number) - 48
+    if (digit < 0 || digit > 9) {
+      break
+    }
+    value = value * 10 + digit
+  }
+  return value
+}
+
+/** p50 / p99 / max of a histogram with one slot per whole millisecond; undefined when it is empty. */
+export function summarizeLatencies(slots: ArrayLike<number>, count: number): LatencySummary | undefined {
+  if (count === 0) {
+    return undefined
+  }
+  const at = (share: number): number => {
+    const rank = Math.ceil(share * count)
+    let seen = 0
+    for (let ms = 0; ms < slots.length; ms += 1) {
+      seen += slots[ms] as number
+      if (seen >= rank) {
+        return ms
+      }
+    }
+    return slots.length - 1
+  }
+  return { count, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) }
 }
 
 /** Errors a client reports on its own channel (events, log records): counted, never fatal. */
@@ -235,10 +363,16 @@ export async function measureConsume(name: string, client: ConsumerUnderTest, ar
   const cpuBefore = process.cpuUsage()
   const usageBefore = process.resourceUsage()
   const start = process.hrtime.bigint()
-  const tally = new ConsumeTally(args.topic, args.expected, cpuBefore)
+  const tally = new ConsumeTally(args.topic, args.expected, cpuBefore, { parseJson: args.parseJson })
   tally.lastProgressAt = start
+  const deadline =
+    args.deadlineSeconds > 0 ? setTimeout(() => tally.finish(), args.deadlineSeconds * 1000) : undefined
   const stop = await client.start(args, tally, errors)
   const started = process.hrtime.bigint()
+  if (args.latencyWarmupMs > 0) {
+    tally.measureLatencyFrom(Date.now() + args.latencyWarmupMs)
+    process.stdout.write('bench:ready\n')
+  }
   let watchdog: NodeJS.Timeout | undefined
   const stalled = new Promise<never>((_, reject) => {
     watchdog = setInterval(() => {
@@ -258,14 +392,18 @@ export async function measureConsume(name: string, client: ConsumerUnderTest, ar
     await Promise.race([tally.done, stalled])
   } finally {
     clearInterval(watchdog)
+    clearTimeout(deadline)
   }
   const end = tally.end as WindowEnd
+  const partial = tally.distinct < args.expected
   const shutdownStart = process.hrtime.bigint()
   await Promise.race([
     stop().catch((error: unknown) => errors.note(error)),
     new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref()),
   ])
   const elapsedSeconds = seconds(start, end.at)
+  const firstToLastSeconds =
+    tally.firstAt === undefined || tally.lastAt === undefined ? 0 : seconds(tally.firstAt, tally.lastAt)
   const result: ConsumeRunResult = {
     client: name,
     expected: args.expected,
@@ -276,7 +414,7 @@ export async function measureConsume(name: string, client: ConsumerUnderTest, ar
     startSeconds: seconds(start, started),
     firstMessageSeconds: tally.firstAt === undefined ? elapsedSeconds : seconds(start, tally.firstAt),
     elapsedSeconds,
-    msgsPerSecond: args.expected / elapsedSeconds,
+    msgsPerSecond: tally.distinct / elapsedSeconds,
     cpuUserSeconds: end.cpu.user / 1e6,
     cpuSystemSeconds: end.cpu.system / 1e6,
     voluntaryContextSwitches: end.usage.voluntaryContextSwitches - usageBefore.voluntaryContextSwitches,
@@ -284,6 +422,19 @@ export async function measureConsume(name: string, client: ConsumerUnderTest, ar
     peakRssBytes: end.peakRssBytes,
     clientErrors: errors.count,
     shutdownSeconds: seconds(shutdownStart, process.hrtime.bigint()),
+    firstToLastSeconds,
+    firstToLastMsgsPerSecond: firstToLastSeconds > 0 ? (tally.distinct - 1) / firstToLastSeconds : 0,
+    partial,
+    parsedJson: args.parseJson,
+  }
+  const latency = tally.latency()
+  if (latency !== undefined) {
+    result.latency = latency
+  }
+  if (tally.parseFailures > 0) {
+    errors.note(new Error(`${tally.parseFailures} bodies were not JSON`))
+    result.clientErrors = errors.count
+    result.firstClientError ??= errors.first
   }
   if (errors.first !== undefined) {
     result.firstClientError = errors.first

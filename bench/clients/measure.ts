@@ -29,6 +29,8 @@ export interface RunArgs {
   bodySize: number
   /** Sends before the measured window (route lookup, connections, JIT), not counted. */
   warmup: number
+  /** The gRPC endpoint of a RocketMQ 5 proxy (`host:port`), for clients that need one; empty otherwise. */
+  endpoints: string
 }
 
 /** The one JSON line a run prints. */
@@ -70,6 +72,7 @@ export function parseRunArgs(): RunArgs {
       inflight: { type: 'string' },
       'body-size': { type: 'string' },
       warmup: { type: 'string' },
+      endpoints: { type: 'string', default: '' },
     },
   })
   const required = (name: string, value: string | undefined): string => {
@@ -93,6 +96,7 @@ export function parseRunArgs(): RunArgs {
     inflight: integer('inflight', values.inflight, 1),
     bodySize: integer('body-size', values['body-size'], 1),
     warmup: integer('warmup', values.warmup, 0),
+    endpoints: values.endpoints ?? '',
   }
 }
 

@@ -19,7 +19,10 @@ runConsumerClient('ours-ali-ons', {
     })
     consumer.on('error', (error: Error) => errors.note(error))
     consumer.subscribe(args.topic, '*', async (message, queue) => {
-      tally.record(message.topic, queue.brokerName, queue.queueId, message.queueOffset ?? -1)
+      tally.record(message.topic, queue.brokerName, queue.queueId, message.queueOffset ?? -1, message.bornTimestamp ?? 0)
+      if (tally.parseJson) {
+        tally.parse(message.body)
+      }
     })
     await consumer.ready()
     return () => consumer.close()

@@ -72,6 +72,8 @@ declare module 'ali-ons' {
     queueId: number
     queueOffset: number
     reconsumeTimes: number
+    /** When the producer sent it, ms since the epoch. */
+    bornTimestamp: number
   }
 
   /**

@@ -140,6 +140,8 @@ maxIndexNum=200000
 autoCreateTopicEnable=true
 defaultTopicQueueNums=8
 autoCreateSubscriptionGroup=true
+# The message trace topic (RMQ_SYS_TRACE_TOPIC), where clients with enableMessageTrace send their records.
+traceTopicEnable=true
 # SQL92 property filtering, also for retry messages.
 enablePropertyFilter=true
 filterSupportRetry=true

@@ -6,7 +6,10 @@
 //! per-client-id core they share: connections, routes, heartbeats), [`admin`], [`producer`],
 //! the push consumer's building blocks in [`consumer`], and [`processor`] (the requests
 //! brokers send to clients, routed to the consumer group they name).
-//! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer.
+//! [`simple_consumer`] pops, acknowledges and hides messages with 5.x brokers' POP commands.
+//! Beside them, [`log_buffer`] bounds the log records waiting for a batched consumer, and
+//! [`metrics`] holds the counters and latency histograms of the `metrics()` snapshots, and
+//! [`trace`] sends message traces in the Java client's format.
 
 pub mod acl;
 pub mod admin;
@@ -16,6 +19,7 @@ pub mod consumer;
 pub mod error;
 pub mod instance;
 pub mod log_buffer;
+pub mod metrics;
 pub mod namespace;
 pub mod namesrv;
 pub mod ordered_send;
@@ -23,6 +27,8 @@ pub mod processor;
 pub mod producer;
 pub mod remoting_client;
 pub mod route_cache;
+pub mod simple_consumer;
+pub mod trace;
 pub mod transport;
 pub mod validation;
 

@@ -30,11 +30,13 @@ use tokio::time::Instant;
 
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
+use crate::metrics::{ProducerCounters, ProducerMetrics};
 use crate::namespace;
 use crate::ordered_send::{
     batch_sharding_key, chosen_queue, queue_for_key, validate_sharding_key, QueueChoice, SendTarget,
 };
 use crate::route_cache::DEFAULT_ROUTE_REFRESH;
+use crate::trace::{self, TraceDispatcher, TraceMetrics, TraceRecord};
 use crate::validation::{
     validate_batch, validate_body, validate_client_names, validate_message,
     validate_producer_group, validate_setting, DEFAULT_PRODUCER_GROUP,
@@ -141,6 +143,9 @@ pub struct OutgoingMessage {
     pub properties: Vec<(String, String)>,
     /// 0 = deliver now; 1..=18 = the broker's delay levels.
     pub delay_level: i32,
+    /// Deliver at this time, ms since the epoch (5.x brokers' timer, the `TIMER_DELIVER_MS`
+    /// property; 4.x brokers ignore it and deliver at once). Not with `delay_level`.
+    pub deliver_time_ms: Option<i64>,
     /// The user flag stored with the message.
     pub flag: i32,
     /// Messages with the same key go to the same queue (see [`crate::ordered_send`]); also
@@ -189,6 +194,12 @@ pub struct SendResult {
     pub offset_msg_id: String,
     pub queue: MessageQueue,
     pub queue_offset: i64,
+    /// The address of the broker that stored it (a message trace's store host).
+    pub store_host: String,
+    /// The broker's region (`MSG_REGION` of its answer; Java's `SendResult.regionId`).
+    pub region_id: Option<String>,
+    /// Whether the broker has message traces on (`TRACE_ON` of its answer, default true).
+    pub trace_on: bool,
 }
 
 /// A request body and header ready to go to any queue of its topic.
@@ -229,6 +240,12 @@ pub struct Producer {
     /// Per topic, the writable queues of the route they were computed from: rebuilt only
     /// when the route changes, not on every send (the list allocates a queue per entry).
     publish_queues: Mutex<HashMap<String, PublishQueues>>,
+    /// Sends, failures, retries and latencies, for [`Producer::metrics`].
+    counters: ProducerCounters,
+    /// The trace topic, when message traces are on ([`Producer::trace_to`]).
+    trace_topic: Mutex<Option<String>>,
+    /// The trace dispatcher, from `start` on when traces are on.
+    tracer: OnceLock<Arc<TraceDispatcher>>,
 }
 
 /// The writable queues of one route of a topic, sorted by broker, as sends pick from them.
@@ -259,6 +276,9 @@ impl Producer {
             next_queue: AtomicUsize::new(0),
             publish_queues: Mutex::new(HashMap::new()),
             state: Mutex::new(State::Created),
+            counters: ProducerCounters::default(),
+            trace_topic: Mutex::new(None),
+            tracer: OnceLock::new(),
         })
     }
 
@@ -296,15 +316,124 @@ impl Producer {
             std::process::id(),
         ));
         let _ = self.runtime.set(tokio::runtime::Handle::current());
-        *self.lock_instance() = Some(instance);
+        *self.lock_instance() = Some(Arc::clone(&instance));
+        let trace_topic = self
+            .trace_topic
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(topic) = trace_topic {
+            // Boxed: the dispatcher starts a producer of its own, whose start is this one.
+            match Box::pin(TraceDispatcher::start(
+                &self.config,
+                &self.config.group,
+                &topic,
+            ))
+            .await
+            {
+                Ok(tracer) => {
+                    let _ = self.tracer.set(tracer);
+                }
+                Err(err) => {
+                    self.lock_instance().take();
+                    instance.unregister_producer(&self.config.group).await;
+                    instance.release().await;
+                    *self.lock_state() = State::Created;
+                    return Err(err);
+                }
+            }
+        }
         *self.lock_state() = State::Running;
         Ok(())
+    }
+
+    /// Turns message traces on (Java's `enableMsgTrace` with `customizedTraceTopic`): from
+    /// `start` on, every send the broker answers leaves a `Pub` record in `topic`. Call
+    /// before `start`.
+    pub fn trace_to(&self, topic: &str) -> Result<()> {
+        crate::validation::validate_topic(topic)?;
+        if *self.lock_state() != State::Created {
+            return Err(ClientError::State(
+                "message traces are turned on before start()".into(),
+            ));
+        }
+        *self.trace_topic.lock().unwrap_or_else(|p| p.into_inner()) = Some(topic.to_owned());
+        Ok(())
+    }
+
+    /// The trace dispatcher's counters, when traces are on and the producer was started.
+    pub fn trace_metrics(&self) -> Option<TraceMetrics> {
+        self.tracer.get().map(|t| t.metrics())
+    }
+
+    /// The local address the instance found, once started.
+    pub(crate) fn local_ip(&self) -> Option<std::net::IpAddr> {
+        self.lock_instance().as_ref().map(|i| i.local_ip())
+    }
+
+    /// Sends a trace message: as a round-robin [`Producer::send`], but to a trace topic,
+    /// which may be one the user-facing send refuses (`RMQ_SYS_TRACE_TOPIC`). Only the
+    /// trace dispatcher calls it.
+    pub(crate) async fn send_trace_message(&self, message: OutgoingMessage) -> Result<SendResult> {
+        crate::validation::validate_topic(&message.topic)?;
+        validate_body(message.body.len(), self.config.max_message_size)?;
+        let instance = self.running_instance()?;
+        let prepared = self.prepare(&message).await?;
+        let deadline = Instant::now() + self.config.send_timeout;
+        self.send_prepared(&instance, prepared, Selection::RoundRobin, deadline)
+            .await
+    }
+
+    /// Queues the `Pub` record of `message`, sent as `msg_id` with `result` after
+    /// `started_ms`, as Java's send trace hook does (not for a broker with traces off).
+    fn trace_sent(
+        &self,
+        tracer: &TraceDispatcher,
+        message: &OutgoingMessage,
+        msg_id: &str,
+        result: &SendResult,
+        started_ms: i64,
+    ) {
+        if !result.trace_on {
+            return;
+        }
+        let keys = message
+            .keys
+            .iter()
+            .filter(|k| !k.is_empty())
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(keys::KEY_SEPARATOR);
+        tracer.record(TraceRecord::Pub {
+            timestamp_ms: started_ms,
+            region_id: result.region_id.clone().unwrap_or_default(),
+            group: self.config.group.clone(),
+            topic: message.topic.clone(),
+            msg_id: msg_id.to_owned(),
+            tags: message.tags.clone().filter(|t| !t.is_empty()),
+            keys: (!keys.is_empty()).then_some(keys),
+            store_host: result.store_host.clone(),
+            body_length: message.body.len(),
+            cost_ms: now_ms() - started_ms,
+            msg_type: if message.delay_level > 0 {
+                trace::msg_type::DELAY
+            } else {
+                trace::msg_type::NORMAL
+            },
+            offset_msg_id: result.offset_msg_id.clone(),
+            success: result.status == SendStatus::SendOk,
+        });
     }
 
     /// Unregisters the group from the brokers and leaves the client instance (the last
     /// member out closes its connections). Idempotent.
     pub async fn shutdown(&self) {
         *self.lock_state() = State::Stopped;
+        if let Some(tracer) = self.tracer.get() {
+            // Its records go out (bounded wait) while this producer's sends settle. Boxed:
+            // the dispatcher shuts its own producer down, with this very function.
+            Box::pin(tracer.shutdown()).await;
+        }
         let instance = self.lock_instance().take();
         if let Some(instance) = instance {
             instance.unregister_producer(&self.config.group).await;
@@ -342,10 +471,17 @@ impl Producer {
         let selection = Selection::of(message.sharding_key.as_deref(), target)?;
         let instance = self.running_instance()?;
         let prepared = self.prepare(&message).await?;
-        let deadline = Instant::now() + self.config.send_timeout;
+        let started = Instant::now();
+        let started_ms = self.tracer.get().map(|_| now_ms());
+        let deadline = started + self.config.send_timeout;
         let result = self
             .send_prepared(&instance, prepared, selection, deadline)
             .await;
+        self.counters.sent(1, result.is_ok(), started.elapsed());
+        if let (Some(tracer), Some(started_ms), Ok(sent)) = (self.tracer.get(), started_ms, &result)
+        {
+            self.trace_sent(tracer, &message, &sent.msg_id, sent, started_ms);
+        }
         result.map(|sent| self.shown(sent))
     }
 
@@ -379,6 +515,11 @@ impl Producer {
             sent.queue.topic = namespace::unwrap(self.namespace(), &sent.queue.topic);
         }
         sent
+    }
+
+    /// Sends, failures, retries and send latencies since the producer was created.
+    pub fn metrics(&self) -> ProducerMetrics {
+        self.counters.snapshot()
     }
 
     /// Sends messages of one topic as one batch (SEND_BATCH_MESSAGE), all to one queue.
@@ -433,10 +574,21 @@ impl Producer {
             batch: true,
             msg_id,
         };
-        let deadline = Instant::now() + self.config.send_timeout;
+        let started = Instant::now();
+        let started_ms = self.tracer.get().map(|_| now_ms());
+        let deadline = started + self.config.send_timeout;
         let result = self
             .send_prepared(&instance, prepared, selection, deadline)
             .await;
+        self.counters
+            .sent(messages.len() as u64, result.is_ok(), started.elapsed());
+        if let (Some(tracer), Some(started_ms), Ok(sent)) = (self.tracer.get(), started_ms, &result)
+        {
+            // One record per message of the batch, under its own id.
+            for (message, msg_id) in messages.iter().zip(sent.msg_id.split(',')) {
+                self.trace_sent(tracer, message, msg_id, sent, started_ms);
+            }
+        }
         result.map(|sent| self.shown(sent))
     }
 
@@ -543,6 +695,9 @@ impl Producer {
         if message.delay_level > 0 {
             properties.insert(keys::DELAY.into(), message.delay_level.to_string());
         }
+        if let Some(at) = message.deliver_time_ms {
+            properties.insert(keys::TIMER_DELIVER_MS.into(), at.to_string());
+        }
         if let Some(key) = &message.sharding_key {
             properties.insert(keys::SHARDING_KEY.into(), key.clone());
         }
@@ -643,6 +798,7 @@ impl Producer {
             {
                 Ok(result) => return Ok(result),
                 Err(err) if retriable(&err) && attempt < attempts => {
+                    self.counters.retried();
                     warn!(
                         "send to {} failed (attempt {attempt}/{attempts}), trying another broker: {err}",
                         queue.broker_name
@@ -844,6 +1000,9 @@ impl Producer {
             offset_msg_id: header.msg_id,
             queue: MessageQueue::new(&prepared.topic, queue.broker_name.clone(), header.queue_id),
             queue_offset: header.queue_offset,
+            store_host: addr.to_owned(),
+            region_id: answer.ext_fields.get(keys::MSG_REGION).cloned(),
+            trace_on: answer.ext_fields.get(keys::TRACE_ON).map(String::as_str) != Some("false"),
         })
     }
 }
@@ -1055,6 +1214,7 @@ mod tests {
             delay_level: 3,
             flag: 0,
             sharding_key: Some("order-7".into()),
+            deliver_time_ms: None,
         };
         let props = p.properties_of(&msg, "ID");
         assert_eq!(props["TAGS"], "TagA");
@@ -1064,6 +1224,16 @@ mod tests {
         assert_eq!(props["WAIT"], "true");
         assert_eq!(props["color"], "red");
         assert_eq!(props["__SHARDINGKEY"], "order-7");
+        assert!(!props.contains_key("TIMER_DELIVER_MS"));
+        let timed = OutgoingMessage {
+            delay_level: 0,
+            deliver_time_ms: Some(1_700_000_000_000),
+            ..msg
+        };
+        assert_eq!(
+            p.properties_of(&timed, "ID")["TIMER_DELIVER_MS"],
+            "1700000000000"
+        );
     }
 
     #[tokio::test]

@@ -274,6 +274,26 @@ pub fn validate_tag_or_key(what: &str, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// A delivery time is a positive time in ms and excludes a delay level (the broker would
+/// apply both).
+fn validate_deliver_time(message: &OutgoingMessage) -> Result<()> {
+    let Some(at) = message.deliver_time_ms else {
+        return Ok(());
+    };
+    if at <= 0 {
+        return Err(ClientError::Validation(format!(
+            "message deliverTimeMs {at} must be a time in ms since the epoch"
+        )));
+    }
+    if message.delay_level != 0 {
+        return Err(ClientError::Validation(format!(
+            "message deliverTimeMs and delayLevel {} exclude each other",
+            message.delay_level
+        )));
+    }
+    Ok(())
+}
+
 /// Every rule a message to send must meet, with the producer's `max_message_size`. Keys
 /// may be empty: Java joins them as given and the broker indexes none for an empty one,
 /// so the producer leaves them out.
@@ -281,6 +301,7 @@ pub fn validate_message(message: &OutgoingMessage, max_message_size: usize) -> R
     validate_send_topic(&message.topic)?;
     validate_body(message.body.len(), max_message_size)?;
     validate_delay_level(message.delay_level)?;
+    validate_deliver_time(message)?;
     for (name, value) in &message.properties {
         validate_property(name, value)?;
     }
@@ -311,6 +332,11 @@ pub fn validate_batch(messages: &[OutgoingMessage], max_message_size: usize) -> 
             return Err(ClientError::Validation(format!(
                 "batch message {index} has delayLevel {}; a batch cannot carry delayed messages",
                 message.delay_level
+            )));
+        }
+        if message.deliver_time_ms.is_some() {
+            return Err(ClientError::Validation(format!(
+                "batch message {index} has deliverTimeMs; a batch cannot carry delayed messages"
             )));
         }
         validate_message(message, max_message_size)?;
@@ -508,7 +534,23 @@ mod tests {
             delay_level: 2,
             ..good.clone()
         };
-        assert!(validate_batch(&[good, delayed], 10).is_err());
+        assert!(validate_batch(&[good.clone(), delayed.clone()], 10).is_err());
+        let timed = OutgoingMessage {
+            deliver_time_ms: Some(1),
+            ..good.clone()
+        };
+        assert!(validate_message(&timed, 10).is_ok());
+        assert!(validate_batch(&[good.clone(), timed.clone()], 10).is_err());
+        let both = OutgoingMessage {
+            delay_level: 2,
+            ..timed
+        };
+        assert!(validate_message(&both, 10).is_err());
+        let before_epoch = OutgoingMessage {
+            deliver_time_ms: Some(0),
+            ..good
+        };
+        assert!(validate_message(&before_epoch, 10).is_err());
     }
 
     #[test]

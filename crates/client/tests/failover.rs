@@ -8,42 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{refused_addr, serve, Server};
+use common::{refused_addr, route_server, send_broker, serve};
 use rocketmq_client::{ClientError, OutgoingMessage, Producer, ProducerConfig, SendStatus};
-use rocketmq_remoting::codes::{request, response};
-use rocketmq_remoting::{ExtFields, RemotingCommand};
-
-/// A NameServer answering every route query with `route_json`, counting the queries.
-async fn name_server(route_json: String, queries: Arc<AtomicUsize>) -> Server {
-    serve(move |req| {
-        assert_eq!(req.code, request::GET_ROUTEINFO_BY_TOPIC);
-        queries.fetch_add(1, Ordering::SeqCst);
-        RemotingCommand::response(response::SUCCESS, None)
-            .with_body(Bytes::from(route_json.clone()))
-    })
-    .await
-}
-
-/// A broker storing every SEND_MESSAGE_V2 at offset 7 of the queue asked for, and accepting
-/// heartbeats.
-async fn accepting_broker(sends: Arc<AtomicUsize>) -> Server {
-    serve(move |req| {
-        // The client instance registers the producer group with every broker it learns of.
-        if matches!(req.code, request::HEART_BEAT | request::UNREGISTER_CLIENT) {
-            return RemotingCommand::response(response::SUCCESS, None);
-        }
-        assert_eq!(req.code, request::SEND_MESSAGE_V2);
-        sends.fetch_add(1, Ordering::SeqCst);
-        let mut fields = ExtFields::new();
-        fields.insert("msgId".into(), "7F00000100002A9F0000000000000000".into());
-        fields.insert("queueId".into(), req.ext_fields["e"].clone());
-        fields.insert("queueOffset".into(), "7".into());
-        let mut resp = RemotingCommand::response(response::SUCCESS, None);
-        resp.ext_fields = fields;
-        resp
-    })
-    .await
-}
+use rocketmq_remoting::codes::response;
+use rocketmq_remoting::RemotingCommand;
 
 /// Route JSON as an old NameServer writes it: `brokerAddrs` keys without quotes.
 fn route_json(broker_a: &str, broker_b: &str) -> String {
@@ -64,9 +32,9 @@ fn message() -> OutgoingMessage {
 async fn send_fails_over_to_the_other_broker_and_a_dead_name_server_is_skipped() {
     let dead_broker = refused_addr().await;
     let sends = Arc::new(AtomicUsize::new(0));
-    let live_broker = accepting_broker(sends.clone()).await;
+    let live_broker = send_broker(response::SUCCESS, sends.clone()).await;
     let queries = Arc::new(AtomicUsize::new(0));
-    let namesrv = name_server(route_json(&dead_broker, &live_broker.addr), queries.clone()).await;
+    let namesrv = route_server(route_json(&dead_broker, &live_broker.addr), queries.clone()).await;
     let dead_namesrv = refused_addr().await;
 
     let producer = Producer::new(ProducerConfig {
@@ -97,7 +65,7 @@ async fn with_every_broker_down_the_send_error_is_a_transport_error() {
     let dead_a = refused_addr().await;
     let dead_b = refused_addr().await;
     let queries = Arc::new(AtomicUsize::new(0));
-    let namesrv = name_server(route_json(&dead_a, &dead_b), queries).await;
+    let namesrv = route_server(route_json(&dead_a, &dead_b), queries).await;
     let producer = Producer::new(ProducerConfig {
         namesrv_addr: namesrv.addr.clone(),
         retry_times: 2,
@@ -118,7 +86,7 @@ async fn a_broker_rejection_is_final_and_carries_the_response_code_and_broker() 
     let rejecting =
         serve(|_| RemotingCommand::response(response::MESSAGE_ILLEGAL, Some("bad".into()))).await;
     let queries = Arc::new(AtomicUsize::new(0));
-    let namesrv = name_server(route_json(&rejecting.addr, &rejecting.addr), queries).await;
+    let namesrv = route_server(route_json(&rejecting.addr, &rejecting.addr), queries).await;
     let producer = Producer::new(ProducerConfig {
         namesrv_addr: namesrv.addr.clone(),
         group: "failover_producer".into(),

@@ -9,44 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{refused_addr, serve, Server};
+use common::{refused_addr, route_server, send_broker, Server};
 use rocketmq_client::ordered_send::{QueueChoice, SendTarget};
 use rocketmq_client::{ClientError, OutgoingMessage, Producer, ProducerConfig};
-use rocketmq_remoting::codes::{request, response};
-use rocketmq_remoting::{ExtFields, RemotingCommand};
-
-/// A NameServer answering every route query with `route_json`.
-async fn name_server(route_json: String) -> Server {
-    serve(move |req| {
-        assert_eq!(req.code, request::GET_ROUTEINFO_BY_TOPIC);
-        RemotingCommand::response(response::SUCCESS, None)
-            .with_body(Bytes::from(route_json.clone()))
-    })
-    .await
-}
-
-/// A broker answering every send with `code` (stored at offset 7 when SUCCESS), counting
-/// the sends; heartbeats are accepted.
-async fn broker(code: i32, sends: Arc<AtomicUsize>) -> Server {
-    serve(move |req| {
-        if matches!(req.code, request::HEART_BEAT | request::UNREGISTER_CLIENT) {
-            return RemotingCommand::response(response::SUCCESS, None);
-        }
-        assert_eq!(req.code, request::SEND_MESSAGE_V2);
-        sends.fetch_add(1, Ordering::SeqCst);
-        if code != response::SUCCESS {
-            return RemotingCommand::response(code, Some("busy".into()));
-        }
-        let mut fields = ExtFields::new();
-        fields.insert("msgId".into(), "7F00000100002A9F0000000000000000".into());
-        fields.insert("queueId".into(), req.ext_fields["e"].clone());
-        fields.insert("queueOffset".into(), "7".into());
-        let mut resp = RemotingCommand::response(response::SUCCESS, None);
-        resp.ext_fields = fields;
-        resp
-    })
-    .await
-}
+use rocketmq_remoting::codes::response;
 
 /// Brokers "a" and "b" with two write queues each: sorted, the queues are a0 a1 b0 b1.
 fn route_json(broker_a: &str, broker_b: &str) -> String {
@@ -81,8 +47,8 @@ async fn started(namesrv: &Server) -> Producer {
 async fn a_keyed_or_chosen_queue_on_a_dead_broker_fails_without_trying_the_other() {
     let dead_a = refused_addr().await;
     let sends_b = Arc::new(AtomicUsize::new(0));
-    let live_b = broker(response::SUCCESS, sends_b.clone()).await;
-    let namesrv = name_server(route_json(&dead_a, &live_b.addr)).await;
+    let live_b = send_broker(response::SUCCESS, sends_b.clone()).await;
+    let namesrv = route_server(route_json(&dead_a, &live_b.addr), Arc::default()).await;
     let producer = started(&namesrv).await;
 
     // Java's "a".hashCode() = 97, 97 % 4 = 1: queue a1, on the dead broker.
@@ -126,9 +92,9 @@ async fn a_keyed_or_chosen_queue_on_a_dead_broker_fails_without_trying_the_other
 async fn a_busy_broker_is_asked_once_for_an_ordered_send() {
     let sends_a = Arc::new(AtomicUsize::new(0));
     let sends_b = Arc::new(AtomicUsize::new(0));
-    let busy_a = broker(response::SYSTEM_BUSY, sends_a.clone()).await;
-    let live_b = broker(response::SUCCESS, sends_b.clone()).await;
-    let namesrv = name_server(route_json(&busy_a.addr, &live_b.addr)).await;
+    let busy_a = send_broker(response::SYSTEM_BUSY, sends_a.clone()).await;
+    let live_b = send_broker(response::SUCCESS, sends_b.clone()).await;
+    let namesrv = route_server(route_json(&busy_a.addr, &live_b.addr), Arc::default()).await;
     let producer = started(&namesrv).await;
 
     // SYSTEM_BUSY is retried on another broker for a round-robin send; not for a keyed one.

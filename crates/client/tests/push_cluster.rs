@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rocketmq_client::consumer::offset_store::remote::RemoteOffsetStore;
 use rocketmq_client::consumer::push::{
-    ConsumeConcurrentlyStatus, ConsumeContext, ExpressionType, MessageListenerConcurrently,
-    PushConsumer, PushConsumerConfig,
+    ConsumeConcurrentlyStatus, ConsumeContext, ConsumerStats, ExpressionType,
+    MessageListenerConcurrently, PushConsumer, PushConsumerConfig,
 };
 use rocketmq_client::instance::{ClientInstance, InstanceConfig};
 use rocketmq_client::{Admin, ClientError, OutgoingMessage, Producer, SendStatus};
@@ -81,6 +81,45 @@ fn recording_listener(
             async move { status }
         },
     )
+}
+
+/// A recording listener ("c", every message a success) whose calls wait until the test adds
+/// permits to the returned gate: the way to hold messages in the process queues on purpose.
+fn gated_listener() -> (
+    Arc<tokio::sync::Semaphore>,
+    Log,
+    Arc<dyn MessageListenerConcurrently>,
+) {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let log: Log = Arc::default();
+    let recorder = recording_listener("c", Arc::clone(&log), |_| {
+        ConsumeConcurrentlyStatus::ConsumeSuccess
+    });
+    let waiting = Arc::clone(&gate);
+    let listener = move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
+        let gate = Arc::clone(&waiting);
+        let inner = recorder.consume(messages, context);
+        async move {
+            drop(gate.acquire().await.unwrap());
+            inner.await
+        }
+    };
+    (gate, log, Arc::new(listener))
+}
+
+/// Flow control held `held` within the shares of `limit` over `queues` queues: a queue pulls
+/// while it holds no more than its share, and one pull adds at most a batch.
+fn assert_held_within_shares(held: &ConsumerStats, queues: u64, limit: u64, batch: u64) {
+    let per_queue = (limit / queues).max(1);
+    assert!(held.queues_held >= queues, "{held:?}");
+    assert!(
+        held.max_messages_held_by_a_queue <= per_queue + batch,
+        "{held:?}"
+    );
+    assert!(
+        held.messages_held <= queues * (per_queue + batch),
+        "{held:?}"
+    );
 }
 
 struct Fixture {
@@ -766,44 +805,21 @@ async fn topic_thresholds_bound_what_a_stuck_listener_holds_and_the_counters_sho
     fx.send(bodies("flow", COUNT, "A")).await;
     let queues = fx.all_queues().await.len() as u64;
     // The listener waits until the test opens the gate.
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let log: Log = Arc::default();
-    let recorder = recording_listener("c", Arc::clone(&log), |_| {
-        ConsumeConcurrentlyStatus::ConsumeSuccess
-    });
-    let waiting = Arc::clone(&gate);
-    let listener = move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
-        let gate = Arc::clone(&waiting);
-        let inner = recorder.consume(messages, context);
-        async move {
-            drop(gate.acquire().await.unwrap());
-            inner.await
-        }
-    };
+    let (gate, log, listener) = gated_listener();
     let config = PushConsumerConfig {
         pull_batch_size: BATCH as i32,
         pull_threshold_for_topic: Some(TOPIC_LIMIT),
         ..fx.config("c", ConsumeFromWhere::ConsumeFromFirstOffset)
     };
-    let consumer = PushConsumer::new(config, Arc::new(listener)).unwrap();
+    let consumer = PushConsumer::new(config, listener).unwrap();
     consumer.subscribe(&fx.topic, "*").unwrap();
     consumer.start().await.unwrap();
     // Flow control has started pausing pulls once every queue filled up to its share.
     let paused = wait_until(|| consumer.stats().flow_control_pauses >= queues).await;
     let held = consumer.stats();
     assert!(paused, "{held:?}");
-    // A queue pulls while it holds no more than its share (TOPIC_LIMIT / queues), and one
-    // pull adds at most a batch.
-    let per_queue = (TOPIC_LIMIT / queues).max(1);
-    assert!(held.queues_held >= queues, "{held:?}");
-    assert!(
-        held.max_messages_held_by_a_queue <= per_queue + BATCH,
-        "{held:?}"
-    );
-    assert!(
-        held.messages_held <= queues * (per_queue + BATCH),
-        "{held:?}"
-    );
+    // Per queue: its share of TOPIC_LIMIT, plus a batch.
+    assert_held_within_shares(&held, queues, TOPIC_LIMIT, BATCH);
     assert!(held.messages_held < COUNT as u64, "{held:?}");
     assert!(held.bytes_held >= held.messages_held, "{held:?}");
     assert!(held.pulls > 0, "{held:?}");
@@ -837,45 +853,22 @@ async fn a_consumer_wide_threshold_bounds_what_a_stuck_listener_holds_over_two_t
     other.send(bodies("all_b", COUNT, "B")).await;
     let queues = (fx.all_queues().await.len() + other.all_queues().await.len()) as u64;
     // The listener waits until the test opens the gate.
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let log: Log = Arc::default();
-    let recorder = recording_listener("c", Arc::clone(&log), |_| {
-        ConsumeConcurrentlyStatus::ConsumeSuccess
-    });
-    let waiting = Arc::clone(&gate);
-    let listener = move |messages: Vec<Arc<MessageExt>>, context: ConsumeContext| {
-        let gate = Arc::clone(&waiting);
-        let inner = recorder.consume(messages, context);
-        async move {
-            drop(gate.acquire().await.unwrap());
-            inner.await
-        }
-    };
+    let (gate, log, listener) = gated_listener();
     // Per queue (1000) and per topic (none), each queue could take all its messages.
     let config = PushConsumerConfig {
         pull_batch_size: BATCH as i32,
         pull_threshold_for_all: Some(ALL_LIMIT),
         ..fx.config("c", ConsumeFromWhere::ConsumeFromFirstOffset)
     };
-    let consumer = PushConsumer::new(config, Arc::new(listener)).unwrap();
+    let consumer = PushConsumer::new(config, listener).unwrap();
     consumer.subscribe(&fx.topic, "*").unwrap();
     consumer.subscribe(&other.topic, "*").unwrap();
     consumer.start().await.unwrap();
     let paused = wait_until(|| consumer.stats().flow_control_pauses >= queues).await;
     let held = consumer.stats();
     assert!(paused, "{held:?}");
-    // Each queue pulls while it holds no more than its share of the consumer-wide limit
-    // (ALL_LIMIT over both topics' queues), and one pull adds at most a batch.
-    let per_queue = (ALL_LIMIT / queues).max(1);
-    assert!(held.queues_held >= queues, "{held:?}");
-    assert!(
-        held.max_messages_held_by_a_queue <= per_queue + BATCH,
-        "{held:?}"
-    );
-    assert!(
-        held.messages_held <= queues * (per_queue + BATCH),
-        "{held:?}"
-    );
+    // Per queue: its share of the consumer-wide ALL_LIMIT over both topics' queues, plus a batch.
+    assert_held_within_shares(&held, queues, ALL_LIMIT, BATCH);
     assert!(held.messages_held < 2 * COUNT as u64, "{held:?}");
 
     gate.add_permits(1 << 20);

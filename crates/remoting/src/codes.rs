@@ -35,6 +35,12 @@ pub mod request {
     pub const SEND_MESSAGE_V2: i32 = 310;
     pub const SEND_BATCH_MESSAGE: i32 = 320;
     pub const PUSH_REPLY_MESSAGE_TO_CLIENT: i32 = 326;
+    /// 5.x only (POP consumption). Above 32767, so only a JSON header can carry it.
+    pub const POP_MESSAGE: i32 = 200050;
+    /// 5.x only (POP consumption).
+    pub const ACK_MESSAGE: i32 = 200051;
+    /// 5.x only (POP consumption).
+    pub const CHANGE_MESSAGE_INVISIBLETIME: i32 = 200053;
 }
 
 /// Response codes (the `code` of a frame with the RESPONSE flag).
@@ -63,6 +69,10 @@ pub mod response {
     pub const INVALID_PARAMETER: i32 = 29;
     pub const CONSUMER_NOT_ONLINE: i32 = 206;
     pub const CONSUME_MSG_TIMEOUT: i32 = 207;
+    /// POP_MESSAGE: the broker holds too many long polls already.
+    pub const POLLING_FULL: i32 = 209;
+    /// POP_MESSAGE: nothing arrived within the poll time.
+    pub const POLLING_TIMEOUT: i32 = 210;
     pub const FLOW_CONTROL: i32 = 215;
     pub const GO_AWAY: i32 = 1500;
 }

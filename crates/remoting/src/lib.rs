@@ -7,6 +7,7 @@ pub mod error;
 pub mod ext_fields;
 pub mod header;
 pub mod message;
+pub mod pop_extra_info;
 
 pub use command::{RemotingCommand, DEFAULT_MAX_FRAME};
 pub use error::CodecError;

@@ -126,6 +126,15 @@ export class Consumer extends AliOnsEmitter {
   }
 
   /**
+   * Consumes every message of a topic. One handler per topic.
+   *
+   * @param topic the topic
+   * @param handler called with each message
+   * @throws ValidationError when the topic already has a handler or the handler is not a function;
+   *   InvalidTopicError for a bad topic name
+   */
+  subscribe(topic: string, handler: AliOnsHandler): void
+  /**
    * Consumes a topic: every message (`'*'`, `null` or no expression), a tag expression (`'a || b'`), or
    * `{ expressionType: 'SQL92', subString }`. One handler per topic.
    *
@@ -135,7 +144,6 @@ export class Consumer extends AliOnsEmitter {
    * @throws ValidationError when the topic already has a handler, the handler is not a function or the
    *   expression is not one; InvalidTopicError for a bad topic name
    */
-  subscribe(topic: string, handler: AliOnsHandler): void
   subscribe(topic: string, expression: string | AliOnsSubscriptionExpression | null | undefined, handler: AliOnsHandler): void
   subscribe(
     topic: string,

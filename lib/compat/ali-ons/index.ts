@@ -3,7 +3,7 @@
  * this package's Rust engine. Change `require('ali-ons')` to `require('rocketmq-napi/ali-ons')`; options this
  * engine cannot honour are refused with a ConfigError naming them. See "Migrating from ali-ons" in the README.
  *
- * @packageDocumentation
+ * @module rocketmq-napi/ali-ons
  */
 export { Consumer } from './consumer'
 export type { AliOnsHandler, AliOnsSubscriptionExpression } from './consumer'

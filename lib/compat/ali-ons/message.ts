@@ -72,6 +72,7 @@ export class Message {
     return this.properties[TAGS]
   }
 
+  /** Sets the tag; `undefined` removes it. */
   set tags(value: string | undefined) {
     if (value === undefined || value === null) {
       delete this.properties[TAGS]
@@ -85,6 +86,7 @@ export class Message {
     return this.properties[KEYS]
   }
 
+  /** Sets the keys from an array. */
   set keys(value: readonly string[]) {
     this.properties[KEYS] = value.join(' ').trim()
   }
@@ -95,6 +97,7 @@ export class Message {
     return level === undefined ? 0 : Number.parseInt(level, 10)
   }
 
+  /** Sets the delay level. */
   set delayTimeLevel(value: number) {
     this.properties[DELAY] = String(value)
   }

@@ -298,15 +298,8 @@ pub fn validate(config: &PushConsumerConfig) -> Result<()> {
             "enableAutoCommit false is not supported yet: a concurrent listener's offsets are committed as its batches succeed; manual commits (COMMIT/ROLLBACK) come with orderly listeners. Leave enableAutoCommit unset (true)".into(),
         );
     }
-    if config.enable_message_trace {
-        return refused(
-            "enableMessageTrace true is not supported yet: message traces are not built; leave enableMessageTrace unset (false)".into(),
-        );
-    }
     if let Some(topic) = &config.customized_trace_topic {
-        return refused(format!(
-            "customizedTraceTopic {topic:?} is not supported yet: message traces are not built; leave it unset"
-        ));
+        config_topic("customizedTraceTopic", topic)?;
     }
     Ok(())
 }
@@ -484,16 +477,21 @@ mod tests {
             ..config()
         });
         assert!(m.starts_with("enableAutoCommit false"), "{m}");
-        let m = refusal(PushConsumerConfig {
+    }
+
+    #[test]
+    fn traces_are_accepted_with_a_valid_trace_topic() {
+        assert!(validate(&PushConsumerConfig {
             enable_message_trace: true,
-            ..config()
-        });
-        assert!(m.starts_with("enableMessageTrace true"), "{m}");
-        let m = refusal(PushConsumerConfig {
             customized_trace_topic: Some("Traces".into()),
             ..config()
+        })
+        .is_ok());
+        let m = refusal(PushConsumerConfig {
+            customized_trace_topic: Some("bad topic".into()),
+            ..config()
         });
-        assert!(m.starts_with("customizedTraceTopic \"Traces\""), "{m}");
+        assert!(m.contains("customizedTraceTopic"), "{m}");
     }
 
     #[test]

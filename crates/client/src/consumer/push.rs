@@ -89,7 +89,7 @@ use super::config_rules;
 use super::flow_control::{QueueLimits, Thresholds};
 use super::offset_store::local::{self, LocalOffsetStore};
 use super::offset_store::remote::{RemoteOffsetStore, DEFAULT_OFFSET_REQUEST_TIMEOUT};
-use super::offset_store::OffsetStore;
+use super::offset_store::{OffsetStore, ReadOffsetType};
 use super::orderly::{MessageListenerOrderly, DEFAULT_SUSPEND_CURRENT_QUEUE_TIME};
 use super::pause::{PauseSwitch, PAUSED_PULL_DELAY};
 use super::process_queue::ProcessQueue;
@@ -103,12 +103,13 @@ use super::send_back::{
     DEFAULT_SEND_BACK_RETRY_TIMES, SEND_BACK_TIMEOUT,
 };
 use super::start_offset::{self, QueueOffsets};
-pub use super::stats::{ConsumerStats, OffsetStoreMetrics};
+pub use super::stats::{ConsumerStats, OffsetStoreMetrics, QueueMetrics};
 use super::stats::{Counters, Event, TopicStatus};
 use super::subscriptions::LiveSubscriptions;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
 use crate::processor::{ClientProcessor, ConsumerHooks};
+use crate::trace::{self, TraceDispatcher, TraceMetrics, DEFAULT_TRACE_TOPIC};
 use crate::validation::validate_topic;
 
 /// Java's back-off when a queue is over a flow-control threshold
@@ -335,9 +336,12 @@ pub struct PushConsumerConfig {
     /// Offsets are committed as batches succeed (the seed's `enableAutoCommit`); `false`
     /// (manual commits) is refused until orderly listeners bring COMMIT/ROLLBACK.
     pub auto_commit: bool,
-    /// Message traces (the seed's `enableMessageTrace`); `true` is refused: not built.
+    /// Message traces (the seed's `enableMessageTrace`, Java's `enableMsgTrace`): each
+    /// message handed to the listener leaves a `SubBefore` and a `SubAfter` record in the
+    /// trace topic (see [`crate::trace`]).
     pub enable_message_trace: bool,
-    /// The trace topic (the seed's `customizedTraceTopic`); refused when set: not built.
+    /// The trace topic (the seed's `customizedTraceTopic`); `RMQ_SYS_TRACE_TOPIC` when
+    /// unset. Only read when `enable_message_trace` is on.
     pub customized_trace_topic: Option<String>,
     /// Whether the fallback copy of a failed message sent to `%RETRY%<group>` may be
     /// zlib-compressed (the seed's `enableMessageCompression`; Java's inner producer does).
@@ -565,6 +569,8 @@ pub struct PushConsumer {
     /// Why the last shutdown could not persist the offsets, until
     /// [`take_shutdown_failure`](PushConsumer::take_shutdown_failure).
     shutdown_failure: Mutex<Option<ClientError>>,
+    /// The trace dispatcher of the current or last start, when traces are on.
+    last_tracer: Mutex<Option<Arc<TraceDispatcher>>>,
 }
 
 impl std::fmt::Debug for PushConsumer {
@@ -607,6 +613,7 @@ impl PushConsumer {
             events: Mutex::new(None),
             given_store: Mutex::new(None),
             shutdown_failure: Mutex::new(None),
+            last_tracer: Mutex::new(None),
         })
     }
 
@@ -832,6 +839,18 @@ impl PushConsumer {
         );
         engine.events = lock(&self.events).clone();
         engine.orderly = self.orderly.clone();
+        if self.config.enable_message_trace {
+            match self.start_tracer().await {
+                Ok(tracer) => {
+                    *lock(&self.last_tracer) = Some(Arc::clone(&tracer));
+                    engine.tracer = Some(tracer);
+                }
+                Err(err) => {
+                    instance.release().await;
+                    return Err(err);
+                }
+            }
+        }
         let engine = Arc::new(engine);
         let provider_engine = Arc::downgrade(&engine);
         let config = self.config.clone();
@@ -1037,6 +1056,10 @@ impl PushConsumer {
         *lock(&self.live_engine) = None;
         ClientProcessor::install(&engine.instance).unregister(engine.group());
         engine.instance.unregister_consumer(engine.group()).await;
+        if let Some(tracer) = &engine.tracer {
+            // After the last listener verdicts: their records go out too (bounded wait).
+            tracer.shutdown().await;
+        }
         engine.instance.release().await;
         info!("consumer {} shut down", engine.group());
     }
@@ -1076,6 +1099,73 @@ impl PushConsumer {
             stats.offset_store = engine.store.metrics().into();
         }
         stats
+    }
+
+    /// Per queue held now (none when not started): what it holds, the offset committed in
+    /// memory and the broker's max offset, asked of the brokers (GET_MAX_OFFSET, every
+    /// queue at once, each within the consumer's offset request timeout). A broker that
+    /// does not answer leaves `max_offset` unset for its queues; nothing fails.
+    pub async fn queue_metrics(&self) -> Vec<QueueMetrics> {
+        let Some(engine) = lock(&self.live_engine).clone() else {
+            return Vec::new();
+        };
+        let slots: Vec<(MessageQueue, Arc<QueueSlot>)> = lock(&engine.queues)
+            .iter()
+            .map(|(mq, slot)| (mq.clone(), Arc::clone(slot)))
+            .collect();
+        let mut queries = JoinSet::new();
+        for (index, (mq, _)) in slots.iter().enumerate() {
+            let engine = Arc::clone(&engine);
+            let mq = mq.clone();
+            queries.spawn(async move { (index, engine.offsets.max_offset(&mq).await.ok()) });
+        }
+        let mut max_offsets = vec![None; slots.len()];
+        while let Some(joined) = queries.join_next().await {
+            if let Ok((index, max)) = joined {
+                max_offsets[index] = max;
+            }
+        }
+        let mut metrics = Vec::with_capacity(slots.len());
+        for ((mq, slot), max_offset) in slots.into_iter().zip(max_offsets) {
+            // Read after the broker answered: a commit racing the query then shows as a
+            // smaller lag, never a negative one.
+            let committed_offset = engine
+                .store
+                .read_offset(&mq, ReadOffsetType::ReadFromMemory)
+                .await
+                .ok()
+                .flatten();
+            metrics.push(QueueMetrics {
+                messages_held: slot.pq().message_count(),
+                bytes_held: slot.pq().message_size(),
+                committed_offset,
+                max_offset,
+                queue: mq,
+            });
+        }
+        metrics
+    }
+
+    /// The trace dispatcher's counters, once started with traces on.
+    pub fn trace_metrics(&self) -> Option<TraceMetrics> {
+        lock(&self.last_tracer).as_ref().map(|t| t.metrics())
+    }
+
+    /// Starts the dispatcher of this consumer's message traces, with a trace producer on
+    /// the consumer's NameServer and client names.
+    async fn start_tracer(&self) -> Result<Arc<TraceDispatcher>> {
+        let host = crate::producer::ProducerConfig {
+            namesrv_addr: self.config.namesrv_addr.clone(),
+            instance_name: self.config.effective_instance_name().map(str::to_owned),
+            unit_name: self.config.unit_name.clone(),
+            ..Default::default()
+        };
+        let topic = self
+            .config
+            .customized_trace_topic
+            .as_deref()
+            .unwrap_or(DEFAULT_TRACE_TOPIC);
+        TraceDispatcher::start(&host, &self.config.group, topic).await
     }
 
     /// The queues this consumer holds now (empty when not started).
@@ -1132,6 +1222,8 @@ struct Engine {
     /// Per unsubscribed topic, the first offset its dropped queues could not persist, for
     /// [`Engine::unsubscribe`] to report (whichever round dropped them).
     unsubscribe_drop_failures: Mutex<BTreeMap<String, ClientError>>,
+    /// Where message traces go, when they are on (set after `new`, as `events`).
+    tracer: Option<Arc<TraceDispatcher>>,
 }
 
 impl Engine {
@@ -1181,6 +1273,7 @@ impl Engine {
             started_ms: now_ms(),
             rebalance_failures_told: Mutex::new(BTreeMap::new()),
             unsubscribe_drop_failures: Mutex::new(BTreeMap::new()),
+            tracer: None,
             config,
         }
     }
@@ -1192,6 +1285,49 @@ impl Engine {
     /// The running-info figures of `topic`, while it is subscribed.
     fn topic_status(&self, topic: &str) -> Option<Arc<TopicStatus>> {
         lock(&self.status).get(topic).cloned()
+    }
+
+    /// Records the `SubBefore` traces of a listener call about to run, when traces are on;
+    /// returns the call's request id (for its `SubAfter` records).
+    ///
+    /// A queueing listener was handed its first call before this runs: the records then
+    /// follow the hand-over, not the call's start in JavaScript, by at most the queueing.
+    fn trace_before(&self, messages: &[Arc<MessageExt>]) -> Option<String> {
+        let tracer = self.tracer.as_ref()?;
+        let request_id = tracer.request_id();
+        let now = trace::now_ms();
+        for message in messages {
+            if let Some(record) = trace::sub_before(self.group(), &request_id, message, now) {
+                tracer.record(record);
+            }
+        }
+        Some(request_id)
+    }
+
+    /// Records the `SubAfter` traces of a listener call that took `took`.
+    fn trace_after(
+        &self,
+        request_id: Option<String>,
+        messages: &[Arc<MessageExt>],
+        took: Duration,
+        success: bool,
+    ) {
+        let (Some(tracer), Some(request_id)) = (self.tracer.as_ref(), request_id) else {
+            return;
+        };
+        let took_ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
+        for message in messages {
+            if message.property(keys::TRACE_ON) == Some("false") {
+                continue;
+            }
+            tracer.record(trace::sub_after(
+                &request_id,
+                message,
+                took_ms,
+                messages.len(),
+                success,
+            ));
+        }
     }
 
     fn stopped(&self) -> bool {
@@ -1760,8 +1896,10 @@ impl Engine {
             else {
                 continue;
             };
+            let pull_took = pull_started.elapsed();
+            self.counters.pull_latency.record(pull_took);
             if let (Some(status), Ok(result)) = (self.topic_status(&mq.topic), &result) {
-                status.pulled(pull_started.elapsed(), result.messages.len());
+                status.pulled(pull_took, result.messages.len());
             }
             match result {
                 Err(err) => {
@@ -1936,17 +2074,26 @@ impl Engine {
                 return;
             };
             let call_started = Instant::now();
+            let traced = self.trace_before(&messages);
             let outcome = match handed.take() {
                 Some(call) => self.verdict(&mq, call).await,
                 None => self.call_listener(&mq, messages.clone()).await,
             };
             let count = messages.len() as u64;
+            let call_took = call_started.elapsed();
+            self.counters.listener_latency.record(call_took);
+            self.trace_after(
+                traced,
+                &messages,
+                call_took,
+                outcome.status == ConsumeConcurrentlyStatus::ConsumeSuccess,
+            );
             if let Some(status) = self.topic_status(&mq.topic) {
                 let (ok, failed) = match outcome.status {
                     ConsumeConcurrentlyStatus::ConsumeSuccess => (messages.len(), 0),
                     ConsumeConcurrentlyStatus::ReconsumeLater => (0, messages.len()),
                 };
-                status.consumed(call_started.elapsed(), ok, failed);
+                status.consumed(call_took, ok, failed);
             }
             match outcome.status {
                 ConsumeConcurrentlyStatus::ConsumeSuccess => {

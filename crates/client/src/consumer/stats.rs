@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use rocketmq_remoting::body::ConsumeStatus;
 
+use crate::metrics::{Histogram, HistogramSnapshot};
+
 pub use super::offset_store::OffsetStoreMetrics;
 
 /// A push consumer's counters as of one call of `PushConsumer::stats`.
@@ -48,6 +50,39 @@ pub struct ConsumerStats {
     pub pull_errors: u64,
     /// The offset store's metrics.
     pub offset_store: OffsetStoreMetrics,
+    /// How long each pull took, from request to answer (a long poll the broker held
+    /// included); failed pulls too.
+    pub pull_latency: HistogramSnapshot,
+    /// How long each listener call took, from the call to its verdict.
+    pub listener_latency: HistogramSnapshot,
+}
+
+/// One held queue as of one call of `PushConsumer::queue_metrics`: what it holds and how
+/// far behind the broker the group's progress on it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMetrics {
+    pub queue: rocketmq_remoting::body::MessageQueue,
+    /// Messages pulled and not yet consumed.
+    pub messages_held: u64,
+    /// Body bytes of those messages.
+    pub bytes_held: u64,
+    /// The offset this consumer committed (in memory; it reaches the broker or the file
+    /// at the next persist), `None` before its first commit of the queue.
+    pub committed_offset: Option<i64>,
+    /// One past the queue's last message on the broker, `None` when the broker could not
+    /// be asked.
+    pub max_offset: Option<i64>,
+}
+
+impl QueueMetrics {
+    /// Messages stored and not yet consumed by the group: the broker's max offset minus
+    /// the committed offset (never negative), when both are known.
+    pub fn lag(&self) -> Option<u64> {
+        match (self.max_offset, self.committed_offset) {
+            (Some(max), Some(committed)) => Some(max.saturating_sub(committed).max(0) as u64),
+            _ => None,
+        }
+    }
 }
 
 /// One event counter.
@@ -70,6 +105,10 @@ const EVENTS: usize = 9;
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     counts: [AtomicU64; EVENTS],
+    /// See [`ConsumerStats::pull_latency`].
+    pub(crate) pull_latency: Histogram,
+    /// See [`ConsumerStats::listener_latency`].
+    pub(crate) listener_latency: Histogram,
 }
 
 impl Counters {
@@ -97,6 +136,8 @@ impl Counters {
             flow_control_pauses: self.get(Event::FlowControlPause),
             pulls: self.get(Event::Pull),
             pull_errors: self.get(Event::PullError),
+            pull_latency: self.pull_latency.snapshot(),
+            listener_latency: self.listener_latency.snapshot(),
             ..ConsumerStats::default()
         }
     }

@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::BytesMut;
-use rocketmq_remoting::{RemotingCommand, DEFAULT_MAX_FRAME};
+use bytes::{Bytes, BytesMut};
+use rocketmq_remoting::codes::{request, response};
+use rocketmq_remoting::{ExtFields, RemotingCommand, DEFAULT_MAX_FRAME};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinError, JoinHandle};
@@ -149,6 +150,41 @@ where
         acceptor,
         connections,
     }
+}
+
+/// A NameServer answering every route query with `route_json`, counting the queries.
+pub async fn route_server(route_json: String, queries: Arc<AtomicUsize>) -> Server {
+    serve(move |req| {
+        assert_eq!(req.code, request::GET_ROUTEINFO_BY_TOPIC);
+        queries.fetch_add(1, Ordering::SeqCst);
+        RemotingCommand::response(response::SUCCESS, None)
+            .with_body(Bytes::from(route_json.clone()))
+    })
+    .await
+}
+
+/// A broker answering every SEND_MESSAGE_V2 with `code`, counting the sends; on SUCCESS the
+/// message is stored at offset 7 of the queue asked for. Heartbeats are accepted, because
+/// the client instance registers its producer group with every broker it learns of.
+pub async fn send_broker(code: i32, sends: Arc<AtomicUsize>) -> Server {
+    serve(move |req| {
+        if matches!(req.code, request::HEART_BEAT | request::UNREGISTER_CLIENT) {
+            return RemotingCommand::response(response::SUCCESS, None);
+        }
+        assert_eq!(req.code, request::SEND_MESSAGE_V2);
+        sends.fetch_add(1, Ordering::SeqCst);
+        if code != response::SUCCESS {
+            return RemotingCommand::response(code, Some("busy".into()));
+        }
+        let mut fields = ExtFields::new();
+        fields.insert("msgId".into(), "7F00000100002A9F0000000000000000".into());
+        fields.insert("queueId".into(), req.ext_fields["e"].clone());
+        fields.insert("queueOffset".into(), "7".into());
+        let mut resp = RemotingCommand::response(response::SUCCESS, None);
+        resp.ext_fields = fields;
+        resp
+    })
+    .await
 }
 
 /// An address nothing listens on.

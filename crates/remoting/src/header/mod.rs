@@ -9,6 +9,7 @@ mod admin;
 mod client;
 mod namesrv;
 mod offset;
+mod pop;
 mod pull;
 mod send;
 
@@ -24,6 +25,10 @@ pub use namesrv::GetRouteInfoRequestHeader;
 pub use offset::{
     GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader, OffsetResponseHeader,
     QueryConsumerOffsetRequestHeader, SearchOffsetRequestHeader, UpdateConsumerOffsetRequestHeader,
+};
+pub use pop::{
+    AckMessageRequestHeader, ChangeInvisibleTimeRequestHeader, ChangeInvisibleTimeResponseHeader,
+    PopMessageRequestHeader, PopMessageResponseHeader,
 };
 pub use pull::{PullMessageRequestHeader, PullMessageResponseHeader, PullSysFlag};
 pub use send::{

@@ -374,16 +374,20 @@ impl Engine {
                 return;
             }
             let started = Instant::now();
+            let traced = self.trace_before(&batch);
             let outcome = self.orderly_verdict(&mq, batch.clone()).await;
             let count = batch.len() as u64;
             let failed = outcome.status == ConsumeOrderlyStatus::SuspendCurrentQueueAMoment;
+            let took = started.elapsed();
+            self.counters.listener_latency.record(took);
+            self.trace_after(traced, &batch, took, !failed);
             if let Some(status) = self.topic_status(&mq.topic) {
                 let (ok, bad) = if failed {
                     (0, batch.len())
                 } else {
                     (batch.len(), 0)
                 };
-                status.consumed(started.elapsed(), ok, bad);
+                status.consumed(took, ok, bad);
             }
             self.counters.add(
                 if failed {

@@ -1,0 +1,146 @@
+/**
+ * rocketmq-client-nodejs' README examples over `rocketmq-napi/client-nodejs`: they compile unchanged but for the
+ * import (as ES modules through the package's `exports`, and through `typesVersions` for the old node10
+ * resolution), and with `endpoints` naming the local NameServer they send, receive with the SimpleConsumer and
+ * consume with the PushConsumer; the recall of the delay example is refused with a clear exception. Needs the
+ * TypeScript build (`npm run build:ts`): the fixtures load the package by its name.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import test from 'ava'
+
+import { Admin } from '../index'
+import { NAMESRV_ADDR, createTestTopic, uniqueName } from './helpers/cluster'
+import { waitFor } from './helpers/consumer'
+
+const root = join(__dirname, '..')
+const fixtures = join(__dirname, 'fixtures', 'client-nodejs')
+
+/** Printing, as the README does. */
+interface Printer {
+  log(...values: unknown[]): void
+  error(...values: unknown[]): void
+}
+
+/** The clients the fixture returns. */
+interface Closable {
+  shutdown(): Promise<void>
+}
+
+interface Local {
+  endpoints: string
+  topic: string
+  consumerGroup: string
+}
+
+/** The fixture, loaded at run time (it imports the package by its name, which the specs' own typecheck does not resolve). */
+const readme = require(join(fixtures, 'readme-run.cts')) as {
+  readmeProducer(local: Local, console: Printer): Promise<Closable>
+  readmeDelayRecall(local: Local, console: Printer): Promise<void>
+  readmeSimpleConsumer(local: Local, console: Printer): Promise<Closable>
+  readmePushConsumer(local: Local, console: Printer): Promise<Closable>
+}
+
+function tsc(files: string[], resolution: 'node16' | 'node10' = 'node16'): void {
+  const compiler = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+  const module = resolution === 'node16' ? 'node16' : 'commonjs'
+  // Throws with tsc's diagnostics when the types do not resolve or an example does not fit them.
+  execFileSync(
+    process.execPath,
+    [compiler, '--noEmit', '--strict', '--module', module, '--moduleResolution', resolution, '--target', 'es2022', '--types', 'node',
+      '--typeRoots', join(root, 'node_modules', '@types'), ...files],
+    { cwd: root, encoding: 'utf8' },
+  )
+}
+
+/** Records what an example prints: every argument of every call. */
+function recorder(): Printer & { lines: unknown[][]; errors: unknown[][] } {
+  const lines: unknown[][] = []
+  const errors: unknown[][] = []
+  return { lines, errors, log: (...values) => lines.push(values), error: (...values) => errors.push(values) }
+}
+
+test('the README examples (and examples/PushConsumer.ts) compile unchanged but for the import, as ES modules', (t) => {
+  const examples = readdirSync(fixtures).filter((file) => file.endsWith('.mts')).map((file) => join(fixtures, file))
+  t.true(examples.length >= 5, `found ${examples.join(', ')}`)
+  // One compiler run for all (each run costs many seconds): the ES-module examples and the CommonJS runnable ones.
+  tsc([...examples, join(fixtures, 'readme-run.cts')])
+  t.pass()
+})
+
+test('a TypeScript user on the old node10 resolution (which ignores exports) gets the types through typesVersions', (t) => {
+  const project = mkdtempSync(join(tmpdir(), 'client-nodejs-node10-'))
+  t.teardown(() => rmSync(project, { recursive: true, force: true }))
+  mkdirSync(join(project, 'node_modules'))
+  symlinkSync(root, join(project, 'node_modules', 'rocketmq-napi'))
+  const file = join(project, 'uses.ts')
+  writeFileSync(
+    file,
+    "import { Producer, FilterExpression, type MessageView } from 'rocketmq-napi/client-nodejs'\n" +
+      "export const filter: FilterExpression = new FilterExpression('a || b')\n" +
+      'export const topicOf = (view: MessageView): string => view.topic\nexport const classes = [Producer]\n',
+  )
+  tsc([file], 'node10')
+  t.pass()
+})
+
+test('import and require of rocketmq-napi/client-nodejs give the same classes', (t) => {
+  const list = 'Object.keys(m).filter((k) => k !== "default").sort().join(",")'
+  const run = (args: string[]): string => execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' }).trim()
+  const viaImport = run(['--input-type=module', '-e', `import * as m from 'rocketmq-napi/client-nodejs'; console.log(${list})`])
+  const viaRequire = run(['-e', `const m = require('rocketmq-napi/client-nodejs'); console.log(${list})`])
+  for (const name of ['ConsumeResult', 'FilterExpression', 'FilterType', 'MessageView', 'NotFoundException', 'Producer', 'PushConsumer', 'SimpleConsumer']) {
+    t.true(viaImport.split(',').includes(name), `${name} in ${viaImport}`)
+  }
+  t.is(viaRequire, viaImport)
+})
+
+test('with endpoints naming the NameServer, the README producer sends what its SimpleConsumer and PushConsumer get', async (t) => {
+  const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
+  t.teardown(() => admin.close())
+  const topic = await createTestTopic(admin, 'cnjs_readme')
+  const local = (group: string): Local => ({ endpoints: NAMESRV_ADDR, topic, consumerGroup: uniqueName(group) })
+
+  const producerPrinter = recorder()
+  const producer = await readme.readmeProducer(local('unused'), producerPrinter)
+  t.teardown(() => producer.shutdown())
+  const receipt = producerPrinter.lines[0]?.[0] as { messageId: string; offset: number }
+  t.is(typeof receipt.messageId, 'string')
+  t.true(receipt.offset >= 0)
+
+  // The consumers start after the send (a new group starts at 0 on a queue whose first message the broker still
+  // holds in memory; a send racing a starting group could come before its start).
+  const pushPrinter = recorder()
+  const pushConsumer = await readme.readmePushConsumer(local('cnjs_readme_push'), pushPrinter)
+  t.teardown(() => pushConsumer.shutdown())
+  t.deepEqual(pushPrinter.lines, [['PushConsumer started, waiting for messages...']])
+
+  const simplePrinter = recorder()
+  const simpleConsumer = await readme.readmeSimpleConsumer(local('cnjs_readme_simple'), simplePrinter)
+  t.teardown(() => simpleConsumer.shutdown())
+  t.deepEqual(simplePrinter.lines[0], ['got %d messages', 1])
+  const view = simplePrinter.lines[1]?.[0] as { messageId: string; tag: string }
+  t.is(view.messageId, receipt.messageId)
+  t.is(view.tag, 'nodejs-demo')
+  const body = simplePrinter.lines[2]?.[1] as string
+  t.is(JSON.parse(body).hello, 'rocketmq-client-nodejs world 😄')
+
+  t.true(await waitFor(() => pushPrinter.lines.length === 2), `printed: ${JSON.stringify(pushPrinter.lines)}`)
+  t.is(pushPrinter.lines[1]?.[0], 'Received message:')
+  t.is(pushPrinter.lines[1]?.[1], body)
+})
+
+test('the README delay example sends its timer message, and its recall is refused with an UnsupportedException', async (t) => {
+  const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
+  t.teardown(() => admin.close())
+  const topic = await createTestTopic(admin, 'cnjs_readme_delay')
+  const printer = recorder()
+  await readme.readmeDelayRecall({ endpoints: NAMESRV_ADDR, topic, consumerGroup: 'unused' }, printer)
+  t.is(printer.lines[0]?.[0], 'Message sent:')
+  t.is(printer.errors[0]?.[0], 'Failed to recall message:')
+  t.like(printer.errors[0]?.[1], { name: 'UnsupportedException', code: 50500 })
+  t.regex(String((printer.errors[0]?.[1] as Error).message), /recallMessage is not supported/)
+})

@@ -1,0 +1,175 @@
+/**
+ * The options every rocketmq-client-nodejs client takes, read for this engine. Each is honoured or refused with a
+ * {@link ConfigError} naming it; an option rocketmq-client-nodejs does not know is refused too.
+ *
+ * `endpoints` names NameServers here (`host:port;host:port`), not a proxy: this client speaks the brokers' own
+ * protocol, so no RocketMQ 5 proxy is needed.
+ *
+ * @module
+ */
+import { ConfigError } from '../../errors'
+import { FilterExpression } from './filter-expression'
+
+/** rocketmq-client-nodejs' access key pair. Refused here: ACL signing is not built yet. */
+export interface SessionCredentials {
+  /** The access key. */
+  accessKey: string
+  /** The secret key. */
+  accessSecret: string
+  /** A temporary token. */
+  securityToken?: string
+}
+
+/** The options of every client. */
+export interface BaseClientOptions {
+  /**
+   * The NameServers, `host:port`, several joined by `;` (`'127.0.0.1:9876;127.0.0.2:9876'`). rocketmq-client-nodejs
+   * takes the proxy's address here; this client needs none.
+   */
+  endpoints: string
+  /** Only `''` (or absent): namespaces are not supported yet. */
+  namespace?: string
+  /** Refused: ACL signing is not built yet; connect to a cluster without ACL. */
+  sessionCredentials?: SessionCredentials
+  /** Budget of one request, ms, at least 1000. Default 3000. */
+  requestTimeout?: number
+  /** Only `false` (or absent): TLS is not built yet. */
+  sslEnabled?: boolean
+  /** Refused: logs go through `setLogger()` of 'rocketmq-napi' (process-wide). */
+  logger?: unknown
+  /** Topics whose routes `startup()` loads (and checks exist). */
+  topics?: string[]
+}
+
+/** The settings of {@link BaseClientOptions} this engine takes. */
+export interface BaseSettings {
+  /** `host:port;host:port`. */
+  namesrvAddr: string
+  /** Ms. */
+  requestTimeout: number
+  /** Topics to check at startup. */
+  topics: string[]
+}
+
+/** Option names of every client. */
+export const BASE_OPTIONS: readonly string[] = ['endpoints', 'namespace', 'sessionCredentials', 'requestTimeout', 'sslEnabled', 'logger', 'topics']
+
+type Options = Readonly<Record<string, unknown>>
+
+/**
+ * The options as a record, refusing an option outside `known`.
+ *
+ * @param given what the user passed
+ * @param known the option names of the client
+ * @param what the client, for messages
+ */
+export function optionsOf(given: unknown, known: readonly string[], what: string): Options {
+  if (typeof given !== 'object' || given === null) {
+    throw new ConfigError(`rocketmq-client-nodejs ${what} needs an options object`)
+  }
+  for (const name of Object.keys(given)) {
+    if (!known.includes(name)) {
+      throw new ConfigError(`rocketmq-client-nodejs ${what} option ${name} is not an option of rocketmq-client-nodejs' ${what}`)
+    }
+  }
+  return given as Options
+}
+
+/** A number option, or `undefined`. */
+export function numberOption(options: Options, name: string, min: number): number | undefined {
+  const value = options[name]
+  if (value === undefined) {
+    return undefined
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ConfigError(`rocketmq-client-nodejs option ${name} ${JSON.stringify(value)} must be an integer >= ${min}`)
+  }
+  return value
+}
+
+/** A boolean option accepted only at `expected`. */
+export function onlyValue(options: Options, name: string, expected: unknown, why: string): void {
+  const value = options[name]
+  if (value !== undefined && value !== expected) {
+    throw new ConfigError(`rocketmq-client-nodejs option ${name} ${JSON.stringify(value)} is not supported: only ${JSON.stringify(expected)}, ${why}`)
+  }
+}
+
+/** An option refused whenever it is set. */
+export function refused(options: Options, name: string, why: string): void {
+  if (options[name] !== undefined && options[name] !== null) {
+    throw new ConfigError(`rocketmq-client-nodejs option ${name} is not supported: ${why}`)
+  }
+}
+
+const HOST_PORT = /^[^\s:;]+:\d{1,5}$/
+
+/**
+ * Checks the options of every client and returns the settings they give.
+ *
+ * @param options the client's options
+ */
+export function baseSettings(options: Options): BaseSettings {
+  const endpoints = options.endpoints
+  if (typeof endpoints !== 'string' || endpoints.trim() === '') {
+    throw new ConfigError('rocketmq-client-nodejs option endpoints is required: the NameServer addresses, "host:port;host:port"')
+  }
+  const addrs = endpoints.split(';').map((addr) => addr.trim()).filter((addr) => addr !== '')
+  for (const addr of addrs) {
+    if (!HOST_PORT.test(addr)) {
+      throw new ConfigError(`rocketmq-client-nodejs option endpoints ${JSON.stringify(endpoints)}: ${JSON.stringify(addr)} is not a NameServer "host:port" (endpoints names NameServers here, not a proxy)`)
+    }
+  }
+  onlyValue(options, 'namespace', '', 'namespaces are not supported yet; name topics and groups in full')
+  refused(options, 'sessionCredentials', 'ACL signing (access keys) is not built yet; connect to a cluster without ACL')
+  onlyValue(options, 'sslEnabled', false, 'TLS is not built yet')
+  refused(options, 'logger', "logs go through setLogger() of 'rocketmq-napi' (process-wide)")
+  const topics = options.topics
+  if (topics !== undefined && (!Array.isArray(topics) || topics.some((topic) => typeof topic !== 'string'))) {
+    throw new ConfigError(`rocketmq-client-nodejs option topics ${JSON.stringify(topics)} must be an array of topic names`)
+  }
+  return {
+    namesrvAddr: addrs.join(';'),
+    requestTimeout: numberOption(options, 'requestTimeout', 1000) ?? 3000,
+    topics: ((topics ?? []) as string[]).filter((topic) => topic.trim() !== ''),
+  }
+}
+
+/**
+ * The `subscriptions` option: a Map of topic to a {@link FilterExpression} or a tag expression string.
+ *
+ * @param options the consumer's options
+ */
+export function subscriptionsOption(options: Options): Map<string, FilterExpression> {
+  const given = options.subscriptions
+  if (!(given instanceof Map) || given.size === 0) {
+    throw new ConfigError('rocketmq-client-nodejs option subscriptions is required: a Map of topic to a FilterExpression or a tag expression')
+  }
+  const subscriptions = new Map<string, FilterExpression>()
+  for (const [topic, filter] of given as Map<unknown, unknown>) {
+    if (typeof topic !== 'string' || topic === '') {
+      throw new ConfigError(`rocketmq-client-nodejs option subscriptions has a key ${JSON.stringify(topic)} that is not a topic name`)
+    }
+    if (typeof filter === 'string') {
+      subscriptions.set(topic, new FilterExpression(filter))
+    } else if (filter instanceof FilterExpression) {
+      subscriptions.set(topic, filter)
+    } else {
+      throw new ConfigError(`rocketmq-client-nodejs option subscriptions: topic ${topic} needs a FilterExpression or a tag expression string`)
+    }
+  }
+  return subscriptions
+}
+
+/**
+ * The `consumerGroup` option (required).
+ *
+ * @param options the consumer's options
+ */
+export function consumerGroupOption(options: Options): string {
+  const group = options.consumerGroup
+  if (typeof group !== 'string' || group === '') {
+    throw new ConfigError('rocketmq-client-nodejs option consumerGroup is required')
+  }
+  return group
+}
