@@ -44,6 +44,12 @@ export interface ProducerConfig extends CredentialSettings {
   enableMessageTrace?: boolean
   /** The trace topic (Java's `customizedTraceTopic`). Default `RMQ_SYS_TRACE_TOPIC` (brokers with `traceTopicEnable=true` have it). */
   customizedTraceTopic?: string
+  /**
+   * Java's `namespace`: the group and every topic are `<namespace>%<name>` on the brokers (retry and dead-letter
+   * topics `%RETRY%<namespace>%<group>` / `%DLQ%<namespace>%<group>`), so tenants can share a cluster; this client
+   * takes and shows the bare names. Letters, digits, `_` and `-`. Default: none.
+   */
+  namespace?: string
 }
 
 /** Admin settings. ACL credentials: see {@link CredentialSettings}. */
@@ -162,6 +168,13 @@ export function resolveProducerConfig(config: ProducerConfig): NativeProducerCon
       )
     }
     native.customizedTraceTopic = customizedTraceTopic
+  }
+  const namespace: unknown = config.namespace
+  if (namespace !== undefined) {
+    if (typeof namespace !== 'string') {
+      throw new ConfigError(`namespace must be a string; got ${namespace === null ? 'null' : typeof namespace}`)
+    }
+    native.namespace = namespace
   }
   return Object.assign(native, resolveClientNames(config), resolveCredentials(config))
 }

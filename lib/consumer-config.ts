@@ -221,6 +221,12 @@ export interface ConsumerConfig extends CredentialSettings {
   instanceName?: string
   /** Appended to the client id when set (Java's `unitName`). */
   unitName?: string
+  /**
+   * Java's `namespace`: the group and every topic are `<namespace>%<name>` on the brokers (retry and dead-letter
+   * topics `%RETRY%<namespace>%<group>` / `%DLQ%<namespace>%<group>`), so tenants can share a cluster; this client
+   * takes and shows the bare names. Letters, digits, `_` and `-`. Default: none.
+   */
+  namespace?: string
 }
 
 /**
@@ -267,6 +273,7 @@ type UnsetByDefault =
   | 'accessKey'
   | 'secretKey'
   | 'securityToken'
+  | 'namespace'
   | 'pullThresholdForTopic'
   | 'pullThresholdSizeForTopic'
   | 'pullThresholdForAll'
@@ -297,6 +304,8 @@ export interface ResolvedConsumerConfig extends Readonly<Required<Omit<ConsumerC
   readonly instanceName: string | undefined
   /** As configured. */
   readonly unitName: string | undefined
+  /** As configured; undefined: no namespace. */
+  readonly namespace: string | undefined
   /** As configured. */
   readonly accessKey: string | undefined
   /** As configured; non-enumerable, so printing the configuration does not show it. */
@@ -505,6 +514,7 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
     offsetStoreRetryTimes: num('offsetStoreRetryTimes', d.offsetStoreRetryTimes),
     instanceName: optionalString('instanceName', raw.instanceName) ?? fromEnv(CLIENT_NAME_ENV),
     unitName: optionalString('unitName', raw.unitName),
+    namespace: optionalString('namespace', raw.namespace),
   }
   const resolved: ResolvedConsumerConfig = attachCredentials(checked, resolveCredentials(config))
   const native = toNativeConsumerConfig(resolved)
@@ -592,6 +602,9 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
   }
   if (config.unitName !== undefined) {
     native.unitName = config.unitName
+  }
+  if (config.namespace !== undefined) {
+    native.namespace = config.namespace
   }
   for (const key of ['accessKey', 'secretKey', 'securityToken'] as const) {
     if (config[key] !== undefined) {

@@ -114,6 +114,8 @@ pub struct NativeConsumerConfig {
     pub secret_key: Option<String>,
     /// ACL security token (temporary credentials); only with the two keys.
     pub security_token: Option<String>,
+    /// Java's `namespace`: resources are `<namespace>%<name>` on the brokers, bare here.
+    pub namespace: Option<String>,
 }
 
 /// A message queue: topic, broker and queue id.
@@ -241,6 +243,7 @@ fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, Cl
         namesrv_addr: config.namesrv_addr.clone(),
         instance_name: config.instance_name.clone(),
         unit_name: config.unit_name.clone(),
+        namespace: config.namespace.clone(),
         credentials: Credentials::from_settings(
             config.access_key.as_deref(),
             config.secret_key.as_deref(),
@@ -449,6 +452,7 @@ pub fn consumer_defaults() -> NativeConsumerConfig {
         access_key: None,
         secret_key: None,
         security_token: None,
+        namespace: None,
     }
 }
 
@@ -594,6 +598,35 @@ pub struct ConsumeTask {
     id: u32,
     queue: MessageQueue,
     messages: Vec<Arc<MessageExt>>,
+    /// The consumer's namespace: the messages' topics are shown without it.
+    namespace: Option<String>,
+}
+
+/// `queue` as JavaScript sees it: its topic without the consumer's namespace.
+fn shown_queue(namespace: Option<&str>, mut queue: MessageQueue) -> MessageQueue {
+    queue.topic = rocketmq_client::namespace::unwrap(namespace, &queue.topic);
+    queue
+}
+
+/// `event` as JavaScript sees it: every topic without the consumer's namespace.
+fn shown_event(namespace: Option<&str>, event: ConsumerEvent) -> ConsumerEvent {
+    match event {
+        ConsumerEvent::Rebalanced { queues } => ConsumerEvent::Rebalanced {
+            queues: queues
+                .into_iter()
+                .map(|q| shown_queue(namespace, q))
+                .collect(),
+        },
+        ConsumerEvent::PullFailed { queue, error } => ConsumerEvent::PullFailed {
+            queue: shown_queue(namespace, queue),
+            error,
+        },
+        ConsumerEvent::RebalanceFailed { topic, error } => ConsumerEvent::RebalanceFailed {
+            topic: rocketmq_client::namespace::unwrap(namespace, &topic),
+            error,
+        },
+        other => other,
+    }
 }
 
 /// Bytes of the batch header: task count, message count (u32 each).
@@ -705,6 +738,9 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
             put_u32(&mut packed, strings.intern(&task.queue.broker_name));
             put_i32(&mut packed, task.queue.queue_id);
         }
+        let namespace = tasks
+            .first()
+            .and_then(|t| rocketmq_client::namespace::effective(t.namespace.as_deref()));
         for m in messages() {
             let start = fixed + data.len();
             data.extend_from_slice(&m.body);
@@ -719,7 +755,16 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
             let properties_len = data.len() - properties_start;
             data.extend_from_slice(m.offset_msg_id.as_bytes());
 
-            put_u32(&mut packed, strings.intern(&m.topic));
+            // No allocation per message without a namespace (the common case).
+            let shown_topic;
+            let topic = match namespace {
+                Some(ns) => {
+                    shown_topic = rocketmq_client::namespace::unwrap(Some(ns), &m.topic);
+                    &shown_topic
+                }
+                None => &m.topic,
+            };
+            put_u32(&mut packed, strings.intern(topic));
             put_u32(&mut packed, strings.intern(&m.broker_name));
             put_i32(&mut packed, m.queue_id);
             put_i32(&mut packed, m.reconsume_times);
@@ -749,6 +794,8 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
 /// The engine's listener: queues each call as a task for JavaScript and waits for its
 /// verdict from [`NativeConsumer::settle`].
 struct JsListener {
+    /// The consumer's namespace, removed from the topics JavaScript sees.
+    namespace: Option<String>,
     tasks: Completions<ConsumeTask, NativeConsumeTasks>,
     waiting: Mutex<HashMap<u32, oneshot::Sender<JsVerdict>>>,
     next_id: AtomicU32,
@@ -812,8 +859,9 @@ impl JsListener {
         self.waiting().insert(id, tx);
         self.tasks.push(ConsumeTask {
             id,
-            queue,
+            queue: shown_queue(self.namespace.as_deref(), queue),
             messages,
+            namespace: self.namespace.clone(),
         });
         Some(rx)
     }
@@ -893,6 +941,7 @@ impl NativeConsumer {
         crate::logger::install_default();
         let engine_config = engine_config(&config).map_err(|err| js_error(env, err))?;
         let listener = Arc::new(JsListener {
+            namespace: config.namespace.clone(),
             tasks: Completions::new(on_tasks)?,
             waiting: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
@@ -907,7 +956,10 @@ impl NativeConsumer {
         .map_err(|err| js_error(env, err))?;
         let events = Arc::new(Completions::new(on_events)?);
         let sink = Arc::clone(&events);
-        inner.on_event(Arc::new(move |event| sink.push(event)));
+        let namespace = config.namespace.clone();
+        inner.on_event(Arc::new(move |event| {
+            sink.push(shown_event(namespace.as_deref(), event))
+        }));
         Ok(NativeConsumer {
             inner: Arc::new(inner),
             listener,

@@ -57,6 +57,8 @@ pub struct NativeProducerConfig {
     pub secret_key: Option<String>,
     /// ACL security token (temporary credentials); only with the two keys.
     pub security_token: Option<String>,
+    /// Java's `namespace`: topics and the group are `<namespace>%<name>` on the brokers.
+    pub namespace: Option<String>,
 }
 
 /// A message to send.
@@ -352,6 +354,7 @@ fn engine_config(config: NativeProducerConfig) -> Result<ProducerConfig, ClientE
         )?,
         instance_name: config.instance_name,
         unit_name: config.unit_name,
+        namespace: config.namespace,
         ..defaults
     })
 }

@@ -38,13 +38,11 @@ read -r -a ROCKETMQ_BROKERS <<<"${ROCKETMQ_BROKER_NAMES:-broker-a broker-b}"
 #   acl   ACL 2.0 on the brokers (authenticationEnabled / authorizationEnabled), with the initial
 #         admin user ROCKETMQ_ACL_ADMIN_USER / ROCKETMQ_ACL_ADMIN_PASSWORD, which the brokers also
 #         use for their own inner requests;
-#   acl1  the 4.x plain ACL (aclEnable=true and plain_acl.yml), as far as 5.3.3 still has it;
-#   tls   NameServer and brokers serve TLS (ROCKETMQ_TLS_MODE: enforcing or permissive) with
-#         certificates generated into the state directory.
+#   acl1  4.x only: the plain ACL (aclEnable=true), accounts from ROCKETMQ_PLAIN_ACL_FILE (a
+#         plain_acl.yml), else one admin account with the credentials above.
 ROCKETMQ_PROFILE=${ROCKETMQ_PROFILE:-open}
 ROCKETMQ_ACL_ADMIN_USER=${ROCKETMQ_ACL_ADMIN_USER:-rocketmq-admin}
 ROCKETMQ_ACL_ADMIN_PASSWORD=${ROCKETMQ_ACL_ADMIN_PASSWORD:-admin-secret-1234}
-ROCKETMQ_TLS_MODE=${ROCKETMQ_TLS_MODE:-enforcing}
 
 rocketmq_java() {
   if [[ -n ${ROCKETMQ_JAVA:-} ]]; then

@@ -175,7 +175,29 @@ innerClientAuthenticationCredentials={"accessKey":"$ROCKETMQ_ACL_ADMIN_USER","se
 EOF
     done
     ;;
-  *) echo "rocketmq: unknown ROCKETMQ_PROFILE '$ROCKETMQ_PROFILE' (open, acl)" >&2; exit 1 ;;
+  acl1)
+    # The 4.x plain ACL (ACL 1.0): 4.x brokers only (5.3 accepts aclEnable but no longer enforces it).
+    # Accounts come from <rocketmq.home.dir>/conf/plain_acl.yml: ROCKETMQ_PLAIN_ACL_FILE, else one
+    # admin account with the admin credentials above.
+    rocketmq_is_4x || { echo "rocketmq: ROCKETMQ_PROFILE=acl1 (plain ACL) needs RocketMQ 4.x; 5.3 uses ACL 2.0 (acl)" >&2; exit 1; }
+    for broker in "${ROCKETMQ_BROKERS[@]}"; do
+      echo "aclEnable=true" >>"$ROCKETMQ_STATE_DIR/$broker/broker.properties"
+      mkdir -p "$ROCKETMQ_STATE_DIR/$broker/home/conf"
+      if [[ -n ${ROCKETMQ_PLAIN_ACL_FILE:-} ]]; then
+        cp "$ROCKETMQ_PLAIN_ACL_FILE" "$ROCKETMQ_STATE_DIR/$broker/home/conf/plain_acl.yml"
+      else
+        cat >"$ROCKETMQ_STATE_DIR/$broker/home/conf/plain_acl.yml" <<EOF
+accounts:
+  - accessKey: $ROCKETMQ_ACL_ADMIN_USER
+    secretKey: $ROCKETMQ_ACL_ADMIN_PASSWORD
+    admin: true
+    defaultTopicPerm: PUB|SUB
+    defaultGroupPerm: PUB|SUB
+EOF
+      fi
+    done
+    ;;
+  *) echo "rocketmq: unknown ROCKETMQ_PROFILE '$ROCKETMQ_PROFILE' (open, acl, acl1)" >&2; exit 1 ;;
 esac
 echo "$ROCKETMQ_PROFILE" >"$ROCKETMQ_STATE_DIR/profile"
 

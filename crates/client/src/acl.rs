@@ -222,10 +222,14 @@ const AUTHENTICATION_REMARKS: &[&str] = &[
     "is not found",
     "is disabled",
     "authentication failed",
-    "no accesskey",
-    "accesskey",
+    "no accesskey is configured",
+    "no acl config for",
     "signature",
 ];
+
+/// What a 4.x broker with the plain ACL answers a refused request with: SYSTEM_ERROR and the
+/// exception's class and message (`org.apache.rocketmq.acl.common.AclException: ...`).
+const ACL1_EXCEPTION: &str = "aclexception";
 
 /// Remarks of authorization failures (a known user without a matching grant).
 const AUTHORIZATION_REMARKS: &[&str] = &[
@@ -234,18 +238,19 @@ const AUTHORIZATION_REMARKS: &[&str] = &[
     "is denied",
     "authorization failed",
     "no default permission",
-    "no acl config",
-    "not configured",
+    "no permission for",
 ];
 
-/// Whether a broker answer is an ACL refusal, and which. Brokers answer both kinds with
-/// NO_PERMISSION (16), the code they also use for a topic or broker that refuses writes, so
-/// the remark decides; this is the one place that reads it.
+/// Whether a broker answer is an ACL refusal, and which. 5.3 brokers (ACL 2.0) answer both
+/// kinds with NO_PERMISSION (16), the code they also use for a topic or broker that refuses
+/// writes; 4.x brokers (plain ACL) answer SYSTEM_ERROR (1) naming `AclException`. So the
+/// remark decides; this is the one place that reads it.
 pub fn access_refusal(code: i32, remark: Option<&str>) -> Option<AccessRefusal> {
-    if code != response::NO_PERMISSION {
+    let remark = remark?.to_lowercase();
+    let acl1 = code == response::SYSTEM_ERROR && remark.contains(ACL1_EXCEPTION);
+    if code != response::NO_PERMISSION && !acl1 {
         return None;
     }
-    let remark = remark?.to_lowercase();
     let contains = |fragments: &[&str]| fragments.iter().any(|f| remark.contains(f));
     // Authorization first: its remarks name the user ("User:x has no permission"), which
     // could otherwise read as an authentication failure.
@@ -253,6 +258,9 @@ pub fn access_refusal(code: i32, remark: Option<&str>) -> Option<AccessRefusal> 
         Some(AccessRefusal::Authorization)
     } else if contains(AUTHENTICATION_REMARKS) {
         Some(AccessRefusal::Authentication)
+    } else if acl1 {
+        // Any other AclException is a refusal of a known user (an admin-only request, ...).
+        Some(AccessRefusal::Authorization)
     } else {
         None
     }
@@ -267,11 +275,13 @@ pub fn refusal_error(addr: &str, response: &RemotingCommand) -> Option<ClientErr
             message: format!("broker {addr} refused the client's credentials: {reason}"),
             reason,
             addr: Some(addr.to_owned()),
+            code: response.code,
         },
         AccessRefusal::Authorization => ClientError::Authorization {
             message: format!("broker {addr} denied access: {reason}"),
             reason,
             addr: Some(addr.to_owned()),
+            code: response.code,
         },
     })
 }
@@ -406,6 +416,29 @@ mod tests {
         assert_eq!(
             access_refusal(response::SYSTEM_ERROR, Some("check signature failed.")),
             None
+        );
+        // 4.9.7 (plain ACL) remarks, as observed from a broker with aclEnable=true.
+        let acl1 = |remark: &str| {
+            let full = format!(
+                "org.apache.rocketmq.acl.common.AclException: {remark}, org.apache.rocketmq.acl.plain.PlainPermissionManager.validate(PlainPermissionManager.java:683)"
+            );
+            access_refusal(response::SYSTEM_ERROR, Some(&full))
+        };
+        assert_eq!(
+            acl1("Check signature failed for accessKey=napi-app"),
+            Some(AccessRefusal::Authentication)
+        );
+        assert_eq!(
+            acl1("No accessKey is configured"),
+            Some(AccessRefusal::Authentication)
+        );
+        assert_eq!(
+            acl1("No acl config for nobody"),
+            Some(AccessRefusal::Authentication)
+        );
+        assert_eq!(
+            acl1("No default permission for topic:T"),
+            Some(AccessRefusal::Authorization)
         );
     }
 }

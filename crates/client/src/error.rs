@@ -72,6 +72,8 @@ pub enum ClientError {
         message: String,
         reason: String,
         addr: Option<String>,
+        /// The broker's response code: NO_PERMISSION (5.3), SYSTEM_ERROR (4.x plain ACL).
+        code: i32,
     },
     /// A broker knows the user but denies it the resource (ACL: no matching grant).
     #[error("{message}")]
@@ -79,6 +81,8 @@ pub enum ClientError {
         message: String,
         reason: String,
         addr: Option<String>,
+        /// The broker's response code, as for `Authentication`.
+        code: i32,
     },
 }
 
@@ -166,9 +170,8 @@ impl ClientError {
             | ClientError::TopicNotFound { code, .. }
             | ClientError::SendFailed { code, .. } => *code,
             ClientError::BrokerResponse { code, .. } => Some(*code),
-            // Brokers answer every ACL refusal with NO_PERMISSION.
-            ClientError::Authentication { .. } | ClientError::Authorization { .. } => {
-                Some(response::NO_PERMISSION)
+            ClientError::Authentication { code, .. } | ClientError::Authorization { code, .. } => {
+                Some(*code)
             }
             _ => None,
         }
@@ -290,11 +293,13 @@ mod tests {
                 message: "a".into(),
                 reason: "check signature failed.".into(),
                 addr: Some("127.0.0.1:10911".into()),
+                code: response::NO_PERMISSION,
             },
             ClientError::Authorization {
                 message: "z".into(),
                 reason: "no matched policies.".into(),
                 addr: Some("127.0.0.1:10911".into()),
+                code: response::NO_PERMISSION,
             },
         ];
         assert!(examples.iter().all(variant_is_listed));

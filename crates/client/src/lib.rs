@@ -20,6 +20,7 @@ pub mod error;
 pub mod instance;
 pub mod log_buffer;
 pub mod metrics;
+pub mod namespace;
 pub mod namesrv;
 pub mod ordered_send;
 pub mod processor;

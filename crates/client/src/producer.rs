@@ -31,6 +31,7 @@ use tokio::time::Instant;
 use crate::error::{ClientError, Result};
 use crate::instance::{ClientInstance, InstanceConfig};
 use crate::metrics::{ProducerCounters, ProducerMetrics};
+use crate::namespace;
 use crate::ordered_send::{
     batch_sharding_key, chosen_queue, queue_for_key, validate_sharding_key, QueueChoice, SendTarget,
 };
@@ -78,6 +79,9 @@ pub struct ProducerConfig {
     /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
     /// `securityToken`); none for a cluster without ACL.
     pub credentials: Option<crate::acl::Credentials>,
+    /// Java's `namespace`: topics and the group are `<namespace>%<name>` on the brokers, and
+    /// shown without it (see [`crate::namespace`]). None or blank: no namespace.
+    pub namespace: Option<String>,
 }
 
 impl ProducerConfig {
@@ -124,6 +128,7 @@ impl Default for ProducerConfig {
             instance_name: None,
             unit_name: None,
             credentials: None,
+            namespace: None,
         }
     }
 }
@@ -257,6 +262,11 @@ impl Producer {
             .with_credentials(config.credentials.clone());
         instance_config.route_refresh = config.route_refresh;
         config.validate()?;
+        let mut config = config;
+        if let Some(ns) = namespace::effective(config.namespace.as_deref()) {
+            namespace::validate_namespace(ns)?;
+            config.group = namespace::wrap(Some(ns), &config.group);
+        }
         Ok(Producer {
             config,
             instance_config,
@@ -456,6 +466,8 @@ impl Producer {
     ) -> Result<SendResult> {
         // Before the state: a bad message is reported as such whether started or not.
         self.validate(&message)?;
+        let message = self.in_namespace(message);
+        let target = self.target_in_namespace(target);
         let selection = Selection::of(message.sharding_key.as_deref(), target)?;
         let instance = self.running_instance()?;
         let prepared = self.prepare(&message).await?;
@@ -470,7 +482,39 @@ impl Producer {
         {
             self.trace_sent(tracer, &message, &sent.msg_id, sent, started_ms);
         }
-        result
+        result.map(|sent| self.shown(sent))
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        namespace::effective(self.config.namespace.as_deref())
+    }
+
+    /// `message` with its topic as the brokers know it.
+    fn in_namespace(&self, mut message: OutgoingMessage) -> OutgoingMessage {
+        if self.namespace().is_some() {
+            message.topic = namespace::wrap(self.namespace(), &message.topic);
+        }
+        message
+    }
+
+    fn target_in_namespace(&self, target: SendTarget) -> SendTarget {
+        match target {
+            SendTarget::Queue(mut choice) if self.namespace().is_some() => {
+                choice.topic = choice
+                    .topic
+                    .map(|topic| namespace::wrap(self.namespace(), &topic));
+                SendTarget::Queue(choice)
+            }
+            other => other,
+        }
+    }
+
+    /// A send result as the user sees it: the topic without the namespace.
+    fn shown(&self, mut sent: SendResult) -> SendResult {
+        if self.namespace().is_some() {
+            sent.queue.topic = namespace::unwrap(self.namespace(), &sent.queue.topic);
+        }
+        sent
     }
 
     /// Sends, failures, retries and send latencies since the producer was created.
@@ -494,6 +538,11 @@ impl Producer {
         for message in &messages {
             self.validate_ordering(message)?;
         }
+        let messages: Vec<OutgoingMessage> = messages
+            .into_iter()
+            .map(|message| self.in_namespace(message))
+            .collect();
+        let target = self.target_in_namespace(target);
         let key = batch_sharding_key(messages.iter().map(|m| m.sharding_key.as_deref()))?;
         let selection = Selection::of(key, target)?;
         let instance = self.running_instance()?;
@@ -540,7 +589,7 @@ impl Producer {
                 self.trace_sent(tracer, message, msg_id, sent, started_ms);
             }
         }
-        result
+        result.map(|sent| self.shown(sent))
     }
 
     /// The writable queues of `topic` in the order sends choose from (by broker name, then
@@ -550,10 +599,18 @@ impl Producer {
         crate::validation::validate_send_topic(topic)?;
         let instance = self.running_instance()?;
         let deadline = Instant::now() + self.config.send_timeout;
-        let route = tokio::time::timeout_at(deadline, self.route(&instance, topic))
+        let wrapped = namespace::wrap(self.namespace(), topic);
+        let route = tokio::time::timeout_at(deadline, self.route(&instance, &wrapped))
             .await
             .map_err(|_| self.budget_spent(topic))??;
-        Ok(self.queues_of(&route, topic))
+        let queues = self.queues_of(&route, &wrapped);
+        if self.namespace().is_none() {
+            return Ok(queues);
+        }
+        Ok(queues
+            .iter()
+            .map(|q| MessageQueue::new(topic, q.broker_name.clone(), q.queue_id))
+            .collect())
     }
 
     /// The instance, when the producer is running.

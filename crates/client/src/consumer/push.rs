@@ -247,6 +247,10 @@ pub struct PushConsumerConfig {
     /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
     /// `securityToken`); none for a cluster without ACL.
     pub credentials: Option<crate::acl::Credentials>,
+    /// Java's `namespace`: the group and the topics are `<namespace>%<name>` on the brokers
+    /// (the retry topic `%RETRY%<namespace>%<group>`); the consumer takes and shows the bare
+    /// names (the binding unwraps what it hands out). None or blank: no namespace.
+    pub namespace: Option<String>,
     /// Clustering (the default: members share the queues, offsets on the brokers) or
     /// broadcasting (every member consumes every queue, offsets in a local file). See the
     /// module doc.
@@ -361,6 +365,7 @@ impl Default for PushConsumerConfig {
             instance_name: None,
             unit_name: None,
             credentials: None,
+            namespace: None,
             message_model: MessageModel::Clustering,
             offset_store_dir: None,
             consume_from_where: ConsumeFromWhere::ConsumeFromLastOffset,
@@ -590,6 +595,11 @@ impl PushConsumer {
         listener: Arc<dyn MessageListenerConcurrently>,
     ) -> Result<Self> {
         config.validate()?;
+        let mut config = config;
+        if let Some(ns) = crate::namespace::effective(config.namespace.as_deref()) {
+            crate::namespace::validate_namespace(ns)?;
+            config.group = crate::namespace::wrap(Some(ns), &config.group);
+        }
         Ok(PushConsumer {
             config,
             listener,
@@ -676,6 +686,7 @@ impl PushConsumer {
         expression: &str,
     ) -> Result<()> {
         validate_topic(topic)?;
+        let topic = &self.in_namespace(topic);
         if self.running.try_lock().map(|r| r.is_some()).unwrap_or(true) {
             return Err(ClientError::State(
                 "subscribe before start: the consumer is running (subscribe_live changes a running one)".into(),
@@ -703,6 +714,7 @@ impl PushConsumer {
         expression: &str,
     ) -> Result<Option<ClientError>> {
         validate_topic(topic)?;
+        let topic = &self.in_namespace(topic);
         self.refuse_retry_topic(topic)?;
         // Held throughout: a start or shutdown meanwhile would miss the change.
         let running = self.running.lock().await;
@@ -747,6 +759,7 @@ impl PushConsumer {
     /// offsets of a queue it held could not be persisted (messages after the last persisted
     /// offset are delivered again), or no broker took the heartbeat; `err` is the first.
     pub async fn unsubscribe(&self, topic: &str) -> Result<Option<ClientError>> {
+        let topic = &self.in_namespace(topic);
         self.refuse_retry_topic(topic)?;
         let running = self.running.lock().await;
         let mut incomplete = None;
@@ -959,17 +972,28 @@ impl PushConsumer {
     /// [`resume`](Self::resume); what was pulled is still consumed (Java's `suspend()`).
     /// Works before start too.
     pub fn pause(&self, topics: Option<&[String]>) {
-        self.paused.pause(topics);
+        let topics = topics.map(|t| self.all_in_namespace(t));
+        self.paused.pause(topics.as_deref());
+    }
+
+    /// `topic` as the brokers know it (see [`PushConsumerConfig::namespace`]).
+    pub fn in_namespace(&self, topic: &str) -> String {
+        crate::namespace::wrap(self.config.namespace.as_deref(), topic)
+    }
+
+    fn all_in_namespace(&self, topics: &[String]) -> Vec<String> {
+        topics.iter().map(|t| self.in_namespace(t)).collect()
     }
 
     /// Pulls `topics` again (everything paused when `None`).
     pub fn resume(&self, topics: Option<&[String]>) {
-        self.paused.resume(topics);
+        let topics = topics.map(|t| self.all_in_namespace(t));
+        self.paused.resume(topics.as_deref());
     }
 
     /// Whether pulls of `topic` are paused now.
     pub fn is_paused(&self, topic: &str) -> bool {
-        self.paused.is_paused(topic)
+        self.paused.is_paused(&self.in_namespace(topic))
     }
 
     /// The first step of [`shutdown`](Self::shutdown), taken at once: pulls, rebalances and
