@@ -21,14 +21,20 @@ export interface ConsumeFigures {
 
 /** Figures of one consumer run; CPU per message counts the messages the run saw (all of them unless partial). */
 export function consumeFigures(run: ConsumeRunResult): ConsumeFigures {
-  const seen = Math.max(1, run.distinct)
   return {
     msgsPerSecond: run.firstToLastMsgsPerSecond > 0 ? run.firstToLastMsgsPerSecond : run.msgsPerSecond,
-    cpuSecondsPerMillion: ((run.cpuUserSeconds + run.cpuSystemSeconds) / seen) * 1e6,
+    // A run that saw nothing has no CPU per message (NaN, shown as n/a), not its CPU divided by one.
+    cpuSecondsPerMillion: run.distinct > 0 ? ((run.cpuUserSeconds + run.cpuSystemSeconds) / run.distinct) * 1e6 : Number.NaN,
     peakRssMb: run.peakRssBytes / 2 ** 20,
     duplicates: run.duplicates,
     partial: run.partial,
   }
+}
+
+/** The median of the finite values; NaN when there is none. */
+function finiteMedian(values: readonly number[]): number {
+  const finite = values.filter(Number.isFinite)
+  return finite.length === 0 ? Number.NaN : median(finite)
 }
 
 /** Medians over the rounds of one client on one workload. */
@@ -57,7 +63,7 @@ export function summarizeConsume(client: string, runs: readonly ConsumeRunResult
     client,
     rounds: runs.length,
     msgsPerSecond: median(figures.map((f) => f.msgsPerSecond)),
-    cpuSecondsPerMillion: median(figures.map((f) => f.cpuSecondsPerMillion)),
+    cpuSecondsPerMillion: finiteMedian(figures.map((f) => f.cpuSecondsPerMillion)),
     peakRssMb: median(figures.map((f) => f.peakRssMb)),
     duplicates: figures.reduce((sum, f) => sum + f.duplicates, 0),
     partialRounds: figures.filter((f) => f.partial).length,

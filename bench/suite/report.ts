@@ -38,8 +38,13 @@ export interface ReportInput {
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
-function times(value: number, base: number | undefined): string {
-  return base === undefined || base <= 0 || !Number.isFinite(value) ? '' : `${(value / base).toFixed(2)}x`
+function times(value: number | null, base: number | null | undefined): string {
+  return base === undefined || base === null || base <= 0 || value === null || !Number.isFinite(value) ? 'n/a' : `${(value / base).toFixed(2)}x`
+}
+
+/** `value` with `digits` decimals; n/a for a missing figure (NaN is written to results.json as null). */
+function fixed(value: number | null, digits: number): string {
+  return value === null || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits)
 }
 
 function table(header: string[], rows: string[][]): string[] {
@@ -61,7 +66,7 @@ function consumeSection(t: ConsumeTable): string[] {
     return [
       isOurs(s.client) ? `**${s.client}**` : s.client,
       integer.format(s.msgsPerSecond),
-      s.cpuSecondsPerMillion.toFixed(2),
+      fixed(s.cpuSecondsPerMillion, 2),
       s.peakRssMb.toFixed(0),
       String(s.duplicates),
       s.partialRounds > 0 ? `${s.rounds} (${s.partialRounds} partial, saw ${integer.format(s.seen)})` : String(s.rounds),
@@ -87,7 +92,8 @@ export function goalLines(t: ConsumeTable): string[] {
     return []
   }
   const fastest = peers.reduce((a, b) => (b.msgsPerSecond > a.msgsPerSecond ? b : a))
-  const leanest = peers.reduce((a, b) => (b.cpuSecondsPerMillion < a.cpuSecondsPerMillion ? b : a))
+  const measured = peers.filter((s) => s.cpuSecondsPerMillion !== null && Number.isFinite(s.cpuSecondsPerMillion))
+  const leanest = (measured.length > 0 ? measured : peers).reduce((a, b) => (b.cpuSecondsPerMillion < a.cpuSecondsPerMillion ? b : a))
   const engine = t.summaries.find((s) => s.client === 'engine')
   const lines = [
     `Fastest peer: ${fastest.client} (${integer.format(fastest.msgsPerSecond)} msgs/s); lowest peer CPU per message: ${leanest.client} ` +
@@ -174,7 +180,7 @@ export function renderReport(input: ReportInput): string {
           String(row.p99Ms),
           String(row.maxMs),
           integer.format(row.measured),
-          row.cpuSecondsPerMillion.toFixed(2),
+          fixed(row.cpuSecondsPerMillion, 2),
           String(row.rounds),
         ]),
       ),
@@ -194,7 +200,7 @@ export function renderReport(input: ReportInput): string {
           level.map((p) => [
             isOurs(p.client) ? `**${p.client}**` : p.client,
             integer.format(p.msgsPerSecond),
-            p.cpuSecondsPerMillion.toFixed(2),
+            fixed(p.cpuSecondsPerMillion, 2),
             p.peakRssMb.toFixed(0),
             String(p.errors),
             String(p.rounds),

@@ -6,8 +6,9 @@
 //! hand out messages when no JavaScript thread is involved: the ceiling of the design.
 //!
 //! Configured as the Node binding configures the engine (`listener_limits_calls`: the
-//! engine hands over every batch that is ready), on a current-thread runtime: one thread
-//! does everything.
+//! engine hands over every batch that is ready), with the addon's allocator (mimalloc:
+//! glibc's malloc and free were 40 % of this example's profile), on a current-thread
+//! runtime: one thread does everything.
 //!
 //! ```sh
 //! cargo run --release -p rocketmq-client --example bench_consumer -- \
@@ -25,6 +26,9 @@ use rocketmq_client::consumer::push::{
 };
 use rocketmq_remoting::body::ConsumeFromWhere;
 use rocketmq_remoting::message::MessageExt;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Counters of the whole process (all threads) from getrusage(RUSAGE_SELF).
 #[derive(Clone, Copy)]
