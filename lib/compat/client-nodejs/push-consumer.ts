@@ -125,8 +125,6 @@ export class PushConsumer {
       subscriptionManager: this.#subscriptions,
       messageListener: (messages, context) => this.#consume(messages, context),
     })
-    // The engine's background failures are logged by it; without a listener an 'error' event would throw.
-    this.#engine.on('error', () => undefined)
   }
 
   /**
@@ -153,12 +151,9 @@ export class PushConsumer {
   /** Calls the listener with each message (one per call). */
   async #consume(messages: ConsumedMessage[], context: ConsumeConcurrentlyContext): Promise<EngineResult> {
     for (const message of messages) {
-      let result: unknown
-      try {
-        result = await this.#listener.consume(viewOfConsumed(message))
-      } catch {
-        return EngineResult.RECONSUME_LATER
-      }
+      // A throw propagates: the engine counts it as a failed call (RECONSUME_LATER) and warns on stderr, at most once
+      // a second, as the original logs a listener's exception.
+      const result: unknown = await this.#listener.consume(viewOfConsumed(message))
       if (result instanceof ConsumeResultSuspend) {
         context.delayLevelWhenNextConsume = delayLevelFor(result.suspendTimeMs)
         return EngineResult.RECONSUME_LATER
