@@ -125,7 +125,8 @@ test('every built addon is a binary for its platform: CPU, file type and C libra
     t.regex(header, /Class:\s+ELF64/, path)
     t.regex(header, /Type:\s+DYN/, path)
     t.regex(header, new RegExp(`Machine:\\s+${expected.machine}`), path)
-    const needed = [...execFileSync('readelf', ['-d', path], { encoding: 'utf8' }).matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map(
+    const dynamic = execFileSync('readelf', ['-d', path], { encoding: 'utf8' })
+    const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map(
       (match) => match[1],
     )
     if (expected.libc === 'glibc') {
@@ -137,6 +138,9 @@ test('every built addon is a binary for its platform: CPU, file type and C libra
         needed.some((lib) => lib === 'libc.so' || /^libc\.musl-.+\.so\.1$/.test(lib)),
         `${path} links musl: ${needed.join(', ')}`,
       )
+      // musl's dlopen() (how Node loads an addon) refuses initial-exec thread-locals, which set STATIC_TLS;
+      // glibc accepts them, so only a musl addon must do without (mimalloc's local_dynamic_tls feature).
+      t.notRegex(dynamic, /\(FLAGS\).*STATIC_TLS/, `${path} uses initial-exec TLS, which musl cannot dlopen`)
     }
   }
 })

@@ -44,9 +44,10 @@ case "$platform" in
     command -v musl-gcc >/dev/null || { echo "musl-gcc is missing (apt-get install musl-tools)" >&2; exit 1; }
     # musl-gcc looks for libgcc_s only among musl's libraries; link against the host's (same ABI for the
     # unwinder's symbols), the addon then names libgcc_s.so.1 like any Alpine binary.
-    libgcc_dir=$(mktemp -d)
-    trap 'rm -rf "$libgcc_dir"' EXIT
-    ln -s "$(gcc -print-file-name=libgcc_s.so.1)" "$libgcc_dir/libgcc_s.so"
+    # A fixed directory: it is part of RUSTFLAGS, and another path would make cargo rebuild everything, std too.
+    libgcc_dir="$PWD/target/musl-libgcc"
+    mkdir -p "$libgcc_dir"
+    ln -sf "$(gcc -print-file-name=libgcc_s.so.1)" "$libgcc_dir/libgcc_s.so"
     LD_LIBRARY_PATH="$debian_rust/usr/lib/x86_64-linux-gnu" \
       RUSTC="$rustc_bin" \
       RUSTC_BOOTSTRAP=1 \
