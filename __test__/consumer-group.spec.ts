@@ -122,7 +122,7 @@ test('three processes share the queues as AVG says and consume 50,000 messages o
     'messages sent while members joined and left were not consumed',
   )
 
-  // Duplicates only around the handovers: a message consumed again was consumed by two different members, in a
+  // Duplicates only around the handovers: a message consumed again was consumed by another member in between, in a
   // queue that changed hands, at or above the offset the broker had committed before the changes began; and a
   // member that left by shutdown() handed its queues over at its final commit, so nothing it consumed came again
   // after it left.
@@ -143,8 +143,10 @@ test('three processes share the queues as AVG says and consume 50,000 messages o
       lowest: Math.min(seen.lowest, first.offset),
       highest: Math.max(seen.highest, first.offset),
     })
-    if (new Set(workers).size !== workers.length) {
-      misplaced.push(`${msgId} (${first.queue}@${first.offset}) consumed twice by one member: ${workers.join(',')}`)
+    // A queue can come back to a member (A gives it to a joining D, takes it back when C leaves), so A,B,A is a
+    // double handover; a member consuming a message twice in a row (A,A) is not.
+    if (workers.some((worker, i) => i > 0 && workers[i - 1] === worker)) {
+      misplaced.push(`${msgId} (${first.queue}@${first.offset}) consumed twice in a row by one member: ${workers.join(',')}`)
     } else if (owners(first.queue).length < 2) {
       misplaced.push(`${msgId} (${first.queue}@${first.offset}) in a queue only ${owners(first.queue).join(',')} held`)
     } else if (first.offset < committed) {
