@@ -188,3 +188,15 @@ test('queues, offset stores, admin and errors of a namespaced client show bare n
   const wrappedQueue = { ...queue, topic: wrappedTopic }
   t.is(await plainStore.readOffset(wrappedQueue, ReadOffsetType.READ_FROM_STORE), 1n)
 })
+
+test('a namespaced producer refused for its group names the group as given', async (t) => {
+  const namespace = `nsp${Date.now().toString(36)}`
+  const producerGroup = uniqueName('ns_dup_producer')
+  const first = new Producer({ namesrvAddr: NAMESRV_ADDR, producerGroup, namespace })
+  await first.start()
+  t.teardown(() => first.shutdown())
+  const second = new Producer({ namesrvAddr: NAMESRV_ADDR, producerGroup, namespace })
+  const refused = await t.throwsAsync(second.start())
+  t.true(refused?.message.includes(`producer group ${producerGroup} `), refused?.message)
+  t.false(refused?.message.includes(`${namespace}%`), refused?.message)
+})

@@ -309,7 +309,8 @@ impl Producer {
         if let Err(err) = instance.register_producer(&self.config.group) {
             instance.release().await;
             *self.lock_state() = State::Created;
-            return Err(err);
+            // Names the group as the user gave it.
+            return Err(namespace::shown_error(self.namespace(), err));
         }
         let _ = self.ids.set(UniqIdGenerator::new(
             instance.local_ip(),
