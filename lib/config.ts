@@ -58,6 +58,11 @@ export interface AdminConfig extends CredentialSettings {
   namesrvAddr?: string
   /** Timeout of one request, in milliseconds. Default: chosen by the engine (3000). */
   timeoutMs?: number
+  /**
+   * Java's `namespace`, as the Java admin's: the topics and groups it creates and queries are
+   * `<namespace>%<name>` on the cluster, and what it returns shows them bare. Default: none.
+   */
+  namespace?: string
   /** Part of the client id; see {@link ProducerConfig.instanceName}. Default: the process id. */
   instanceName?: string
   /** Appended to the client id when set (Java's `unitName`). */
@@ -223,6 +228,13 @@ export function resolveAdminConfig(config: AdminConfig = {}): NativeAdminConfig 
   const timeoutMs = numberSetting('timeoutMs', config.timeoutMs)
   if (timeoutMs !== undefined) {
     native.timeoutMs = timeoutMs
+  }
+  const namespace: unknown = config.namespace
+  if (namespace !== undefined) {
+    if (typeof namespace !== 'string') {
+      throw new ConfigError(`namespace must be a string; got ${namespace === null ? 'null' : typeof namespace}`)
+    }
+    native.namespace = namespace
   }
   return native
 }

@@ -50,12 +50,20 @@ export interface OffsetStoreOptions extends CredentialSettings {
   instanceName?: string
   /** Appended to the client id when set. */
   unitName?: string
+  /**
+   * Java's `namespace`, as the consumers of the group have it: the group is `<namespace>%<consumerGroup>` on the
+   * brokers (and in a local store's path), and the store's queues are given and shown with bare topics. A consumer
+   * in a namespace takes a store made with the same namespace. Default: none.
+   */
+  namespace?: string
 }
 
 /** What {@link OffsetStoreManager.getManagedStoresInfo} says of each store. */
 export interface ManagedOffsetStoreInfo {
-  /** The group. */
+  /** The group (without the namespace). */
   consumerGroup: string
+  /** The namespace the store was made in, if any. */
+  namespace?: string
   /** The message model. */
   messageModel: MessageModel
   /** `RemoteOffsetStore` or `LocalOffsetStore`. */
@@ -130,6 +138,7 @@ function toNativeOptions(options: OffsetStoreOptions): NativeOffsetStoreOptions 
     persistBatchSize: optionalNumber(raw, 'persistBatchSize'),
     instanceName: optionalString(raw, 'instanceName'),
     unitName: optionalString(raw, 'unitName'),
+    namespace: optionalString(raw, 'namespace'),
     ...resolveCredentials(options),
   }
 }
@@ -165,9 +174,13 @@ export class OffsetStoreFactory {
   }
 }
 
-/** The manager's key of a store: `<group>:<messageModel>`, as the seed's. */
-function keyOf(consumerGroup: string, messageModel: string): string {
-  return `${consumerGroup}:${messageModel}`
+/**
+ * The manager's key of a store: `<group>:<messageModel>`, as the seed's; in a namespace `<namespace>%<group>:...`,
+ * so that one group name in two namespaces gives two stores.
+ */
+function keyOf(consumerGroup: string, messageModel: string, namespace?: string): string {
+  const blank = namespace === undefined || namespace.trim() === ''
+  return `${blank ? '' : `${namespace}%`}${consumerGroup}:${messageModel}`
 }
 
 /**
@@ -191,7 +204,7 @@ export class OffsetStoreManager {
     const native = toNativeOptions(options)
     const { checkOffsetStoreOptions } = nativeBinding()
     callNativeSync('consumer', () => checkOffsetStoreOptions(native))
-    const key = keyOf(native.consumerGroup, native.messageModel)
+    const key = keyOf(native.consumerGroup, native.messageModel, native.namespace ?? undefined)
     let pending = this.#stores.get(key)
     if (pending === undefined) {
       pending = OffsetStoreFactory.createOffsetStore({ ...options, autoStart: true })
@@ -217,9 +230,10 @@ export class OffsetStoreManager {
    *
    * @param consumerGroup the group
    * @param messageModel the model
+   * @param namespace the namespace the store was made in, if any
    */
-  getOffsetStore(consumerGroup: string, messageModel: MessageModel): AnyOffsetStore | undefined {
-    return this.#made.get(keyOf(consumerGroup, messageModel))
+  getOffsetStore(consumerGroup: string, messageModel: MessageModel, namespace?: string): AnyOffsetStore | undefined {
+    return this.#made.get(keyOf(consumerGroup, messageModel, namespace))
   }
 
   /** What each held store is, by key. */
@@ -228,6 +242,7 @@ export class OffsetStoreManager {
     for (const [key, store] of this.#made) {
       const entry: ManagedOffsetStoreInfo = {
         consumerGroup: store.consumerGroup,
+        ...(store.namespace === undefined ? {} : { namespace: store.namespace }),
         messageModel: store.messageModel,
         storeType: store instanceof LocalOffsetStore ? 'LocalOffsetStore' : 'RemoteOffsetStore',
         isRunning: store.state === 'started',
@@ -258,10 +273,11 @@ export class OffsetStoreManager {
    *
    * @param consumerGroup the group
    * @param messageModel the model
+   * @param namespace the namespace the store was made in, if any
    * @throws OffsetError when the final persist failed (the store is stopped and forgotten all the same)
    */
-  async closeOffsetStore(consumerGroup: string, messageModel: MessageModel): Promise<void> {
-    const key = keyOf(consumerGroup, messageModel)
+  async closeOffsetStore(consumerGroup: string, messageModel: MessageModel, namespace?: string): Promise<void> {
+    const key = keyOf(consumerGroup, messageModel, namespace)
     const pending = this.#stores.get(key)
     if (pending === undefined) {
       return
@@ -323,9 +339,10 @@ export function createOffsetStore<O extends OffsetStoreOptions>(options: O): Pro
  *
  * @param consumerGroup the group
  * @param messageModel the model
+ * @param namespace the namespace the store was made in, if any
  */
-export function closeOffsetStore(consumerGroup: string, messageModel: MessageModel): Promise<void> {
-  return getOffsetStoreManager().closeOffsetStore(consumerGroup, messageModel)
+export function closeOffsetStore(consumerGroup: string, messageModel: MessageModel, namespace?: string): Promise<void> {
+  return getOffsetStoreManager().closeOffsetStore(consumerGroup, messageModel, namespace)
 }
 
 /** Stops and forgets every store of the process-wide manager. */

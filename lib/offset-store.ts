@@ -305,8 +305,13 @@ export abstract class NativeBackedOffsetStore extends OffsetStore {
 
 /** A store of its own (not a consumer's): what it knows about itself. Not constructed directly. */
 export abstract class StandaloneOffsetStore extends NativeBackedOffsetStore {
-  /** The consumer group. */
+  /** The consumer group, as given (without the namespace). */
   readonly consumerGroup: string
+  /**
+   * The namespace the store was made in (its group is `<namespace>%<consumerGroup>` on the brokers; queues are
+   * given and shown with bare topics); `undefined`: none.
+   */
+  readonly namespace: string | undefined
   /** CLUSTERING (a {@link RemoteOffsetStore}) or BROADCASTING (a {@link LocalOffsetStore}). */
   readonly messageModel: MessageModel
   /** The client id (`ip@instanceName[@unitName]`) the offsets belong to. */
@@ -315,6 +320,7 @@ export abstract class StandaloneOffsetStore extends NativeBackedOffsetStore {
   protected constructor(native: NativeOffsetStore) {
     super(native)
     this.consumerGroup = native.consumerGroup ?? ''
+    this.namespace = native.namespace ?? undefined
     this.messageModel = (native.messageModel ?? 'CLUSTERING') as MessageModel
     this.clientId = native.clientId ?? ''
   }

@@ -14,7 +14,7 @@ use rocketmq_remoting::message::MessageExt;
 
 use rocketmq_client::admin::TIMEOUT_MS_RANGE;
 use rocketmq_client::validation::{argument_integer, config_integer, JAVA_INT};
-use rocketmq_client::ClientError;
+use rocketmq_client::{namespace, ClientError};
 
 use crate::error::{js_error, Fallible, IntoFallible};
 
@@ -29,6 +29,9 @@ pub struct NativeAdminConfig {
     pub namesrv_addr: String,
     /// Per-request timeout. Default 3000.
     pub timeout_ms: Option<f64>,
+    /// Java's `namespace`: topics and groups are `<namespace>%<name>` on the cluster; the
+    /// calls take and show bare names.
+    pub namespace: Option<String>,
     /// Part of the client id; default the process id (shared with the process's producers).
     pub instance_name: Option<String>,
     /// Appended to the client id when set.
@@ -185,6 +188,8 @@ impl From<MessageExt> for NativeMessageView {
 #[napi]
 pub struct NativeAdmin {
     inner: Arc<Admin>,
+    /// The namespace setting, checked (None: none); see [`NativeAdminConfig::namespace`].
+    namespace: Option<String>,
 }
 
 #[napi]
@@ -193,6 +198,10 @@ impl NativeAdmin {
     #[napi(constructor)]
     pub fn new(env: &Env, config: NativeAdminConfig) -> napi::Result<Self> {
         crate::logger::install_default();
+        let namespace = namespace::effective(config.namespace.as_deref()).map(str::to_owned);
+        if let Some(ns) = &namespace {
+            namespace::validate_namespace(ns).map_err(|err| js_error(env, err))?;
+        }
         let timeout = match config.timeout_ms {
             Some(ms) => Duration::from_millis(
                 config_integer("timeoutMs", ms, TIMEOUT_MS_RANGE)
@@ -216,7 +225,18 @@ impl NativeAdmin {
         .map_err(|err| js_error(env, err))?;
         Ok(NativeAdmin {
             inner: Arc::new(admin),
+            namespace,
         })
+    }
+
+    /// `err` naming topics and groups as the user gave them (without the namespace).
+    fn shown_error(&self, err: ClientError) -> ClientError {
+        namespace::shown_error(self.namespace.as_deref(), err)
+    }
+
+    /// `name` (a topic or group as given) as the cluster knows it.
+    fn on_wire(&self, name: &str) -> String {
+        namespace::wrap(self.namespace.as_deref(), name)
     }
 
     /// `ip@instanceName[@unitName]` of the client instance, once a call joined it; null
@@ -233,9 +253,10 @@ impl NativeAdmin {
         group: String,
     ) -> Fallible<Vec<NativeProducerConnection>> {
         self.inner
-            .producer_connections(&group)
+            .producer_connections(&self.on_wire(&group))
             .await
             .map(|listed| listed.into_iter().map(Into::into).collect())
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -256,21 +277,26 @@ impl NativeAdmin {
             Err(err) => return Err(err).fallible(),
         };
         let options = CreateTopicOptions {
-            topic: options.topic,
+            topic: self.on_wire(&options.topic),
             queue_nums,
             perm,
             order: options.order.unwrap_or(false),
         };
-        self.inner.create_topic(&options).await.fallible()
+        self.inner
+            .create_topic(&options)
+            .await
+            .map_err(|err| self.shown_error(err))
+            .fallible()
     }
 
     /// The topic's route as the NameServer has it now.
     #[napi(ts_return_type = "Promise<NativeTopicRoute>")]
     pub async fn get_topic_route(&self, topic: String) -> Fallible<NativeTopicRoute> {
         self.inner
-            .topic_route(&topic)
+            .topic_route(&self.on_wire(&topic))
             .await
             .map(Into::into)
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -287,8 +313,9 @@ impl NativeAdmin {
             Err(err) => return Err(err).fallible(),
         };
         self.inner
-            .max_offset(&topic, &broker_name, queue_id)
+            .max_offset(&self.on_wire(&topic), &broker_name, queue_id)
             .await
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -305,8 +332,9 @@ impl NativeAdmin {
             Err(err) => return Err(err).fallible(),
         };
         self.inner
-            .min_offset(&topic, &broker_name, queue_id)
+            .min_offset(&self.on_wire(&topic), &broker_name, queue_id)
             .await
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -316,7 +344,12 @@ impl NativeAdmin {
         self.inner
             .view_message(&offset_msg_id)
             .await
-            .map(Into::into)
+            .map(|mut message| {
+                // Shown as a consumer in the namespace would show it.
+                message.topic = namespace::unwrap(self.namespace.as_deref(), &message.topic);
+                NativeMessageView::from(message)
+            })
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 

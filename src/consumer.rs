@@ -182,8 +182,19 @@ fn allocate_strategy(
                 config_rules::config_topic("allocateStrategy.queues[].topic", &queue.topic)?;
                 ranges::ALLOCATE_QUEUE_ID.check(queue.queue_id.into())?;
             }
+            // The queues as given (bare topics) as the brokers know them.
             Arc::new(AllocateByConfig::new(
-                queues.into_iter().map(MessageQueue::from).collect(),
+                queues
+                    .into_iter()
+                    .map(|q| {
+                        let mut mq = MessageQueue::from(q);
+                        mq.topic = rocketmq_client::namespace::wrap(
+                            config.namespace.as_deref(),
+                            &mq.topic,
+                        );
+                        mq
+                    })
+                    .collect(),
             ))
         }
         "MACHINE_ROOM" => Arc::new(AllocateByMachineRoom::new(
@@ -619,11 +630,11 @@ fn shown_event(namespace: Option<&str>, event: ConsumerEvent) -> ConsumerEvent {
         },
         ConsumerEvent::PullFailed { queue, error } => ConsumerEvent::PullFailed {
             queue: shown_queue(namespace, queue),
-            error,
+            error: rocketmq_client::namespace::shown_error(namespace, error),
         },
         ConsumerEvent::RebalanceFailed { topic, error } => ConsumerEvent::RebalanceFailed {
             topic: rocketmq_client::namespace::unwrap(namespace, &topic),
-            error,
+            error: rocketmq_client::namespace::shown_error(namespace, error),
         },
         other => other,
     }
@@ -973,6 +984,11 @@ impl NativeConsumer {
         })
     }
 
+    /// `err` naming the topics and the group as the user gave them (without the namespace).
+    fn shown_error(&self, err: ClientError) -> ClientError {
+        rocketmq_client::namespace::shown_error(self.inner.namespace(), err)
+    }
+
     /// The engine, for the offset store view over it (`src/offset_store.rs`).
     pub(crate) fn engine(&self) -> Arc<PushConsumer> {
         Arc::clone(&self.inner)
@@ -996,6 +1012,7 @@ impl NativeConsumer {
     ) -> Fallible<()> {
         parse_expression_type(&expression_type)
             .and_then(|kind| self.inner.subscribe_with(&topic, kind, &expression))
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -1015,7 +1032,8 @@ impl NativeConsumer {
             Err(err) => Err(err),
         };
         result
-            .map(|incomplete| incomplete.as_ref().map(NativeErrorFields::from))
+            .map(|incomplete| incomplete.map(|err| NativeErrorFields::from(&self.shown_error(err))))
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -1028,7 +1046,8 @@ impl NativeConsumer {
         self.inner
             .unsubscribe(&topic)
             .await
-            .map(|incomplete| incomplete.as_ref().map(NativeErrorFields::from))
+            .map(|incomplete| incomplete.map(|err| NativeErrorFields::from(&self.shown_error(err))))
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -1060,7 +1079,11 @@ impl NativeConsumer {
     /// Joins the group and starts pulling.
     #[napi(ts_return_type = "Promise<void>")]
     pub async fn start(&self) -> Fallible<()> {
-        self.inner.start().await.fallible()
+        self.inner
+            .start()
+            .await
+            .map_err(|err| self.shown_error(err))
+            .fallible()
     }
 
     /// Stops pulls and new listener calls at once; verdicts of failure from now on leave
@@ -1089,7 +1112,7 @@ impl NativeConsumer {
         // Tasks JavaScript never answered: their messages were not committed.
         self.listener.waiting().clear();
         match self.inner.take_shutdown_failure() {
-            Some(err) => Err(err),
+            Some(err) => Err(self.shown_error(err)),
             None => Ok(()),
         }
         .fallible()
@@ -1109,7 +1132,10 @@ impl NativeConsumer {
             .queue_metrics()
             .await
             .into_iter()
-            .map(NativeQueueMetrics::from)
+            .map(|mut q| {
+                q.queue = shown_queue(self.inner.namespace(), q.queue);
+                NativeQueueMetrics::from(q)
+            })
             .collect()
     }
 
@@ -1126,7 +1152,7 @@ impl NativeConsumer {
             .assigned_queues()
             .await
             .into_iter()
-            .map(NativeMessageQueue::from)
+            .map(|q| NativeMessageQueue::from(shown_queue(self.inner.namespace(), q)))
             .collect()
     }
 

@@ -16,7 +16,7 @@ use rocketmq_client::consumer::offset_store::{
     OffsetStore, OffsetStoreMetrics, ReadOffsetType, StandaloneOffsetStore, StandaloneStoreSettings,
 };
 use rocketmq_client::consumer::push::PushConsumer;
-use rocketmq_client::ClientError;
+use rocketmq_client::{namespace, ClientError};
 use rocketmq_remoting::body::MessageQueue;
 
 use crate::consumer::{NativeConsumer, NativeMessageQueue};
@@ -44,6 +44,9 @@ pub struct NativeOffsetStoreOptions {
     pub secret_key: Option<String>,
     /// ACL security token (temporary credentials); only with the two keys.
     pub security_token: Option<String>,
+    /// Java's `namespace`: the group is `<namespace>%<group>` on the brokers, and queues
+    /// are given and shown with bare topics.
+    pub namespace: Option<String>,
 }
 
 impl From<NativeOffsetStoreOptions> for StandaloneStoreSettings {
@@ -60,6 +63,7 @@ impl From<NativeOffsetStoreOptions> for StandaloneStoreSettings {
             store_dir: o.store_path.map(Into::into),
             persist_interval_ms: o.persist_interval,
             persist_batch_size: o.persist_batch_size,
+            namespace: o.namespace,
         }
     }
 }
@@ -166,6 +170,37 @@ impl NativeOffsetStore {
         }
     }
 
+    /// `err` naming topics and the group as the user gave them (without the namespace).
+    fn shown_error(&self, err: ClientError) -> ClientError {
+        namespace::shown_error(self.namespace(), err)
+    }
+
+    /// The namespace the queues' topics are in on the brokers: the standalone store's, or
+    /// the consumer's.
+    fn namespace(&self) -> Option<&str> {
+        match &self.source {
+            Source::Standalone(standalone) => standalone.namespace(),
+            Source::Consumer(consumer) => consumer.namespace(),
+        }
+    }
+
+    /// `queue` as the user gave it (bare topic) as the brokers know it.
+    fn on_wire(&self, queue: NativeMessageQueue) -> MessageQueue {
+        let mut mq = MessageQueue::from(queue);
+        if let Some(ns) = self.namespace() {
+            mq.topic = namespace::wrap(Some(ns), &mq.topic);
+        }
+        mq
+    }
+
+    /// `queue` of the store as the user sees it (bare topic).
+    fn shown(&self, mut queue: MessageQueue) -> NativeMessageQueue {
+        if let Some(ns) = self.namespace() {
+            queue.topic = namespace::unwrap(Some(ns), &queue.topic);
+        }
+        queue.into()
+    }
+
     /// The standalone store behind this handle (for a consumer given it).
     pub(crate) fn standalone_store(&self) -> Option<Arc<StandaloneOffsetStore>> {
         match &self.source {
@@ -174,10 +209,17 @@ impl NativeOffsetStore {
         }
     }
 
-    /// Standalone: the group. A consumer view: null.
+    /// Standalone: the group as given (without the namespace). A consumer view: null.
     #[napi(getter)]
     pub fn consumer_group(&self) -> Option<String> {
-        self.standalone_store().map(|s| s.group().to_owned())
+        self.standalone_store()
+            .map(|s| namespace::unwrap(s.namespace(), s.group()))
+    }
+
+    /// The namespace of the queues' topics (and of a standalone store's group); null: none.
+    #[napi(getter, js_name = "namespace")]
+    pub fn namespace_setting(&self) -> Option<String> {
+        self.namespace().map(str::to_owned)
     }
 
     /// Standalone: 'CLUSTERING' | 'BROADCASTING'. A consumer view: null.
@@ -225,6 +267,7 @@ impl NativeOffsetStore {
             Ok(standalone) => standalone.start().await,
             Err(err) => Err(err),
         }
+        .map_err(|err| self.shown_error(err))
         .fallible()
     }
 
@@ -235,6 +278,7 @@ impl NativeOffsetStore {
             Ok(standalone) => standalone.stop().await,
             Err(err) => Err(err),
         }
+        .map_err(|err| self.shown_error(err))
         .fallible()
     }
 
@@ -245,6 +289,7 @@ impl NativeOffsetStore {
             Ok(store) => store.load().await,
             Err(err) => Err(err),
         }
+        .map_err(|err| self.shown_error(err))
         .fallible()
     }
 
@@ -259,20 +304,22 @@ impl NativeOffsetStore {
         (|| {
             let offset = offset_of(&offset)?;
             self.store()?
-                .update_offset(&MessageQueue::from(queue), offset, increase_only);
+                .update_offset(&self.on_wire(queue), offset, increase_only);
             Ok(())
         })()
+        .map_err(|err| self.shown_error(err))
         .fallible()
     }
 
     /// Persists one queue's offset if it changed; whether one was written.
     #[napi(ts_return_type = "Promise<boolean>")]
     pub async fn persist(&self, queue: NativeMessageQueue) -> Fallible<bool> {
-        let mq = MessageQueue::from(queue);
+        let mq = self.on_wire(queue);
         match self.store() {
             Ok(store) => store.persist(&mq).await,
             Err(err) => Err(err),
         }
+        .map_err(|err| self.shown_error(err))
         .fallible()
     }
 
@@ -285,6 +332,7 @@ impl NativeOffsetStore {
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
             Err(err) => Err(err),
         }
+        .map_err(|err| self.shown_error(err))
         .fallible()
     }
 
@@ -295,20 +343,24 @@ impl NativeOffsetStore {
         queue: NativeMessageQueue,
         kind: String,
     ) -> Fallible<Option<BigInt>> {
-        let mq = MessageQueue::from(queue);
+        let mq = self.on_wire(queue);
         let read = async {
             let kind = parse_read_type(&kind)?;
             let store = self.store()?;
             store.read_offset(&mq, kind).await
         };
-        read.await.map(|o| o.map(BigInt::from)).fallible()
+        read.await
+            .map(|o| o.map(BigInt::from))
+            .map_err(|err| self.shown_error(err))
+            .fallible()
     }
 
     /// Forgets the memory offset of a queue (what is persisted stays).
     #[napi(ts_return_type = "void")]
     pub fn remove_offset(&self, queue: NativeMessageQueue) -> Fallible<()> {
         self.store()
-            .map(|store| store.remove_offset(&MessageQueue::from(queue)))
+            .map(|store| store.remove_offset(&self.on_wire(queue)))
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -321,11 +373,12 @@ impl NativeOffsetStore {
                     .clone_offset_table(None)
                     .into_iter()
                     .map(|(mq, offset)| NativeQueueOffset {
-                        queue: mq.into(),
+                        queue: self.shown(mq),
                         offset: BigInt::from(offset),
                     })
                     .collect()
             })
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 
@@ -347,6 +400,7 @@ impl NativeOffsetStore {
                     cache_hit_rate: m.cache_hit_rate,
                 }
             })
+            .map_err(|err| self.shown_error(err))
             .fallible()
     }
 }
@@ -377,6 +431,7 @@ pub(crate) fn give_store_to(
         .use_offset_store(
             standalone.store(),
             standalone.group(),
+            standalone.namespace(),
             standalone.message_model(),
         )
         .map_err(|err| js_error(env, err))

@@ -99,6 +99,109 @@ pub fn unwrap(namespace: Option<&str>, resource: &str) -> String {
     }
 }
 
+/// `text` (an error message) with every name of `namespace` shown bare: each `<namespace>%`
+/// that starts a name (at the start, or after a character no name has, such as a quote, a
+/// space or the `%` of a retry prefix) is removed.
+pub fn unwrap_in_text(namespace: Option<&str>, text: &str) -> String {
+    let Some(namespace) = effective(namespace) else {
+        return text.to_owned();
+    };
+    let marker = format!("{namespace}{SEPARATOR}");
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(&marker) {
+        let starts_name = !shown
+            .chars()
+            .last()
+            .into_iter()
+            .chain(rest[..at].chars().last())
+            .last()
+            .is_some_and(is_name_char);
+        shown.push_str(&rest[..at]);
+        if !starts_name {
+            shown.push_str(&marker);
+        }
+        rest = &rest[at + marker.len()..];
+    }
+    shown.push_str(rest);
+    shown
+}
+
+/// `err` as a client in `namespace` shows it: the topics and groups it names without the
+/// namespace, as the user gave them (the codes, response codes and addresses unchanged).
+pub fn shown_error(namespace: Option<&str>, err: ClientError) -> ClientError {
+    if effective(namespace).is_none() {
+        return err;
+    }
+    let text = |s: String| unwrap_in_text(namespace, &s);
+    match err {
+        ClientError::Validation(m) => ClientError::Validation(text(m)),
+        ClientError::Config(m) => ClientError::Config(text(m)),
+        ClientError::Timeout {
+            what,
+            timeout_ms,
+            addr,
+        } => ClientError::Timeout {
+            what: text(what),
+            timeout_ms,
+            addr,
+        },
+        ClientError::Network { message, addr } => ClientError::Network {
+            message: text(message),
+            addr,
+        },
+        ClientError::NameServer { message, code } => ClientError::NameServer {
+            message: text(message),
+            code,
+        },
+        ClientError::TopicNotFound { topic, code } => ClientError::TopicNotFound {
+            topic: unwrap(namespace, &topic),
+            code,
+        },
+        ClientError::BrokerNotAvailable(m) => ClientError::BrokerNotAvailable(text(m)),
+        ClientError::SendFailed {
+            message,
+            code,
+            addr,
+        } => ClientError::SendFailed {
+            message: text(message),
+            code,
+            addr,
+        },
+        ClientError::BrokerResponse { message, code } => ClientError::BrokerResponse {
+            message: text(message),
+            code,
+        },
+        ClientError::State(m) => ClientError::State(text(m)),
+        ClientError::InvalidSelector(m) => ClientError::InvalidSelector(text(m)),
+        ClientError::Offset(m) => ClientError::Offset(text(m)),
+        ClientError::Authentication {
+            message,
+            reason,
+            addr,
+            code,
+        } => ClientError::Authentication {
+            message: text(message),
+            reason: text(reason),
+            addr,
+            code,
+        },
+        ClientError::Authorization {
+            message,
+            reason,
+            addr,
+            code,
+        } => ClientError::Authorization {
+            message: text(message),
+            reason: text(reason),
+            addr,
+            code,
+        },
+        other @ ClientError::Protocol(_) => other,
+    }
+}
+
 fn has_namespace(namespace: &str, name: &str) -> bool {
     name.strip_prefix(namespace)
         .is_some_and(|rest| rest.starts_with(SEPARATOR))
@@ -148,6 +251,30 @@ mod tests {
             assert_eq!(wrap(ns, "Topic"), "Topic");
             assert_eq!(unwrap(ns, "ns1%Topic"), "ns1%Topic");
         }
+    }
+
+    #[test]
+    fn error_messages_name_resources_bare() {
+        let ns = Some("ns1");
+        assert_eq!(
+            unwrap_in_text(ns, "topic \"ns1%T\" of %RETRY%ns1%G; myns1%X ns1%"),
+            "topic \"T\" of %RETRY%G; myns1%X "
+        );
+        assert_eq!(unwrap_in_text(None, "ns1%T"), "ns1%T");
+        let err = shown_error(
+            ns,
+            ClientError::TopicNotFound {
+                topic: "ns1%T".into(),
+                code: Some(17),
+            },
+        );
+        assert_eq!(
+            err.to_string(),
+            "no route info for topic T [responseCode=17]"
+        );
+        assert_eq!(err.code(), "ERR_TOPIC_NOT_FOUND");
+        let err = shown_error(ns, ClientError::State("group ns1%G is stopped".into()));
+        assert_eq!(err.to_string(), "group G is stopped");
     }
 
     #[test]

@@ -309,7 +309,8 @@ impl Producer {
         if let Err(err) = instance.register_producer(&self.config.group) {
             instance.release().await;
             *self.lock_state() = State::Created;
-            return Err(err);
+            // Names the group as the user gave it.
+            return Err(namespace::shown_error(self.namespace(), err));
         }
         let _ = self.ids.set(UniqIdGenerator::new(
             instance.local_ip(),
@@ -482,7 +483,9 @@ impl Producer {
         {
             self.trace_sent(tracer, &message, &sent.msg_id, sent, started_ms);
         }
-        result.map(|sent| self.shown(sent))
+        result
+            .map(|sent| self.shown(sent))
+            .map_err(|err| namespace::shown_error(self.namespace(), err))
     }
 
     fn namespace(&self) -> Option<&str> {
@@ -589,7 +592,9 @@ impl Producer {
                 self.trace_sent(tracer, message, msg_id, sent, started_ms);
             }
         }
-        result.map(|sent| self.shown(sent))
+        result
+            .map(|sent| self.shown(sent))
+            .map_err(|err| namespace::shown_error(self.namespace(), err))
     }
 
     /// The writable queues of `topic` in the order sends choose from (by broker name, then
@@ -602,7 +607,8 @@ impl Producer {
         let wrapped = namespace::wrap(self.namespace(), topic);
         let route = tokio::time::timeout_at(deadline, self.route(&instance, &wrapped))
             .await
-            .map_err(|_| self.budget_spent(topic))??;
+            .map_err(|_| self.budget_spent(topic))?
+            .map_err(|err| namespace::shown_error(self.namespace(), err))?;
         let queues = self.queues_of(&route, &wrapped);
         if self.namespace().is_none() {
             return Ok(queues);

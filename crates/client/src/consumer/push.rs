@@ -642,19 +642,35 @@ impl PushConsumer {
         &self,
         store: Arc<dyn OffsetStore>,
         group: &str,
+        store_namespace: Option<&str>,
         model: MessageModel,
     ) -> Result<()> {
+        // `group` and the consumer's are both as the brokers know them (namespace included),
+        // so a store made in the consumer's namespace matches; the message shows the names
+        // as their users gave them.
         if group != self.config.group || model != self.config.message_model {
             let name = super::offset_store::standalone::message_model_name;
+            let shown = |group: &str, namespace: Option<&str>, model| {
+                let namespace = crate::namespace::effective(namespace);
+                let bare = crate::namespace::unwrap(namespace, group);
+                match namespace {
+                    Some(ns) => format!("{bare:?} in namespace {ns:?} ({})", name(model)),
+                    None => format!("{bare:?} ({})", name(model)),
+                }
+            };
             return Err(ClientError::Config(format!(
-                "offsetStore is for group {group:?} ({}) but the consumer's consumerGroup is {:?} ({}); the store's group and messageModel must be the consumer's",
-                name(model),
-                self.config.group,
-                name(self.config.message_model)
+                "offsetStore is for group {} but the consumer's consumerGroup is {}; the store's group, namespace and messageModel must be the consumer's",
+                shown(group, store_namespace, model),
+                shown(&self.config.group, self.namespace(), self.config.message_model),
             )));
         }
         *lock(&self.given_store) = Some(store);
         Ok(())
+    }
+
+    /// The consumer's namespace (None: none); see [`PushConsumerConfig::namespace`].
+    pub fn namespace(&self) -> Option<&str> {
+        crate::namespace::effective(self.config.namespace.as_deref())
     }
 
     /// The offset store of the running consumer (the given one or its own); `None` when not

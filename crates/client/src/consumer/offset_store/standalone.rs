@@ -34,6 +34,7 @@ use crate::client_ip::local_ip_toward;
 use crate::consumer::push::BROADCASTING_DEFAULT_INSTANCE_NAME;
 use crate::error::{ClientError, Result};
 use crate::instance::{build_client_id, ClientInstance, InstanceConfig};
+use crate::namespace;
 use crate::validation::validate_group;
 
 /// The seed's default persist interval, 5 s (Java's `persistConsumerOffsetInterval`).
@@ -71,6 +72,10 @@ pub struct StandaloneStoreSettings {
     /// CLUSTERING only: offset writes of one persist waiting for their answers at once;
     /// default all of them.
     pub persist_batch_size: Option<f64>,
+    /// Java's `namespace`: the group is `<namespace>%<group>` on the brokers and in the
+    /// file's path, as a consumer of that namespace has it (see [`crate::namespace`]).
+    /// None or blank: no namespace.
+    pub namespace: Option<String>,
 }
 
 /// `"CLUSTERING"` or `"BROADCASTING"` as the engine's model.
@@ -113,6 +118,9 @@ impl StandaloneStoreSettings {
 
     fn resolve(&self) -> Result<Resolved> {
         validate_group("consumerGroup", &self.group)?;
+        if let Some(ns) = namespace::effective(self.namespace.as_deref()) {
+            namespace::validate_namespace(ns)?;
+        }
         let model = parse_message_model("messageModel", &self.message_model)?;
         let broadcasting = model == MessageModel::Broadcasting;
         match &self.store_dir {
@@ -233,7 +241,9 @@ enum Lifecycle {
 
 /// An offset store of its own, with its persist timer. See the module docs.
 pub struct StandaloneOffsetStore {
+    /// As the brokers know it (with the namespace).
     group: String,
+    namespace: Option<String>,
     model: MessageModel,
     client_id: String,
     persist_interval: Duration,
@@ -266,7 +276,8 @@ impl StandaloneOffsetStore {
     /// runtime.
     pub async fn open(settings: &StandaloneStoreSettings) -> Result<Self> {
         let resolved = settings.resolve()?;
-        let group = settings.group.clone();
+        let namespace = namespace::effective(settings.namespace.as_deref()).map(str::to_owned);
+        let group = namespace::wrap(namespace.as_deref(), &settings.group);
         let (store, backing, client_id): (Arc<dyn OffsetStore>, Backing, String) =
             match resolved.model {
                 MessageModel::Clustering => {
@@ -299,6 +310,7 @@ impl StandaloneOffsetStore {
             };
         Ok(StandaloneOffsetStore {
             group,
+            namespace,
             model: resolved.model,
             client_id,
             persist_interval: resolved.persist_interval,
@@ -315,9 +327,14 @@ impl StandaloneOffsetStore {
         Arc::clone(&self.store)
     }
 
-    /// The consumer group.
+    /// The consumer group as the brokers know it: `<namespace>%<group>` in a namespace.
     pub fn group(&self) -> &str {
         &self.group
+    }
+
+    /// The namespace the store was made in (None: none).
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
     }
 
     /// CLUSTERING (brokers) or BROADCASTING (file).
@@ -489,6 +506,7 @@ mod tests {
             store_dir: None,
             persist_interval_ms: None,
             persist_batch_size: None,
+            namespace: None,
         }
     }
 
@@ -719,7 +737,12 @@ mod tests {
             .unwrap()
         };
         let give = |c: &PushConsumer| {
-            c.use_offset_store(store.store(), store.group(), store.message_model())
+            c.use_offset_store(
+                store.store(),
+                store.group(),
+                store.namespace(),
+                store.message_model(),
+            )
         };
 
         give(&consumer("g", MessageModel::Broadcasting)).unwrap();
@@ -739,5 +762,63 @@ mod tests {
                 other => panic!("expected a configuration error, got {other:?}"),
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_namespaced_store_keeps_the_wrapped_group_and_suits_a_consumer_of_that_namespace() {
+        use crate::consumer::push::{
+            ConsumeConcurrentlyStatus, ConsumeContext, PushConsumer, PushConsumerConfig,
+        };
+        use rocketmq_remoting::message::MessageExt;
+
+        let dir = TempDir::new();
+        let store = StandaloneOffsetStore::open(&StandaloneStoreSettings {
+            store_dir: Some(dir.0.clone()),
+            namespace: Some("ns1".into()),
+            ..settings("BROADCASTING")
+        })
+        .await
+        .unwrap();
+        assert_eq!(store.group(), "ns1%g");
+        assert_eq!(store.namespace(), Some("ns1"));
+        assert!(store.file_path().unwrap().ends_with("ns1%g/offsets.json"));
+        let listener = Arc::new(|_: Vec<Arc<MessageExt>>, _: ConsumeContext| async {
+            ConsumeConcurrentlyStatus::ConsumeSuccess
+        });
+        let consumer = |namespace: Option<&str>| {
+            PushConsumer::new(
+                PushConsumerConfig {
+                    group: "g".into(),
+                    namesrv_addr: "127.0.0.1:9876".into(),
+                    message_model: MessageModel::Broadcasting,
+                    namespace: namespace.map(str::to_owned),
+                    ..PushConsumerConfig::default()
+                },
+                listener.clone(),
+            )
+            .unwrap()
+        };
+        let give = |c: &PushConsumer| {
+            c.use_offset_store(
+                store.store(),
+                store.group(),
+                store.namespace(),
+                store.message_model(),
+            )
+        };
+        give(&consumer(Some("ns1"))).unwrap();
+        match give(&consumer(None)) {
+            Err(ClientError::Config(message)) => assert!(
+                message.contains("group \"g\" in namespace \"ns1\" (BROADCASTING)")
+                    && message.contains("consumerGroup is \"g\" (BROADCASTING)"),
+                "{message}"
+            ),
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+        let bad = StandaloneStoreSettings {
+            namespace: Some("a%b".into()),
+            ..settings("CLUSTERING")
+        };
+        assert!(config_error(bad).starts_with("namespace"));
     }
 }
