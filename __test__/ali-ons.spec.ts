@@ -300,6 +300,12 @@ test("ali-ons' defaults where they shape what a handler sees, and the options ma
   })
   t.truthy(mapped.temporaryOffsetDir, 'non-persistent broadcasting keeps its offsets in a temporary directory')
   t.is(mapped.config.offsetStoreDir, mapped.temporaryOffsetDir)
+  t.is(mapped.config.namespace, undefined, "namespace '' is none")
+  t.is(mapped.config.accessKey, undefined)
+  // The keys (under either of ali-ons' names) and the namespace become the engine's settings.
+  const secured = toConsumerConfig({ nameSrv: NAME_SRV, consumerGroup: 'g', namespace: 'tenant-a', accessKey: 'ak', secretKey: 'sk', onsChannel: 'ALIYUN' })
+  t.like(secured.config, { namespace: 'tenant-a', accessKey: 'ak', secretKey: 'sk' })
+  t.like(toProducerConfig({ nameSrv: NAME_SRV, namespace: 'tenant-a', accessKeyId: 'ak', accessKeySecret: 'sk' }), { namespace: 'tenant-a', accessKey: 'ak', secretKey: 'sk' })
   rmSync(mapped.temporaryOffsetDir ?? '', { recursive: true, force: true })
   const persistent = toConsumerConfig({ nameSrv: NAME_SRV, consumerGroup: 'g', isBroadcast: true, persistent: true })
   t.is(persistent.temporaryOffsetDir, undefined)
