@@ -220,9 +220,11 @@ test('a second handler for a topic, or a handler that is not a function, is refu
 test('options the engine cannot honour are refused with an error naming them', (t) => {
   const base = { nameSrv: NAME_SRV, consumerGroup: 'alions_options' }
   const refusedConsumer: Array<[Record<string, unknown>, RegExp]> = [
-    [{ accessKeyId: 'id', accessKeySecret: 'secret' }, /accessKeyId.*ACL/],
-    [{ accessKeySecret: 'secret' }, /accessKeySecret.*ACL/],
-    [{ namespace: 'ns' }, /namespace/],
+    [{ accessKeySecret: 'secret' }, /accessKeySecret is set but accessKeyId is not/],
+    [{ accessKeyId: 'id', accessKey: 'other', accessKeySecret: 'secret' }, /accessKeyId and accessKey .* differ/],
+    [{ accessKeyId: 'id', accessKeySecret: 42 }, /^ali-ons option accessKeySecret must be a string; got number$/],
+    [{ namespace: 'n%s' }, /namespace/],
+    [{ onsChannel: 'CLOUD' }, /onsChannel "CLOUD" is not supported: only "ALIYUN"/],
     [{ onsAddr: 'http://example' }, /onsAddr/],
     [{ unitMode: true }, /unitMode/],
     [{ allocateMessageQueueStrategy: {} }, /allocateMessageQueueStrategy/],
@@ -240,7 +242,7 @@ test('options the engine cannot honour are refused with an error naming them', (
   }
   t.throws(() => new Consumer({ nameSrv: NAME_SRV } as unknown as AliOnsConsumerOptions), { instanceOf: ConfigError, message: /consumerGroup is required/ })
   const refusedProducer: Array<[Record<string, unknown>, RegExp]> = [
-    [{ accessKeyId: 'id' }, /accessKeyId.*ACL/],
+    [{ accessKeyId: 'id' }, /accessKeyId is set but accessKeySecret is not/],
     [{ retryAnotherBrokerWhenNotStoreOK: true }, /retryAnotherBrokerWhenNotStoreOK/],
     [{ createTopicKey: 'MY_KEY' }, /createTopicKey/],
     [{ isBroadcast: true }, /isBroadcast is not an option of ali-ons' producer/],
@@ -298,6 +300,12 @@ test("ali-ons' defaults where they shape what a handler sees, and the options ma
   })
   t.truthy(mapped.temporaryOffsetDir, 'non-persistent broadcasting keeps its offsets in a temporary directory')
   t.is(mapped.config.offsetStoreDir, mapped.temporaryOffsetDir)
+  t.is(mapped.config.namespace, undefined, "namespace '' is none")
+  t.is(mapped.config.accessKey, undefined)
+  // The keys (under either of ali-ons' names) and the namespace become the engine's settings.
+  const secured = toConsumerConfig({ nameSrv: NAME_SRV, consumerGroup: 'g', namespace: 'tenant-a', accessKey: 'ak', secretKey: 'sk', onsChannel: 'ALIYUN' })
+  t.like(secured.config, { namespace: 'tenant-a', accessKey: 'ak', secretKey: 'sk' })
+  t.like(toProducerConfig({ nameSrv: NAME_SRV, namespace: 'tenant-a', accessKeyId: 'ak', accessKeySecret: 'sk' }), { namespace: 'tenant-a', accessKey: 'ak', secretKey: 'sk' })
   rmSync(mapped.temporaryOffsetDir ?? '', { recursive: true, force: true })
   const persistent = toConsumerConfig({ nameSrv: NAME_SRV, consumerGroup: 'g', isBroadcast: true, persistent: true })
   t.is(persistent.temporaryOffsetDir, undefined)

@@ -1,6 +1,10 @@
 //! `NativeSimpleConsumer`: receive / ack / change invisible duration over 5.x brokers' POP
 //! commands (the engine's `simple_consumer`), for the rocketmq-client-nodejs compatible
 //! `SimpleConsumer`.
+//!
+//! Namespaces are applied here, at the edge: the engine's POP client knows only the names the
+//! brokers use, so the binding wraps the group and every topic it is given
+//! (`<namespace>%<name>`) and unwraps the topics of what it returns.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,6 +13,8 @@ use std::time::Duration;
 use napi::bindgen_prelude::Buffer;
 use napi::Env;
 use napi_derive::napi;
+use rocketmq_client::acl::Credentials;
+use rocketmq_client::namespace;
 use rocketmq_client::simple_consumer::{
     PopFilter, PoppedHandle, PoppedMessage, SimpleConsumer, SimpleConsumerConfig,
     INVISIBLE_MS_RANGE, MAX_MESSAGES_PER_RECEIVE,
@@ -31,6 +37,14 @@ pub struct NativeSimpleConsumerConfig {
     pub await_duration_ms: Option<f64>,
     /// Budget of one request besides that wait. Default 3000.
     pub request_timeout_ms: Option<f64>,
+    /// ACL access key; with `secretKey`, every request is signed.
+    pub access_key: Option<String>,
+    /// ACL secret key; never logged or shown in errors.
+    pub secret_key: Option<String>,
+    /// ACL security token (temporary credentials); only with the two keys.
+    pub security_token: Option<String>,
+    /// Java's `namespace`: the group and topics are `<namespace>%<name>` on the brokers.
+    pub namespace: Option<String>,
 }
 
 /// A popped message with its receipt handle.
@@ -127,6 +141,22 @@ fn invisible_argument(value: f64) -> Result<Duration, ClientError> {
 #[napi]
 pub struct NativeSimpleConsumer {
     inner: Arc<SimpleConsumer>,
+    /// The effective namespace (a blank setting is none).
+    namespace: Option<String>,
+}
+
+impl NativeSimpleConsumer {
+    /// `topic` as the brokers know it.
+    fn wrapped(&self, topic: &str) -> String {
+        namespace::wrap(self.namespace.as_deref(), topic)
+    }
+
+    /// A popped message as JavaScript sees it: its topic without the namespace.
+    fn shown(&self, popped: PoppedMessage) -> NativePoppedMessage {
+        let mut shown = NativePoppedMessage::from(popped);
+        shown.topic = namespace::unwrap(self.namespace.as_deref(), &shown.topic);
+        shown
+    }
 }
 
 #[napi]
@@ -136,22 +166,35 @@ impl NativeSimpleConsumer {
     pub fn new(env: &Env, config: NativeSimpleConsumerConfig) -> napi::Result<Self> {
         crate::logger::install_default();
         let engine = (|| {
+            let ns = namespace::effective(config.namespace.as_deref()).map(str::to_owned);
+            if let Some(ns) = &ns {
+                namespace::validate_namespace(ns)?;
+            }
+            let credentials = Credentials::from_settings(
+                config.access_key.as_deref(),
+                config.secret_key.as_deref(),
+                config.security_token.as_deref(),
+            )?;
             let await_duration =
                 duration_setting("awaitDuration", config.await_duration_ms, 30_000)?;
             let request_timeout =
                 duration_setting("requestTimeout", config.request_timeout_ms, 3_000)?;
-            SimpleConsumer::new(SimpleConsumerConfig {
+            let consumer = SimpleConsumer::new(SimpleConsumerConfig {
                 namesrv_addr: config.namesrv_addr,
                 instance_name: config.instance_name,
                 unit_name: config.unit_name,
-                consumer_group: config.consumer_group,
+                consumer_group: namespace::wrap(ns.as_deref(), &config.consumer_group),
                 await_duration,
                 request_timeout,
-            })
+                credentials,
+            })?;
+            Ok::<_, ClientError>((consumer, ns))
         })()
         .map_err(|err| js_error(env, err))?;
+        let (engine, effective_namespace) = engine;
         Ok(NativeSimpleConsumer {
             inner: Arc::new(engine),
+            namespace: effective_namespace,
         })
     }
 
@@ -159,6 +202,7 @@ impl NativeSimpleConsumer {
     /// NameServers do not know).
     #[napi(ts_return_type = "Promise<void>")]
     pub async fn start(&self, topics: Vec<String>) -> Fallible<()> {
+        let topics: Vec<String> = topics.iter().map(|t| self.wrapped(t)).collect();
         self.inner.start(&topics).await.fallible()
     }
 
@@ -188,16 +232,19 @@ impl NativeSimpleConsumer {
             Err(err) => return Err(err).fallible(),
         };
         self.inner
-            .receive(&topic, &filter, max, invisible)
+            .receive(&self.wrapped(&topic), &filter, max, invisible)
             .await
-            .map(|popped| popped.into_iter().map(Into::into).collect())
+            .map(|popped| popped.into_iter().map(|p| self.shown(p)).collect())
             .fallible()
     }
 
     /// Acknowledges a message of `topic` by its receipt handle.
     #[napi(ts_return_type = "Promise<void>")]
     pub async fn ack(&self, topic: String, receipt_handle: String) -> Fallible<()> {
-        self.inner.ack(&topic, &receipt_handle).await.fallible()
+        self.inner
+            .ack(&self.wrapped(&topic), &receipt_handle)
+            .await
+            .fallible()
     }
 
     /// Hides a message again for `invisibleMs` from now; returns its new receipt handle.
@@ -213,7 +260,7 @@ impl NativeSimpleConsumer {
             Err(err) => return Err(err).fallible(),
         };
         self.inner
-            .change_invisible_duration(&topic, &receipt_handle, invisible)
+            .change_invisible_duration(&self.wrapped(&topic), &receipt_handle, invisible)
             .await
             .map(Into::into)
             .fallible()

@@ -61,6 +61,8 @@ pub struct SimpleConsumerConfig {
     pub await_duration: Duration,
     /// Budget of one request besides the wait.
     pub request_timeout: Duration,
+    /// ACL credentials every request is signed with; none for an open cluster.
+    pub credentials: Option<crate::acl::Credentials>,
 }
 
 /// Which messages of a topic: a tag expression or a SQL92 expression.
@@ -160,10 +162,12 @@ impl SimpleConsumer {
         for topic in topics {
             validate_topic(topic)?;
         }
-        let instance_config = InstanceConfig::new(&self.config.namesrv_addr)?.with_names(
-            self.config.instance_name.as_deref(),
-            self.config.unit_name.as_deref(),
-        );
+        let instance_config = InstanceConfig::new(&self.config.namesrv_addr)?
+            .with_names(
+                self.config.instance_name.as_deref(),
+                self.config.unit_name.as_deref(),
+            )
+            .with_credentials(self.config.credentials.clone());
         let instance = ClientInstance::acquire(instance_config).await?;
         for topic in topics {
             if let Err(err) = instance.routes().get(topic).await {
@@ -533,6 +537,7 @@ mod tests {
             consumer_group: "g".into(),
             await_duration: Duration::from_secs(1),
             request_timeout: Duration::from_secs(3),
+            credentials: None,
         };
         assert!(SimpleConsumer::new(config.clone()).is_ok());
         assert!(SimpleConsumer::new(SimpleConsumerConfig {

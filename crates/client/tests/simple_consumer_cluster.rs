@@ -22,6 +22,7 @@ fn consumer(instance: &str, group: &str) -> SimpleConsumer {
         consumer_group: group.to_owned(),
         await_duration: Duration::from_secs(2),
         request_timeout: Duration::from_secs(3),
+        credentials: None,
     })
     .unwrap()
 }

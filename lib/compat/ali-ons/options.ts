@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import type { ProducerConfig } from '../../config'
+import type { CredentialSettings } from '../../credentials'
 import { type ConsumerConfig, ConsumeFromWhere, MessageModel } from '../../consumer-config'
 import { ConfigError } from '../../errors'
 
@@ -36,19 +37,28 @@ export interface AliOnsClientOptions {
   instanceName?: string
   /** Appended to the client id when set. */
   unitName?: string
-  /** Refused: ACL signing is not built yet. */
+  /**
+   * ACL access key: with `accessKeySecret`, every request is signed (this package's `accessKey`; see the README's
+   * "Secured clusters"). Default: none, for a cluster without ACL.
+   */
   accessKeyId?: string
-  /** Refused: ACL signing is not built yet. */
+  /** ACL secret key, with `accessKeyId`; never logged or shown in errors. */
   accessKeySecret?: string
-  /** ali-ons' alias of `accessKeyId`; refused likewise. */
+  /** ali-ons' other name of `accessKeyId` (give one of the two). */
   accessKey?: string
-  /** ali-ons' alias of `accessKeySecret`; refused likewise. */
+  /** ali-ons' other name of `accessKeySecret` (give one of the two). */
   secretKey?: string
-  /** Only `''` (no namespace): Aliyun instance namespaces are not supported. */
+  /**
+   * Instance namespace, as ali-ons: the group and every topic are `<namespace>%<name>` on the brokers. Unlike ali-ons,
+   * the handler's `msg.topic` and send results show the bare topic. `''` (the default) is none.
+   */
   namespace?: string
   /** Refused: the ONS address server is not supported; give `nameSrv`. */
   onsAddr?: string
-  /** Refused: an Aliyun ONS setting. */
+  /**
+   * Only `'ALIYUN'` (ali-ons' default, and the value ali-ons signs with whatever is given): an Aliyun ONS field that
+   * Apache RocketMQ brokers do not read, so it is not sent.
+   */
   onsChannel?: string
   /** Only 30000: the engine refreshes routes every 30 s (and at once when a broker reports a change). */
   pollNameServerInteval?: number
@@ -224,14 +234,48 @@ function namesrvAddr(options: Options): string | undefined {
   return (list as string[]).join(';')
 }
 
-/** The checks and settings of the options both clients share. */
-function commonSettings(options: Options): { namesrvAddr?: string; instanceName?: string; unitName?: string } {
-  for (const name of ['accessKeyId', 'accessKeySecret', 'accessKey', 'secretKey']) {
-    refused(options, name, 'ACL signing (access keys) is not built yet; connect to a cluster without ACL')
+/** One of two names of a credential (`accessKeyId` / `accessKey`); a message names both, never the value. */
+function credential(options: Options, name: string, alias: string): string | undefined {
+  for (const key of [name, alias]) {
+    const given = options[key]
+    if (given !== undefined && typeof given !== 'string') {
+      // The type only: a secret's value is never shown.
+      throw new ConfigError(`ali-ons option ${key} must be a string; got ${given === null ? 'null' : typeof given}`)
+    }
   }
-  onlyValue(options, 'namespace', '', 'Aliyun instance namespaces are not supported; name topics and groups in full')
+  const value = options[name] as string | undefined
+  const other = options[alias] as string | undefined
+  if (value !== undefined && other !== undefined && value !== other) {
+    throw new ConfigError(`ali-ons options ${name} and ${alias} name the same setting and differ; give one of them`)
+  }
+  return value ?? other
+}
+
+/** The ACL credentials of the options, as this package's settings; the engine checks both-or-none and blanks. */
+function credentialSettings(options: Options): CredentialSettings {
+  const credentials: CredentialSettings = {}
+  const accessKey = credential(options, 'accessKeyId', 'accessKey')
+  const secretKey = credential(options, 'accessKeySecret', 'secretKey')
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    const [given, missing] = accessKey === undefined ? ['accessKeySecret', 'accessKeyId'] : ['accessKeyId', 'accessKeySecret']
+    throw new ConfigError(`ali-ons option ${given} is set but ${missing} is not; give both (or neither, for a cluster without ACL)`)
+  }
+  if (accessKey !== undefined) {
+    credentials.accessKey = accessKey
+  }
+  if (secretKey !== undefined) {
+    credentials.secretKey = secretKey
+  }
+  return credentials
+}
+
+/** What both clients take from the options they share. */
+type CommonSettings = CredentialSettings & { namesrvAddr?: string; instanceName?: string; unitName?: string; namespace?: string }
+
+/** The checks and settings of the options both clients share. */
+function commonSettings(options: Options): CommonSettings {
   refused(options, 'onsAddr', 'the ONS address server is not supported; give the NameServers as nameSrv')
-  refused(options, 'onsChannel', 'an Aliyun ONS setting, without meaning for RocketMQ')
+  onlyValue(options, 'onsChannel', 'ALIYUN', 'the value ali-ons always signs with; Apache RocketMQ brokers do not read it')
   onlyValue(options, 'pollNameServerInteval', 30000, 'the engine refreshes routes every 30 s and when a broker reports a change')
   onlyValue(options, 'heartbeatBrokerInterval', 30000, 'the engine sends heartbeats every 30 s')
   onlyValue(options, 'unitMode', false, 'unit mode is not supported')
@@ -239,7 +283,11 @@ function commonSettings(options: Options): { namesrvAddr?: string; instanceName?
   refused(options, 'logger', "logs go through setLogger() of 'rocketmq-napi' (process-wide)")
   refused(options, 'connectTimeout', 'connection timeouts are the engine\'s')
   refused(options, 'responseTimeout', 'request budgets are the engine\'s (sendMsgTimeout bounds a send)')
-  const settings: { namesrvAddr?: string; instanceName?: string; unitName?: string } = {}
+  const settings: CommonSettings = credentialSettings(options)
+  const namespace = optionalString(options, 'namespace')
+  if (namespace !== undefined && namespace !== '') {
+    settings.namespace = namespace
+  }
   const addr = namesrvAddr(options)
   if (addr !== undefined) {
     settings.namesrvAddr = addr

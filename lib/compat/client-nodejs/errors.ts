@@ -8,8 +8,11 @@
  * @module
  */
 import {
+  AuthenticationError,
+  AuthorizationError,
   BrokerNotAvailableError,
   BrokerResponseError,
+  ClientError,
   ConfigError,
   InvalidSelectorError,
   InvalidTopicError,
@@ -125,6 +128,18 @@ export function toClientException(error: unknown): unknown {
     return error
   }
   const message = error.message
+  // ACL refusals first: they carry NO_PERMISSION (or SYSTEM_ERROR from 4.x brokers) like other refusals, but the
+  // proxy answers a bad signature with 401 and a missing grant with 403.
+  if (error instanceof AuthenticationError) {
+    return new UnauthorizedException(Code.UNAUTHORIZED, message, undefined, error)
+  }
+  if (error instanceof AuthorizationError) {
+    return new ForbiddenException(Code.FORBIDDEN, message, undefined, error)
+  }
+  if (!(error instanceof ClientError) && (error.cause instanceof AuthenticationError || error.cause instanceof AuthorizationError)) {
+    // A consumer's start failure caused by a refusal: the refusal is what the user acts on.
+    return toClientException(error.cause)
+  }
   if (error.responseCode !== undefined && (error instanceof BrokerResponseError || error instanceof MessageSendError)) {
     const known = BY_RESPONSE_CODE.get(error.responseCode)
     if (known !== undefined) {

@@ -7,16 +7,21 @@
  *
  * @module
  */
+import type { CredentialSettings } from '../../credentials'
 import { ConfigError } from '../../errors'
 import { FilterExpression } from './filter-expression'
 
-/** rocketmq-client-nodejs' access key pair. Refused here: ACL signing is not built yet. */
+/**
+ * rocketmq-client-nodejs' access key pair, for a cluster with ACL on: every request is signed with it (this package's
+ * `accessKey` / `secretKey` / `securityToken`; see the README's "Secured clusters"). The secret and the token never
+ * appear in logs or error messages.
+ */
 export interface SessionCredentials {
-  /** The access key. */
+  /** The access key (the ACL 2.0 user name). */
   accessKey: string
-  /** The secret key. */
+  /** The secret key (the ACL 2.0 user's password). */
   accessSecret: string
-  /** A temporary token. */
+  /** The token of temporary credentials, signed with the request. */
   securityToken?: string
 }
 
@@ -27,9 +32,12 @@ export interface BaseClientOptions {
    * takes the proxy's address here; this client needs none.
    */
   endpoints: string
-  /** Only `''` (or absent): namespaces are not supported yet. */
+  /**
+   * Java's namespace: the consumer group and every topic are `<namespace>%<name>` on the brokers (retry and
+   * dead-letter topics included); messages and receipts show the bare names. `''` (the default) is none.
+   */
   namespace?: string
-  /** Refused: ACL signing is not built yet; connect to a cluster without ACL. */
+  /** Signs every request for a cluster with ACL on. Default: none. */
   sessionCredentials?: SessionCredentials
   /** Budget of one request, ms, at least 1000. Default 3000. */
   requestTimeout?: number
@@ -49,6 +57,10 @@ export interface BaseSettings {
   requestTimeout: number
   /** Topics to check at startup. */
   topics: string[]
+  /** The namespace, or `undefined` for none. */
+  namespace: string | undefined
+  /** The ACL credentials as this package's settings (empty for none). */
+  credentials: CredentialSettings
 }
 
 /** Option names of every client. */
@@ -120,8 +132,6 @@ export function baseSettings(options: Options): BaseSettings {
       throw new ConfigError(`rocketmq-client-nodejs option endpoints ${JSON.stringify(endpoints)}: ${JSON.stringify(addr)} is not a NameServer "host:port" (endpoints names NameServers here, not a proxy)`)
     }
   }
-  onlyValue(options, 'namespace', '', 'namespaces are not supported yet; name topics and groups in full')
-  refused(options, 'sessionCredentials', 'ACL signing (access keys) is not built yet; connect to a cluster without ACL')
   onlyValue(options, 'sslEnabled', false, 'TLS is not built yet')
   refused(options, 'logger', "logs go through setLogger() of 'rocketmq-napi' (process-wide)")
   const topics = options.topics
@@ -132,7 +142,55 @@ export function baseSettings(options: Options): BaseSettings {
     namesrvAddr: addrs.join(';'),
     requestTimeout: numberOption(options, 'requestTimeout', 1000) ?? 3000,
     topics: ((topics ?? []) as string[]).filter((topic) => topic.trim() !== ''),
+    namespace: namespaceOption(options),
+    credentials: credentialsOption(options),
   }
+}
+
+/** The `namespace` option: `undefined` for none (absent or `''`); the engine checks its characters. */
+function namespaceOption(options: Options): string | undefined {
+  const namespace = options.namespace
+  if (namespace === undefined || namespace === null || namespace === '') {
+    return undefined
+  }
+  if (typeof namespace !== 'string') {
+    throw new ConfigError(`rocketmq-client-nodejs option namespace ${JSON.stringify(namespace)} must be a string`)
+  }
+  return namespace
+}
+
+/**
+ * The `sessionCredentials` option as this package's credential settings. Messages name the field, never a secret's
+ * value; the engine checks the rest (blank or over-long keys).
+ */
+function credentialsOption(options: Options): CredentialSettings {
+  const given = options.sessionCredentials
+  if (given === undefined || given === null) {
+    return {}
+  }
+  if (typeof given !== 'object') {
+    throw new ConfigError('rocketmq-client-nodejs option sessionCredentials must be an object { accessKey, accessSecret, securityToken? }')
+  }
+  const fields = given as Record<string, unknown>
+  for (const name of Object.keys(fields)) {
+    if (!['accessKey', 'accessSecret', 'securityToken'].includes(name)) {
+      throw new ConfigError(`rocketmq-client-nodejs option sessionCredentials.${name} is not a field of SessionCredentials (accessKey, accessSecret, securityToken)`)
+    }
+  }
+  for (const name of ['accessKey', 'accessSecret']) {
+    if (typeof fields[name] !== 'string' || fields[name] === '') {
+      throw new ConfigError(`rocketmq-client-nodejs option sessionCredentials.${name} is required: a non-empty string`)
+    }
+  }
+  const credentials: CredentialSettings = { accessKey: fields.accessKey as string, secretKey: fields.accessSecret as string }
+  const token = fields.securityToken
+  if (token !== undefined && token !== null && token !== '') {
+    if (typeof token !== 'string') {
+      throw new ConfigError('rocketmq-client-nodejs option sessionCredentials.securityToken must be a string')
+    }
+    credentials.securityToken = token
+  }
+  return credentials
 }
 
 /**

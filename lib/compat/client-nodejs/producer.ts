@@ -5,6 +5,7 @@
  * @module
  */
 import { Admin } from '../../admin'
+import type { CredentialSettings } from '../../credentials'
 import { ConfigError } from '../../errors'
 import type { Message as EngineMessage, SendResult } from '../../message'
 import { Producer as EngineProducer } from '../../producer'
@@ -60,14 +61,17 @@ export class SendReceipt {
   readonly offset: number
   readonly #messageQueue: ReceiptMessageQueue
 
-  /** @param result the engine's send result */
-  constructor(result: SendResult) {
+  /**
+   * @param result the engine's send result
+   * @param namespace the producer's namespace (`''` for none)
+   */
+  constructor(result: SendResult, namespace = '') {
     this.messageId = result.msgId
     this.transactionId = result.msgId
     this.recallHandle = ''
     this.offset = result.queueOffset
     this.#messageQueue = {
-      topic: { name: result.topic, resourceNamespace: '' },
+      topic: { name: result.topic, resourceNamespace: namespace },
       queueId: result.queueId,
       broker: { name: result.brokerName, id: 0 },
     }
@@ -176,6 +180,8 @@ export class Producer {
   readonly #engine: EngineProducer
   readonly #topics: string[]
   readonly #namesrvAddr: string
+  readonly #namespace: string | undefined
+  readonly #credentials: CredentialSettings
   #running = false
   #closed: Promise<void> | undefined
 
@@ -194,6 +200,8 @@ export class Producer {
     const topics = base.topics.length > 0 ? base.topics : topic === undefined ? [] : ([] as string[]).concat(topic as string | string[])
     this.#topics = topics.filter((t) => t.trim() !== '')
     this.#namesrvAddr = base.namesrvAddr
+    this.#namespace = base.namespace
+    this.#credentials = base.credentials
     const maxAttempts = numberOption(given, 'maxAttempts', 1) ?? 3
     producerCount += 1
     this.#engine = new EngineProducer({
@@ -202,6 +210,8 @@ export class Producer {
       producerGroup: `client_nodejs_producer_${process.pid}_${producerCount}`,
       sendMsgTimeout: base.requestTimeout,
       retryTimesWhenSendFailed: maxAttempts - 1,
+      ...base.credentials,
+      ...(base.namespace === undefined ? {} : { namespace: base.namespace }),
     })
   }
 
@@ -236,10 +246,11 @@ export class Producer {
     if (this.#topics.length === 0) {
       return
     }
-    const admin = new Admin({ namesrvAddr: this.#namesrvAddr })
+    const admin = new Admin({ namesrvAddr: this.#namesrvAddr, ...this.#credentials })
     try {
       for (const topic of this.#topics) {
-        await admin.getTopicRoute(topic)
+        // The admin has no namespace: it asks for the name the brokers use.
+        await admin.getTopicRoute(this.#namespace === undefined ? topic : `${this.#namespace}%${topic}`)
       }
     } finally {
       await admin.close()
@@ -263,7 +274,7 @@ export class Producer {
       throw badMessage('Producer is not running now')
     }
     const engineMessage = toEngineMessage(message)
-    return asClientExceptions(async () => new SendReceipt(await this.#engine.send(engineMessage)))
+    return asClientExceptions(async () => new SendReceipt(await this.#engine.send(engineMessage), this.#namespace ?? ''))
   }
 
   /**

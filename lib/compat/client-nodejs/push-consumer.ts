@@ -119,6 +119,10 @@ export class PushConsumer {
       brokerSuspendMaxTimeMillis: longPolling,
       consumerTimeoutMillisWhenSuspend: longPolling + base.requestTimeout,
       consumerTimeoutMillisOfRequest: base.requestTimeout,
+      ...base.credentials,
+    }
+    if (base.namespace !== undefined) {
+      config.namespace = base.namespace
     }
     this.#engine = new EngineConsumer({
       config: createConsumerConfig(config),

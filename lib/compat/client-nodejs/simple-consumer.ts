@@ -87,6 +87,8 @@ export class SimpleConsumer {
       consumerGroup: this.#group,
       awaitDurationMs: awaitDuration,
       requestTimeoutMs: base.requestTimeout,
+      ...base.credentials,
+      ...(base.namespace === undefined ? {} : { namespace: base.namespace }),
     }))
   }
 

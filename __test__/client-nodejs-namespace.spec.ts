@@ -1,0 +1,81 @@
+/**
+ * rocketmq-client-nodejs' `namespace` option against the open cluster: a namespaced Producer (its startup topic check
+ * included), PushConsumer and SimpleConsumer exchange messages under the bare names, while the topic on the brokers
+ * is `<namespace>%<topic>`, which a client without the namespace sees.
+ */
+import test from 'ava'
+
+import { Admin } from '../index'
+import { ConsumeResult, type MessageView, NotFoundException, Producer, PushConsumer, SimpleConsumer } from '../lib/compat/client-nodejs'
+import { NAMESRV_ADDR, QUEUES_PER_BROKER, maxOffsets, uniqueName } from './helpers/cluster'
+import { waitFor } from './helpers/consumer'
+
+/** Bound on each wait (a limit, not a timing assertion). */
+const WAIT_MS = 60_000
+
+const admin = new Admin({ namesrvAddr: NAMESRV_ADDR })
+test.after.always(() => admin.close())
+
+test('a namespaced producer, PushConsumer and SimpleConsumer exchange messages under the bare names', async (t) => {
+  const namespace = `cnjs${Date.now().toString(36)}`
+  const topic = uniqueName('cnjs_ns')
+  const wrapped = `${namespace}%${topic}`
+  // Only the wrapped topic exists: the producer's startup check and every send must use it.
+  await admin.createTopic({ topic: wrapped, queueNums: QUEUES_PER_BROKER })
+
+  const producer = new Producer({ endpoints: NAMESRV_ADDR, namespace, topics: [topic] })
+  await producer.startup()
+  t.teardown(() => producer.shutdown())
+  const bodies = ['s1', 's2', 's3']
+  for (const body of bodies) {
+    const receipt = await producer.send({ topic, tag: 'ns', body: Buffer.from(body) })
+    t.is(receipt.messageQueue.topic.name, topic)
+    t.is(receipt.messageQueue.topic.resourceNamespace, namespace)
+  }
+  // Stored in the wrapped topic.
+  t.is([...(await maxOffsets(admin, wrapped)).values()].reduce((sum, end) => sum + end, 0), bodies.length)
+
+  // Started after the sends: a new group starts at 0 on the queues whose first message the broker holds in memory.
+  const pushed: MessageView[] = []
+  const push = new PushConsumer({
+    endpoints: NAMESRV_ADDR,
+    namespace,
+    consumerGroup: uniqueName('cnjs_ns_push'),
+    subscriptions: new Map([[topic, '*']]),
+    messageListener: {
+      consume(view: MessageView): ConsumeResult {
+        pushed.push(view)
+        return ConsumeResult.SUCCESS
+      },
+    },
+  })
+  t.teardown(() => push.shutdown())
+  await push.startup()
+  t.true(await waitFor(() => pushed.length >= bodies.length, WAIT_MS), `pushed ${pushed.length}`)
+  t.deepEqual(pushed.map((view) => view.body.toString()).sort(), bodies)
+  t.true(pushed.every((view) => view.topic === topic), pushed.map((view) => view.topic).join())
+
+  const simple = new SimpleConsumer({
+    endpoints: NAMESRV_ADDR,
+    namespace,
+    consumerGroup: uniqueName('cnjs_ns_simple'),
+    subscriptions: new Map([[topic, '*']]),
+    awaitDuration: 3000,
+  })
+  t.teardown(() => simple.shutdown())
+  await simple.startup()
+  const received: MessageView[] = []
+  for (let round = 0; round < 20 && received.length < bodies.length; round++) {
+    received.push(...(await simple.receive(32, 10000)))
+  }
+  t.deepEqual(received.map((view) => view.body.toString()).sort(), bodies)
+  t.true(received.every((view) => view.topic === topic), received.map((view) => view.topic).join())
+  for (const view of received) {
+    await simple.ack(view)
+  }
+
+  // Without the namespace the bare topic does not exist: the startup check names it.
+  const plain = new Producer({ endpoints: NAMESRV_ADDR, topics: [topic] })
+  const error = await t.throwsAsync(plain.startup(), { message: /Startup the rocketmq client failed/ })
+  t.true(error.cause instanceof NotFoundException, String(error.cause))
+})
