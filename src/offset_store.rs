@@ -44,6 +44,8 @@ pub struct NativeOffsetStoreOptions {
     pub secret_key: Option<String>,
     /// ACL security token (temporary credentials); only with the two keys.
     pub security_token: Option<String>,
+    /// TLS for every connection (see `src/tls.rs`); unset for plain TCP.
+    pub tls: Option<crate::tls::NativeTls>,
 }
 
 impl From<NativeOffsetStoreOptions> for StandaloneStoreSettings {
@@ -57,6 +59,7 @@ impl From<NativeOffsetStoreOptions> for StandaloneStoreSettings {
             access_key: o.access_key,
             secret_key: o.secret_key,
             security_token: o.security_token,
+            tls: o.tls.as_ref().map(Into::into),
             store_dir: o.store_path.map(Into::into),
             persist_interval_ms: o.persist_interval,
             persist_batch_size: o.persist_batch_size,
