@@ -11,10 +11,10 @@
  *
  * @module
  */
-import type { NativeConsumerConfig, NativeTls } from './binding'
+import type { NativeConsumerConfig } from './binding'
 import { resolveNamesrvAddr } from './config'
 import { attachCredentials, type CredentialSettings, resolveCredentials } from './credentials'
-import { type TlsSettings, resolveTls } from './tls'
+import { type ResolvedTls, type TlsSettings, resolveTls } from './tls'
 import { ConfigError } from './errors'
 import { callNativeSync } from './native-errors'
 import { nativeBinding } from './native'
@@ -301,7 +301,7 @@ export interface ResolvedConsumerConfig extends Readonly<Required<Omit<ConsumerC
   /** Always undefined (a trace topic is refused). */
   readonly customizedTraceTopic: string | undefined
   /** The `tls` setting in its native form (`true` is `{}`, Buffers are text); undefined: plain TCP. Non-enumerable. */
-  readonly tls: NativeTls | undefined
+  readonly tls: ResolvedTls | undefined
   /** For CONSUME_FROM_TIMESTAMP, ms since the epoch; undefined: half an hour before start. */
   readonly consumeTimestamp: number | undefined
   /** As configured (or from `ROCKETMQ_CLIENT_NAME`). */

@@ -41,6 +41,18 @@ export interface TlsSettings {
   tls?: boolean | TlsOptions
 }
 
+/** The `tls` setting as the engine receives it: `true` is `{}`, Buffers are text. */
+export interface ResolvedTls {
+  /** PEM of the trusted CAs, as configured; undefined: the public web roots. */
+  readonly ca?: string
+  /** PEM of the client certificate chain, as configured. */
+  readonly cert?: string
+  /** PEM of the client key, as configured. */
+  readonly key?: string
+  /** As configured; undefined: the host of each address. */
+  readonly serverName?: string
+}
+
 const TLS_FIELDS = ['ca', 'cert', 'key', 'serverName'] as const
 
 function describe(value: unknown): string {

@@ -10,7 +10,8 @@
 #          enforces, on SECURED_ACL1_NAMESRV_PORT / SECURED_ACL1_BROKER_PORT (31976 / 31961)
 #   tls    RocketMQ 5.3.3 with TLS enforcing (ROCKETMQ_PROFILE=tls; certificates made by start.sh, handed to
 #          the spec as TLS_DIR) on SECURED_TLS_NAMESRV_PORT / SECURED_TLS_BROKER_PORT (32076 / 32061)
-#   tls-permissive  the same in permissive mode (plain and TLS clients), on 32176 / 32161
+#   tls-permissive  the same in permissive mode (plain and TLS clients) with client certificates required
+#          (mutual TLS), on SECURED_TLS_PERMISSIVE_NAMESRV_PORT / SECURED_TLS_PERMISSIVE_BROKER_PORT (32176 / 32161)
 #
 #   SECURED_PROFILES   the profiles to run (default "acl acl1 tls tls-permissive")
 #   SECURED_LOG_DIR    when set, the ava logs are kept there, all in ava.log (run-tests.sh counts it)
@@ -43,7 +44,7 @@ cluster_env() {
       "ROCKETMQ_BROKER_A_PORT=${SECURED_ACL1_BROKER_PORT:-31961} ROCKETMQ_PLAIN_ACL_FILE=$log_dir/plain_acl.yml" ;;
     tls) echo "ROCKETMQ_VERSION=5.3.3 ROCKETMQ_PROFILE=tls ROCKETMQ_TLS_MODE=enforcing" \
       "ROCKETMQ_NAMESRV_PORT=${SECURED_TLS_NAMESRV_PORT:-32076} ROCKETMQ_BROKER_A_PORT=${SECURED_TLS_BROKER_PORT:-32061}" ;;
-    tls-permissive) echo "ROCKETMQ_VERSION=5.3.3 ROCKETMQ_PROFILE=tls ROCKETMQ_TLS_MODE=permissive" \
+    tls-permissive) echo "ROCKETMQ_VERSION=5.3.3 ROCKETMQ_PROFILE=tls ROCKETMQ_TLS_MODE=permissive ROCKETMQ_TLS_CLIENT_AUTH=require" \
       "ROCKETMQ_NAMESRV_PORT=${SECURED_TLS_PERMISSIVE_NAMESRV_PORT:-32176}" \
       "ROCKETMQ_BROKER_A_PORT=${SECURED_TLS_PERMISSIVE_BROKER_PORT:-32161}" ;;
     *) return 1 ;;
@@ -99,7 +100,7 @@ for profile in ${SECURED_PROFILES:-acl acl1 tls tls-permissive}; do
     export NAMESRV_ADDR=127.0.0.1:$ROCKETMQ_NAMESRV_PORT ACL_PROFILE=$profile
     source scripts/rocketmq/env.sh
     # The tls profiles' certificates (start.sh writes them there); the TLS spec reads them.
-    export TLS_DIR=$ROCKETMQ_STATE_DIR/tls
+    export TLS_DIR=$ROCKETMQ_STATE_DIR/tls TLS_CLIENT_AUTH=$ROCKETMQ_TLS_CLIENT_AUTH
     if bash scripts/rocketmq/status.sh >/dev/null 2>&1; then
       echo "a cluster already runs on $NAMESRV_ADDR; stop it first" >&2
       exit 1

@@ -34,6 +34,8 @@ const QUEUES = 2
 const WAIT_MS = 60_000
 /** Which mode the cluster runs in. */
 const ENFORCING = process.env.ACL_PROFILE !== 'tls-permissive'
+/** Whether TLS clients must show a certificate (mutual TLS; `ROCKETMQ_TLS_CLIENT_AUTH=require`). */
+const CLIENT_AUTH = process.env.TLS_CLIENT_AUTH === 'require'
 
 function tlsFile(name: string): Buffer {
   const dir = process.env.TLS_DIR
@@ -43,8 +45,10 @@ function tlsFile(name: string): Buffer {
   return readFileSync(join(dir, name))
 }
 
+/** The client certificate and key, where the cluster requires them. */
+const CLIENT_CERT = CLIENT_AUTH ? { cert: tlsFile('client.pem'), key: tlsFile('client.key').toString('utf8') } : {}
 /** Trusts the cluster's CA (as a Buffer, the bytes of the file). */
-const TRUSTING: TlsSettings = { tls: { ca: tlsFile('ca.pem') } }
+const TRUSTING: TlsSettings = { tls: { ca: tlsFile('ca.pem'), ...CLIENT_CERT } }
 /** Trusts an unrelated CA, which did not sign the cluster's certificates. */
 const OTHER_CA: TlsSettings = { tls: { ca: tlsFile('other-ca.pem').toString('utf8') } }
 /** No TLS at all. */
@@ -119,9 +123,10 @@ test.serial('a TLS client trusting the cluster CA sends, and a TLS consumer rece
   const sent = ['tls-1', 'tls-2', 'tls-3']
   await sendBodies(TRUSTING, topic, sent)
   // The consumer gets its CA as a string (the producer had a Buffer).
-  const received = await consumeBodies(t, { tls: { ca: tlsFile('ca.pem').toString('utf8') } }, topic, sent)
+  const received = await consumeBodies(t, { tls: { ca: tlsFile('ca.pem').toString('utf8'), ...CLIENT_CERT } }, topic, sent)
   t.deepEqual([...received].sort(), sent)
-  t.is(await admin.getMaxOffset(topic, BROKER, 0) + (await admin.getMaxOffset(topic, BROKER, 1)), sent.length)
+  // The admin (over TLS too) sees them stored.
+  t.is((await admin.getMaxOffset(topic, BROKER, 0)) + (await admin.getMaxOffset(topic, BROKER, 1)), sent.length)
 })
 
 test.serial('a TLS client trusting another CA fails with a TlsError naming the unknown issuer, not retried', async (t) => {
@@ -145,9 +150,18 @@ test.serial('a TLS client expecting another server name fails with a TlsError', 
 
 test.serial('with the client certificate and key (mutual TLS) a client sends', async (t) => {
   const topic = await newTopic('tls_mutual')
-  await sendBodies({ tls: { ca: tlsFile('ca.pem'), cert: tlsFile('client.pem'), key: tlsFile('client.key') } }, topic, ['m-1'])
-  t.is(await admin.getMaxOffset(topic, BROKER, 0) + (await admin.getMaxOffset(topic, BROKER, 1)), 1)
+  const mutual: TlsSettings = { tls: { ca: tlsFile('ca.pem'), cert: tlsFile('client.pem'), key: tlsFile('client.key') } }
+  await sendBodies(mutual, topic, ['m-1'])
+  t.deepEqual([...(await consumeBodies(t, mutual, topic, ['m-1']))], ['m-1'])
 })
+
+if (CLIENT_AUTH) {
+  test.serial('a TLS client without a certificate is refused by a cluster that requires one', async (t) => {
+    const topic = await newTopic('tls_no_cert')
+    const error = await sendError({ tls: { ca: tlsFile('ca.pem') } }, topic)
+    t.true(error instanceof NetworkError, `${error?.constructor.name}: ${error?.message}`)
+  })
+}
 
 if (ENFORCING) {
   test.serial('a plain client against the enforcing cluster fails with a NetworkError, not a hang', async (t) => {

@@ -413,6 +413,7 @@ mod tests {
                     Some(response::NO_PERMISSION),
                     Some("addr")
                 ),
+                ("ERR_TLS", None, Some("addr")),
             ]
         );
         let timeout = &one_of_each()[2];
