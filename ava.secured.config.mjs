@@ -5,4 +5,8 @@ import { readFileSync } from 'node:fs'
 
 const defaults = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')).ava
 
-export default { ...defaults, files: ['__test__/secured/**/*.secured.ts'] }
+// The TLS clusters (ACL_PROFILE tls / tls-permissive) run the TLS spec only; the ACL clusters everything else.
+const tlsRun = (process.env.ACL_PROFILE ?? '').startsWith('tls')
+const files = tlsRun ? ['__test__/secured/tls.secured.ts'] : ['__test__/secured/**/*.secured.ts', '!__test__/secured/tls.secured.ts']
+
+export default { ...defaults, files }

@@ -9,6 +9,7 @@ export type { BrokerData, CreateTopicOptions, ProducerConnection, QueueData, Top
 export { NAMESRV_ADDR_ENV, PRODUCER_DEFAULTS } from './lib/config'
 export type { AdminConfig, ProducerConfig } from './lib/config'
 export type { CredentialSettings, ResolvedCredentials } from './lib/credentials'
+export type { Pem, ResolvedTls, TlsOptions, TlsSettings } from './lib/tls'
 export * from './lib/errors'
 export { LOG_LEVELS, DEFAULT_LOGGER, setLogger } from './lib/logger'
 export type { LogLevel, LogRecord, LogSink, Logger } from './lib/logger'

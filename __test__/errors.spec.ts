@@ -24,6 +24,7 @@ import {
   SubscriptionError,
   InvalidSelectorError,
   TimeoutError,
+  TlsError,
   TopicNotFoundError,
   ValidationError,
 } from '../index'
@@ -61,6 +62,7 @@ const EXPECTED_CLASS: Readonly<Record<string, new (...args: never[]) => RocketMQ
   ERR_OFFSET: OffsetError,
   ERR_AUTHENTICATION: AuthenticationError,
   ERR_AUTHORIZATION: AuthorizationError,
+  ERR_TLS: TlsError,
 }
 
 const ENGINE_CODES: readonly string[] = nativeBinding().errorCodes()

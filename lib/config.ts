@@ -9,12 +9,13 @@ import { type CredentialSettings, resolveCredentials } from './credentials'
 import { ConfigError } from './errors'
 import { nativeBinding } from './native'
 import { callNativeSync } from './native-errors'
+import { type TlsSettings, resolveTls } from './tls'
 
 /** Environment variable read when `namesrvAddr` is not given. */
 export const NAMESRV_ADDR_ENV = 'NAMESRV_ADDR'
 
-/** Producer settings; names follow the Java client. ACL credentials: see {@link CredentialSettings}. */
-export interface ProducerConfig extends CredentialSettings {
+/** Producer settings; names follow the Java client. ACL credentials: see {@link CredentialSettings}; TLS: {@link TlsSettings}. */
+export interface ProducerConfig extends CredentialSettings, TlsSettings {
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
   namesrvAddr?: string
   /** Producer group name (letters, digits, `%|_-`, at most 255 characters; not `DEFAULT_PRODUCER`). */
@@ -52,8 +53,8 @@ export interface ProducerConfig extends CredentialSettings {
   namespace?: string
 }
 
-/** Admin settings. ACL credentials: see {@link CredentialSettings}. */
-export interface AdminConfig extends CredentialSettings {
+/** Admin settings. ACL credentials: see {@link CredentialSettings}; TLS: {@link TlsSettings}. */
+export interface AdminConfig extends CredentialSettings, TlsSettings {
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
   namesrvAddr?: string
   /** Timeout of one request, in milliseconds. Default: chosen by the engine (3000). */
@@ -181,7 +182,7 @@ export function resolveProducerConfig(config: ProducerConfig): NativeProducerCon
     }
     native.namespace = namespace
   }
-  return Object.assign(native, resolveClientNames(config), resolveCredentials(config))
+  return Object.assign(native, resolveClientNames(config), resolveCredentials(config), resolveTls(config))
 }
 
 /**
@@ -224,6 +225,7 @@ export function resolveAdminConfig(config: AdminConfig = {}): NativeAdminConfig 
     namesrvAddr: resolveNamesrvAddr(config.namesrvAddr),
     ...resolveClientNames(config),
     ...resolveCredentials(config),
+    ...resolveTls(config),
   }
   const timeoutMs = numberSetting('timeoutMs', config.timeoutMs)
   if (timeoutMs !== undefined) {

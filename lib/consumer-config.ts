@@ -14,6 +14,7 @@
 import type { NativeConsumerConfig } from './binding'
 import { resolveNamesrvAddr } from './config'
 import { attachCredentials, type CredentialSettings, resolveCredentials } from './credentials'
+import { type ResolvedTls, type TlsSettings, resolveTls } from './tls'
 import { ConfigError } from './errors'
 import { callNativeSync } from './native-errors'
 import { nativeBinding } from './native'
@@ -79,7 +80,7 @@ export const CLIENT_NAME_ENV = 'ROCKETMQ_CLIENT_NAME'
  * Push consumer settings. Every field but `consumerGroup` is optional; defaults are Java's. ACL credentials: see
  * {@link CredentialSettings}.
  */
-export interface ConsumerConfig extends CredentialSettings {
+export interface ConsumerConfig extends CredentialSettings, TlsSettings {
   /** Consumer group name (letters, digits, `%|_-`, at most 255 characters). */
   consumerGroup: string
   /** NameServer addresses, `host:port` separated by `;`. Default: the `NAMESRV_ADDR` environment variable. */
@@ -274,6 +275,7 @@ type UnsetByDefault =
   | 'secretKey'
   | 'securityToken'
   | 'namespace'
+  | 'tls'
   | 'pullThresholdForTopic'
   | 'pullThresholdSizeForTopic'
   | 'pullThresholdForAll'
@@ -298,6 +300,8 @@ export interface ResolvedConsumerConfig extends Readonly<Required<Omit<ConsumerC
   readonly consumerTimeoutMillisOfRequest: number | undefined
   /** Always undefined (a trace topic is refused). */
   readonly customizedTraceTopic: string | undefined
+  /** The `tls` setting in its native form (`true` is `{}`, Buffers are text); undefined: plain TCP. Non-enumerable. */
+  readonly tls: ResolvedTls | undefined
   /** For CONSUME_FROM_TIMESTAMP, ms since the epoch; undefined: half an hour before start. */
   readonly consumeTimestamp: number | undefined
   /** As configured (or from `ROCKETMQ_CLIENT_NAME`). */
@@ -474,7 +478,7 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
   const offsetStoreDir =
     aliased(raw, 'offsetStoreDir', 'storePath', optionalString) ??
     (messageModel === MessageModel.BROADCASTING ? fromEnv(OFFSET_STORE_DIR_ENV) : undefined)
-  const checked: Omit<ResolvedConsumerConfig, keyof CredentialSettings> = {
+  const checked: Omit<ResolvedConsumerConfig, keyof CredentialSettings | 'tls'> = {
     consumerGroup,
     namesrvAddr: resolveNamesrvAddr(raw.namesrvAddr),
     messageModel,
@@ -516,7 +520,9 @@ export function createConsumerConfig(config: ConsumerConfig): ResolvedConsumerCo
     unitName: optionalString('unitName', raw.unitName),
     namespace: optionalString('namespace', raw.namespace),
   }
-  const resolved: ResolvedConsumerConfig = attachCredentials(checked, resolveCredentials(config))
+  // TLS travels in its native form, non-enumerable like the secret key: it may hold a private key.
+  Object.defineProperty(checked, 'tls', { value: resolveTls(config).tls, enumerable: false })
+  const resolved: ResolvedConsumerConfig = attachCredentials(checked as Omit<ResolvedConsumerConfig, keyof CredentialSettings>, resolveCredentials(config))
   const native = toNativeConsumerConfig(resolved)
   callNativeSync('consumer', () => nativeBinding().checkConsumerConfig(native))
   return Object.freeze(resolved)
@@ -605,6 +611,9 @@ export function toNativeConsumerConfig(config: ResolvedConsumerConfig): NativeCo
   }
   if (config.namespace !== undefined) {
     native.namespace = config.namespace
+  }
+  if (config.tls !== undefined) {
+    native.tls = config.tls
   }
   for (const key of ['accessKey', 'secretKey', 'securityToken'] as const) {
     if (config[key] !== undefined) {

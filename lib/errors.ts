@@ -11,6 +11,7 @@
  * │   ├── ConfigError                ERR_CONFIG            bad configuration value
  * │   ├── ValidationError            ERR_VALIDATION        bad argument (message, topic, ...)
  * │   ├── NetworkError               ERR_NETWORK           connect refused/reset, connection closed
+ * │   │   └── TlsError               ERR_TLS               the TLS handshake failed (certificate, no TLS)
  * │   ├── TimeoutError               ERR_TIMEOUT           a request got no answer in time
  * │   ├── NameServerError            ERR_NAMESERVER        no NameServer answered, or it answered an error
  * │   ├── BrokerNotAvailableError    ERR_BROKER_NOT_AVAILABLE  no master address / no writable queue
@@ -138,6 +139,17 @@ export class ValidationError extends ClientError {
 /** A connection could not be made, or was reset or closed. */
 export class NetworkError extends ClientError {
   static override readonly CODE: string = 'ERR_NETWORK'
+}
+
+/**
+ * The TLS handshake with a NameServer or broker failed: its certificate is not signed by a trusted CA (`tls.ca`) or
+ * does not carry the expected name (`tls.serverName` or the address's host), the server does not speak TLS, or it
+ * refused the client's certificate. `brokerReason` holds rustls' reason (e.g. `invalid peer certificate:
+ * UnknownIssuer`), `brokerAddr` the peer. A {@link NetworkError}, but not retriable: the same certificates fail
+ * again.
+ */
+export class TlsError extends NetworkError {
+  static override readonly CODE: string = 'ERR_TLS'
 }
 
 /** A request got no answer within its timeout. */

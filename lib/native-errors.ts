@@ -29,6 +29,7 @@ import {
   RocketMQError,
   type RocketMQErrorOptions,
   TimeoutError,
+  TlsError,
   TopicNotFoundError,
   ValidationError,
 } from './errors'
@@ -56,6 +57,7 @@ const CLASS_BY_NATIVE_CODE: ReadonlyMap<string, ErrorClass> = new Map<string, Er
   ['ERR_INVALID_SELECTOR', InvalidSelectorError],
   ['ERR_AUTHENTICATION', AuthenticationError],
   ['ERR_AUTHORIZATION', AuthorizationError],
+  ['ERR_TLS', TlsError],
 ])
 
 const STATE_ERROR_BY_CONTEXT: Readonly<Record<ErrorContext, ErrorClass | undefined>> = {

@@ -15,13 +15,14 @@ import { resolveNamesrvAddr } from './config'
 import type { OffsetStoreMetrics } from './consumer'
 import type { MessageModel } from './consumer-config'
 import { type CredentialSettings, resolveCredentials } from './credentials'
+import { type TlsSettings, resolveTls } from './tls'
 import { ConfigError } from './errors'
 import { nativeBinding } from './native'
 import { callNative, callNativeSync } from './native-errors'
 import { LocalOffsetStore, type OffsetStoreState, RemoteOffsetStore, nativeOffsetStoreOf } from './offset-store'
 
 /** What a standalone offset store is made from (the seed's `create_offset_store` arguments). */
-export interface OffsetStoreOptions extends CredentialSettings {
+export interface OffsetStoreOptions extends CredentialSettings, TlsSettings {
   /** The consumer group whose offsets the store keeps. */
   consumerGroup: string
   /** CLUSTERING: a {@link RemoteOffsetStore} (the brokers); BROADCASTING: a {@link LocalOffsetStore} (a file). */
@@ -140,6 +141,7 @@ function toNativeOptions(options: OffsetStoreOptions): NativeOffsetStoreOptions 
     unitName: optionalString(raw, 'unitName'),
     namespace: optionalString(raw, 'namespace'),
     ...resolveCredentials(options),
+    ...resolveTls(options),
   }
 }
 

@@ -8,8 +8,12 @@
 #          on SECURED_NAMESRV_PORT / SECURED_BROKER_PORT (31876 / 31911)
 #   acl1   RocketMQ 4.9.7 with the 4.x plain ACL (aclEnable, plain_acl.yml), which 5.3.3 no longer
 #          enforces, on SECURED_ACL1_NAMESRV_PORT / SECURED_ACL1_BROKER_PORT (31976 / 31961)
+#   tls    RocketMQ 5.3.3 with TLS enforcing (ROCKETMQ_PROFILE=tls; certificates made by start.sh, handed to
+#          the spec as TLS_DIR) on SECURED_TLS_NAMESRV_PORT / SECURED_TLS_BROKER_PORT (32076 / 32061)
+#   tls-permissive  the same in permissive mode (plain and TLS clients) with client certificates required
+#          (mutual TLS), on SECURED_TLS_PERMISSIVE_NAMESRV_PORT / SECURED_TLS_PERMISSIVE_BROKER_PORT (32176 / 32161)
 #
-#   SECURED_PROFILES   the profiles to run (default "acl acl1")
+#   SECURED_PROFILES   the profiles to run (default "acl acl1 tls tls-permissive")
 #   SECURED_LOG_DIR    when set, the ava logs are kept there, all in ava.log (run-tests.sh counts it)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +42,11 @@ cluster_env() {
       "ROCKETMQ_BROKER_A_PORT=${SECURED_BROKER_PORT:-31911}" ;;
     acl1) echo "ROCKETMQ_VERSION=4.9.7 ROCKETMQ_PROFILE=acl1 ROCKETMQ_NAMESRV_PORT=${SECURED_ACL1_NAMESRV_PORT:-31976}" \
       "ROCKETMQ_BROKER_A_PORT=${SECURED_ACL1_BROKER_PORT:-31961} ROCKETMQ_PLAIN_ACL_FILE=$log_dir/plain_acl.yml" ;;
+    tls) echo "ROCKETMQ_VERSION=5.3.3 ROCKETMQ_PROFILE=tls ROCKETMQ_TLS_MODE=enforcing" \
+      "ROCKETMQ_NAMESRV_PORT=${SECURED_TLS_NAMESRV_PORT:-32076} ROCKETMQ_BROKER_A_PORT=${SECURED_TLS_BROKER_PORT:-32061}" ;;
+    tls-permissive) echo "ROCKETMQ_VERSION=5.3.3 ROCKETMQ_PROFILE=tls ROCKETMQ_TLS_MODE=permissive ROCKETMQ_TLS_CLIENT_AUTH=require" \
+      "ROCKETMQ_NAMESRV_PORT=${SECURED_TLS_PERMISSIVE_NAMESRV_PORT:-32176}" \
+      "ROCKETMQ_BROKER_A_PORT=${SECURED_TLS_PERMISSIVE_BROKER_PORT:-32161}" ;;
     *) return 1 ;;
   esac
 }
@@ -78,7 +87,7 @@ accounts:
 YML
 
 status=0
-for profile in ${SECURED_PROFILES:-acl acl1}; do
+for profile in ${SECURED_PROFILES:-acl acl1 tls tls-permissive}; do
   read -r -a settings <<<"$(cluster_env "$profile")" || { echo "unknown secured profile $profile" >&2; status=1; continue; }
   # One broker; broker-b's port is unused but checked by start.sh.
   settings+=(ROCKETMQ_BROKER_NAMES=broker-a ROCKETMQ_STATE_DIR=)
@@ -90,11 +99,13 @@ for profile in ${SECURED_PROFILES:-acl acl1}; do
     export ROCKETMQ_BROKER_B_PORT=$((ROCKETMQ_BROKER_A_PORT + 10))
     export NAMESRV_ADDR=127.0.0.1:$ROCKETMQ_NAMESRV_PORT ACL_PROFILE=$profile
     source scripts/rocketmq/env.sh
+    # The tls profiles' certificates (start.sh writes them there); the TLS spec reads them.
+    export TLS_DIR=$ROCKETMQ_STATE_DIR/tls TLS_CLIENT_AUTH=$ROCKETMQ_TLS_CLIENT_AUTH
     if bash scripts/rocketmq/status.sh >/dev/null 2>&1; then
       echo "a cluster already runs on $NAMESRV_ADDR; stop it first" >&2
       exit 1
     fi
-    echo "== $profile: starting a RocketMQ $ROCKETMQ_VERSION cluster with ACL on $NAMESRV_ADDR"
+    echo "== $profile: starting a RocketMQ $ROCKETMQ_VERSION cluster ($ROCKETMQ_PROFILE) on $NAMESRV_ADDR"
     bash scripts/rocketmq/start.sh || exit 1
     if [ "$profile" = acl ]; then
       echo "== $profile: creating the test users"
@@ -117,4 +128,4 @@ done
 
 # shellcheck source=tally-results.sh
 source scripts/tally-results.sh
-tally_results "$log_dir" 0 "$status" "secured (${SECURED_PROFILES:-acl acl1}): "
+tally_results "$log_dir" 0 "$status" "secured (${SECURED_PROFILES:-acl acl1 tls tls-permissive}): "

@@ -42,6 +42,8 @@ pub struct NativeAdminConfig {
     pub secret_key: Option<String>,
     /// ACL security token (temporary credentials); only with the two keys.
     pub security_token: Option<String>,
+    /// TLS for every connection (see `src/tls.rs`); unset for plain TCP.
+    pub tls: Option<crate::tls::NativeTls>,
 }
 
 /// A producer connection a broker knows.
@@ -215,12 +217,14 @@ impl NativeAdmin {
             config.security_token.as_deref(),
         )
         .map_err(|err| js_error(env, err))?;
+        let tls = crate::tls::tls_config(config.tls.as_ref()).map_err(|err| js_error(env, err))?;
         let admin = Admin::new(AdminConfig {
             namesrv_addr: config.namesrv_addr,
             timeout,
             instance_name: config.instance_name,
             unit_name: config.unit_name,
             credentials,
+            tls,
         })
         .map_err(|err| js_error(env, err))?;
         Ok(NativeAdmin {

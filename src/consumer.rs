@@ -114,6 +114,8 @@ pub struct NativeConsumerConfig {
     pub secret_key: Option<String>,
     /// ACL security token (temporary credentials); only with the two keys.
     pub security_token: Option<String>,
+    /// TLS for every connection (see `src/tls.rs`); unset for plain TCP.
+    pub tls: Option<crate::tls::NativeTls>,
     /// Java's `namespace`: resources are `<namespace>%<name>` on the brokers, bare here.
     pub namespace: Option<String>,
 }
@@ -260,6 +262,7 @@ fn engine_config(config: &NativeConsumerConfig) -> Result<PushConsumerConfig, Cl
             config.secret_key.as_deref(),
             config.security_token.as_deref(),
         )?,
+        tls: crate::tls::tls_config(config.tls.as_ref())?,
         message_model: parse_message_model(config.message_model.as_deref())?,
         offset_store_dir: config.offset_store_dir.as_ref().map(PathBuf::from),
         consume_from_where: parse_consume_from_where(config.consume_from_where.as_deref())?,
@@ -463,6 +466,7 @@ pub fn consumer_defaults() -> NativeConsumerConfig {
         access_key: None,
         secret_key: None,
         security_token: None,
+        tls: None,
         namespace: None,
     }
 }

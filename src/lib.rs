@@ -14,6 +14,7 @@ mod offset_store;
 mod producer;
 mod runtime;
 mod simple_consumer;
+mod tls;
 mod validation;
 
 /// The engine allocates many small, short-lived buffers and strings per message (headers,

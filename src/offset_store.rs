@@ -47,6 +47,8 @@ pub struct NativeOffsetStoreOptions {
     /// Java's `namespace`: the group is `<namespace>%<group>` on the brokers, and queues
     /// are given and shown with bare topics.
     pub namespace: Option<String>,
+    /// TLS for every connection (see `src/tls.rs`); unset for plain TCP.
+    pub tls: Option<crate::tls::NativeTls>,
 }
 
 impl From<NativeOffsetStoreOptions> for StandaloneStoreSettings {
@@ -60,6 +62,7 @@ impl From<NativeOffsetStoreOptions> for StandaloneStoreSettings {
             access_key: o.access_key,
             secret_key: o.secret_key,
             security_token: o.security_token,
+            tls: o.tls.as_ref().map(Into::into),
             store_dir: o.store_path.map(Into::into),
             persist_interval_ms: o.persist_interval,
             persist_batch_size: o.persist_batch_size,

@@ -57,6 +57,8 @@ pub struct NativeProducerConfig {
     pub secret_key: Option<String>,
     /// ACL security token (temporary credentials); only with the two keys.
     pub security_token: Option<String>,
+    /// TLS for every connection (see `src/tls.rs`); unset for plain TCP.
+    pub tls: Option<crate::tls::NativeTls>,
     /// Java's `namespace`: topics and the group are `<namespace>%<name>` on the brokers.
     pub namespace: Option<String>,
 }
@@ -352,6 +354,7 @@ fn engine_config(config: NativeProducerConfig) -> Result<ProducerConfig, ClientE
             config.secret_key.as_deref(),
             config.security_token.as_deref(),
         )?,
+        tls: crate::tls::tls_config(config.tls.as_ref())?,
         instance_name: config.instance_name,
         unit_name: config.unit_name,
         namespace: config.namespace,

@@ -39,8 +39,13 @@ read -r -a ROCKETMQ_BROKERS <<<"${ROCKETMQ_BROKER_NAMES:-broker-a broker-b}"
 #         admin user ROCKETMQ_ACL_ADMIN_USER / ROCKETMQ_ACL_ADMIN_PASSWORD, which the brokers also
 #         use for their own inner requests;
 #   acl1  4.x only: the plain ACL (aclEnable=true), accounts from ROCKETMQ_PLAIN_ACL_FILE (a
-#         plain_acl.yml), else one admin account with the credentials above.
+#         plain_acl.yml), else one admin account with the credentials above;
+#   tls   TLS on the NameServer and brokers (5.x), ROCKETMQ_TLS_MODE enforcing (plain connections refused)
+#         or permissive (both), ROCKETMQ_TLS_CLIENT_AUTH none or require (mutual TLS); certificates
+#         generated into $ROCKETMQ_STATE_DIR/tls (ca.pem, client.pem, client.key, other-ca.pem).
 ROCKETMQ_PROFILE=${ROCKETMQ_PROFILE:-open}
+ROCKETMQ_TLS_MODE=${ROCKETMQ_TLS_MODE:-enforcing}
+ROCKETMQ_TLS_CLIENT_AUTH=${ROCKETMQ_TLS_CLIENT_AUTH:-none}
 ROCKETMQ_ACL_ADMIN_USER=${ROCKETMQ_ACL_ADMIN_USER:-rocketmq-admin}
 ROCKETMQ_ACL_ADMIN_PASSWORD=${ROCKETMQ_ACL_ADMIN_PASSWORD:-admin-secret-1234}
 
@@ -73,12 +78,15 @@ ROCKETMQ_COMMON_JVM_OPTS=(
 rocketmq_launch() {
   local java_bin=$1 name=$2 logback=$3 main_class=$4 jvm_opts=$5
   shift 5
-  local dir=$ROCKETMQ_STATE_DIR/$name pid_file=$ROCKETMQ_STATE_DIR/$name.pid
+  local dir=$ROCKETMQ_STATE_DIR/$name pid_file=$ROCKETMQ_STATE_DIR/$name.pid extra_opts=()
+  # Profile-specific system properties (tls: the tls.* ones), kept in the state directory so that a broker
+  # restarted by broker.sh gets them too.
+  if [[ -s $ROCKETMQ_STATE_DIR/jvm-extra.opts ]]; then read -ra extra_opts <"$ROCKETMQ_STATE_DIR/jvm-extra.opts"; fi
   # A pid file left by an earlier run of this process would otherwise pass the wait below at once.
   rm -f -- "$pid_file"
   # shellcheck disable=SC2086 # jvm_opts is a word list by design
   setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pid_file" \
-    "$java_bin" $jvm_opts "${ROCKETMQ_COMMON_JVM_OPTS[@]}" \
+    "$java_bin" $jvm_opts "${ROCKETMQ_COMMON_JVM_OPTS[@]}" "${extra_opts[@]}" \
     "-Duser.home=$dir/home" "-Drocketmq.home.dir=$dir/home" "-Drmq.logback.configurationFile=$logback" \
     "$main_class" "$@" >>"$dir/stdout.log" 2>&1 </dev/null {ROCKETMQ_LOCK_FD}>&- &
   local waited=0
@@ -87,6 +95,40 @@ rocketmq_launch() {
     sleep 0.05
   done
   echo "started $name (pid $(<"$pid_file"))"
+}
+
+# rocketmq_write_tls_files DIR: the tls profile's certificates (EC P-256, valid 30 days), made with openssl:
+#   ca.pem / ca.key          the test CA;
+#   server.pem / server.key  for 127.0.0.1 and localhost (IP and DNS SANs), signed by the CA; the key is
+#                            unencrypted PKCS#8, the form Netty's SslContextBuilder reads without a password;
+#   client.pem / client.key  a client certificate (mutual TLS), signed by the CA;
+#   other-ca.pem             an unrelated CA, to check that a client trusting it is refused.
+rocketmq_write_tls_files() {
+  local dir=$1 name
+  mkdir -p "$dir"
+  (
+    cd "$dir" || exit 1
+    for name in ca other-ca; do
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj "/CN=rocketmq-napi test $name" -keyout "$name.key" -out "$name.pem" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+    done
+    for name in server client; do
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=rocketmq-napi test $name" \
+        -keyout "$name.raw.key" -out "$name.csr" 2>/dev/null
+      openssl pkcs8 -topk8 -nocrypt -in "$name.raw.key" -out "$name.key"
+      if [[ $name == server ]]; then
+        printf '%s\n' basicConstraints=CA:FALSE keyUsage=critical,digitalSignature \
+          extendedKeyUsage=serverAuth,clientAuth subjectAltName=IP:127.0.0.1,DNS:localhost >"$name.ext"
+      else
+        printf '%s\n' basicConstraints=CA:FALSE keyUsage=critical,digitalSignature \
+          extendedKeyUsage=clientAuth subjectAltName=DNS:rocketmq-napi-client >"$name.ext"
+      fi
+      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+        -extfile "$name.ext" -out "$name.pem" 2>/dev/null
+      rm -f "$name.raw.key" "$name.csr" "$name.ext"
+    done
+  )
 }
 
 # rocketmq_launch_broker JAVA NAME: starts one broker from the broker.properties start.sh wrote for it.
@@ -147,6 +189,10 @@ rocketmq_wait_ready() {
   for broker in "${ROCKETMQ_BROKERS[@]}"; do
     broker_args+=(--broker "$broker=$ROCKETMQ_HOST:$(rocketmq_broker_port "$broker")")
   done
+  # A tls cluster is polled over TLS (with the client certificate, for mutual TLS), whatever its mode.
+  if [[ -s $ROCKETMQ_STATE_DIR/tls/ca.pem ]]; then
+    broker_args+=(--tls-dir "$ROCKETMQ_STATE_DIR/tls")
+  fi
   node "$ROCKETMQ_SCRIPT_DIR/wait-ready.mjs" --namesrv "$ROCKETMQ_NAMESRV_ADDR" "${broker_args[@]}" "$@"
 }
 

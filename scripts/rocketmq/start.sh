@@ -197,7 +197,42 @@ EOF
       fi
     done
     ;;
-  *) echo "rocketmq: unknown ROCKETMQ_PROFILE '$ROCKETMQ_PROFILE' (open, acl, acl1)" >&2; exit 1 ;;
+  tls)
+    # TLS on every remoting port (NameServer, broker listenPort and fast port), with certificates made here:
+    # a CA, a server certificate for 127.0.0.1/localhost, a client certificate (mutual TLS), and an unrelated
+    # CA for "wrong CA" checks. The brokers dial the NameServer over TLS too and verify it against the CA.
+    rocketmq_is_4x && { echo "rocketmq: ROCKETMQ_PROFILE=tls is written for RocketMQ 5.x" >&2; exit 1; }
+    case $ROCKETMQ_TLS_MODE in enforcing | permissive) ;; *)
+      echo "rocketmq: ROCKETMQ_TLS_MODE must be enforcing or permissive; got '$ROCKETMQ_TLS_MODE'" >&2; exit 1 ;;
+    esac
+    case $ROCKETMQ_TLS_CLIENT_AUTH in none | require) ;; *)
+      echo "rocketmq: ROCKETMQ_TLS_CLIENT_AUTH must be none or require; got '$ROCKETMQ_TLS_CLIENT_AUTH'" >&2; exit 1 ;;
+    esac
+    command -v openssl >/dev/null || { echo "rocketmq: ROCKETMQ_PROFILE=tls needs openssl" >&2; exit 1; }
+    tls_dir=$ROCKETMQ_STATE_DIR/tls
+    rocketmq_write_tls_files "$tls_dir"
+    client_auth=$([[ $ROCKETMQ_TLS_CLIENT_AUTH == require ]] && echo true || echo false)
+    # The tls.* system properties of RocketMQ's TlsSystemConfig, also written to the config file TlsHelper
+    # reads over them (its default path, /etc/rocketmq/tls.properties, must not leak in from the host).
+    cat >"$tls_dir/tls.properties" <<EOF
+tls.test.mode.enable=false
+tls.server.need.client.auth=$ROCKETMQ_TLS_CLIENT_AUTH
+tls.server.keyPath=$tls_dir/server.key
+tls.server.certPath=$tls_dir/server.pem
+tls.server.authClient=$client_auth
+tls.server.trustCertPath=$tls_dir/ca.pem
+tls.client.keyPath=$tls_dir/client.key
+tls.client.certPath=$tls_dir/client.pem
+tls.client.authServer=true
+tls.client.trustCertPath=$tls_dir/ca.pem
+EOF
+    {
+      printf -- '-Dtls.server.mode=%s -Dtls.enable=true -Dtls.config.file=%s' "$ROCKETMQ_TLS_MODE" "$tls_dir/tls.properties"
+      sed 's/^/ -D/' "$tls_dir/tls.properties" | tr -d '\n'
+      echo
+    } >"$ROCKETMQ_STATE_DIR/jvm-extra.opts"
+    ;;
+  *) echo "rocketmq: unknown ROCKETMQ_PROFILE '$ROCKETMQ_PROFILE' (open, acl, acl1, tls)" >&2; exit 1 ;;
 esac
 echo "$ROCKETMQ_PROFILE" >"$ROCKETMQ_STATE_DIR/profile"
 

@@ -7,11 +7,14 @@
 //
 // Usage:
 //   node wait-ready.mjs --namesrv 127.0.0.1:9876 --broker broker-a=127.0.0.1:10911 [--broker ...]
-//                       [--timeout 120] [--watch-pid 1234 ...] [--quiet]
+//                       [--timeout 120] [--watch-pid 1234 ...] [--quiet] [--tls-dir DIR]
+// --tls-dir: poll over TLS with DIR/ca.pem, DIR/client.pem and DIR/client.key (start.sh's tls profile).
 // A --broker value without "=addr" accepts any address. Exit 0 when every broker is routable,
 // 1 on timeout or when a watched process exits first, 2 on bad arguments.
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 const GET_ROUTEINFO_BY_TOPIC = 105;
 const RESPONSE_SUCCESS = 0;
@@ -23,7 +26,7 @@ const ATTEMPT_TIMEOUT_MS = 2000;
 const POLL_INTERVAL_MS = 250;
 
 function parseArgs(argv) {
-  const options = { namesrv: null, brokers: [], timeoutSeconds: 120, watchPids: [], quiet: false };
+  const options = { namesrv: null, brokers: [], timeoutSeconds: 120, watchPids: [], quiet: false, tlsDir: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -44,6 +47,9 @@ function parseArgs(argv) {
         break;
       case '--watch-pid':
         options.watchPids.push(Number(value()));
+        break;
+      case '--tls-dir':
+        options.tlsDir = value();
         break;
       case '--quiet':
         options.quiet = true;
@@ -86,12 +92,18 @@ function decodeResponse(frame) {
   return { header, body: frame.subarray(4 + headerLength) };
 }
 
+// Set from --tls-dir: the CA, certificate and key to connect with, or null for plain TCP.
+let tlsFiles = null;
+
 // One request on a fresh connection: the NameServer may not be listening yet, so nothing is kept open between polls.
 function requestOnce(hostPort, code, extFields) {
   const [host, port] = hostPort.split(':');
   const opaque = Math.floor(Math.random() * 0x7fffffff);
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port: Number(port) });
+    // TLS (--tls-dir: ca.pem, client.pem, client.key as start.sh's tls profile writes them) or plain TCP.
+    const socket = tlsFiles
+      ? tls.connect({ host, port: Number(port), ...tlsFiles })
+      : net.connect({ host, port: Number(port) });
     let received = Buffer.alloc(0);
     const fail = (err) => {
       socket.destroy();
@@ -99,7 +111,7 @@ function requestOnce(hostPort, code, extFields) {
     };
     socket.setTimeout(ATTEMPT_TIMEOUT_MS, () => fail(new Error('no answer within ' + ATTEMPT_TIMEOUT_MS + ' ms')));
     socket.on('error', fail);
-    socket.on('connect', () => socket.write(encodeRequest(code, opaque, extFields)));
+    socket.on(tlsFiles ? 'secureConnect' : 'connect', () => socket.write(encodeRequest(code, opaque, extFields)));
     socket.on('data', (chunk) => {
       received = Buffer.concat([received, chunk]);
       if (received.length < 4) return;
@@ -151,6 +163,10 @@ async function main() {
   } catch (err) {
     console.error(`wait-ready: ${err.message}`);
     return 2;
+  }
+  if (options.tlsDir) {
+    const file = (name) => readFileSync(`${options.tlsDir}/${name}`);
+    tlsFiles = { ca: file('ca.pem'), cert: file('client.pem'), key: file('client.key') };
   }
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   const found = new Map();

@@ -63,6 +63,8 @@ pub struct AdminConfig {
     /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
     /// `securityToken`); none for a cluster without ACL.
     pub credentials: Option<crate::acl::Credentials>,
+    /// TLS for every connection (`tls` setting); `None` for plain TCP.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 /// One producer connection a broker lists for a group.
@@ -114,6 +116,7 @@ impl Admin {
         validate_client_names(config.instance_name.as_deref(), config.unit_name.as_deref())?;
         let instance_config = InstanceConfig::new(&config.namesrv_addr)?
             .with_names(config.instance_name.as_deref(), config.unit_name.as_deref())
+            .with_tls(config.tls.clone())
             .with_credentials(config.credentials);
         Ok(Admin {
             instance_config,

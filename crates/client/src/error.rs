@@ -84,6 +84,14 @@ pub enum ClientError {
         /// The broker's response code, as for `Authentication`.
         code: i32,
     },
+    /// The TLS handshake with a peer failed (untrusted or mismatched certificate, a server
+    /// that does not speak TLS, a refused client certificate). `reason` is rustls' own.
+    #[error("{message}")]
+    Tls {
+        message: String,
+        reason: String,
+        addr: Option<String>,
+    },
 }
 
 /// Response codes travel at the end of the message in a fixed form the
@@ -108,7 +116,7 @@ impl ClientError {
     /// Every code [`code`](Self::code) can return. The binding exports this list so the
     /// TypeScript tests can check that each code maps to a class; the unit tests check that
     /// it matches `code()` exactly.
-    pub const ALL_CODES: [&'static str; 15] = [
+    pub const ALL_CODES: [&'static str; 16] = [
         "ERR_VALIDATION",
         "ERR_CONFIG",
         "ERR_TIMEOUT",
@@ -124,6 +132,7 @@ impl ClientError {
         "ERR_OFFSET",
         "ERR_AUTHENTICATION",
         "ERR_AUTHORIZATION",
+        "ERR_TLS",
     ];
 
     /// A network error about the connection to `addr`.
@@ -152,6 +161,7 @@ impl ClientError {
             ClientError::Offset(_) => "ERR_OFFSET",
             ClientError::Authentication { .. } => "ERR_AUTHENTICATION",
             ClientError::Authorization { .. } => "ERR_AUTHORIZATION",
+            ClientError::Tls { .. } => "ERR_TLS",
         }
     }
 
@@ -186,7 +196,8 @@ impl ClientError {
             | ClientError::Network { addr, .. }
             | ClientError::SendFailed { addr, .. }
             | ClientError::Authentication { addr, .. }
-            | ClientError::Authorization { addr, .. } => addr.as_deref(),
+            | ClientError::Authorization { addr, .. }
+            | ClientError::Tls { addr, .. } => addr.as_deref(),
             _ => None,
         }
     }
@@ -195,7 +206,8 @@ impl ClientError {
     pub fn broker_reason(&self) -> Option<&str> {
         match self {
             ClientError::Authentication { reason, .. }
-            | ClientError::Authorization { reason, .. } => Some(reason),
+            | ClientError::Authorization { reason, .. }
+            | ClientError::Tls { reason, .. } => Some(reason),
             _ => None,
         }
     }
@@ -229,6 +241,8 @@ impl ClientError {
             // Credentials and grants do not fix themselves: retrying would only repeat the
             // refusal (and, for a consumer, flood the broker's audit log).
             ClientError::Authentication { .. } | ClientError::Authorization { .. } => false,
+            // Certificates and the server's TLS mode do not change between attempts either.
+            ClientError::Tls { .. } => false,
         }
     }
 }
@@ -301,6 +315,11 @@ mod tests {
                 addr: Some("127.0.0.1:10911".into()),
                 code: response::NO_PERMISSION,
             },
+            ClientError::Tls {
+                message: "t".into(),
+                reason: "invalid peer certificate: UnknownIssuer".into(),
+                addr: Some("127.0.0.1:9876".into()),
+            },
         ];
         assert!(examples.iter().all(variant_is_listed));
         examples
@@ -322,7 +341,8 @@ mod tests {
             | ClientError::Protocol(_)
             | ClientError::Offset(_)
             | ClientError::Authentication { .. }
-            | ClientError::Authorization { .. } => true,
+            | ClientError::Authorization { .. }
+            | ClientError::Tls { .. } => true,
         }
     }
 
@@ -393,6 +413,7 @@ mod tests {
                     Some(response::NO_PERMISSION),
                     Some("addr")
                 ),
+                ("ERR_TLS", None, Some("addr")),
             ]
         );
         let timeout = &one_of_each()[2];

@@ -36,7 +36,8 @@ use crate::remoting_client::{ConnectionConfig, RemotingClient};
 use crate::route_cache::{
     RouteCache, RouteCacheConfig, DEFAULT_ROUTE_IDLE_EVICTION, DEFAULT_ROUTE_REFRESH,
 };
-use crate::transport::{RequestHook, TcpDialer};
+use crate::tls::{TlsConfig, TlsDialer};
+use crate::transport::{Dialer, RequestHook, TcpDialer};
 
 /// Java's `heartbeatBrokerInterval`.
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
@@ -70,6 +71,9 @@ pub struct InstanceConfig {
     /// ACL credentials every request is signed with; none for an open cluster. Members
     /// with other credentials get an instance of their own.
     pub credentials: Option<Credentials>,
+    /// TLS for every connection (NameServers and brokers); none for plain TCP. Members with
+    /// other TLS settings get an instance of their own.
+    pub tls: Option<TlsConfig>,
 }
 
 impl InstanceConfig {
@@ -85,6 +89,7 @@ impl InstanceConfig {
             route_idle_eviction: DEFAULT_ROUTE_IDLE_EVICTION,
             connection: ConnectionConfig::default(),
             credentials: None,
+            tls: None,
         })
     }
 
@@ -118,6 +123,12 @@ impl InstanceConfig {
         self
     }
 
+    /// Sets the TLS settings of every connection (`None`: plain TCP).
+    pub fn with_tls(mut self, tls: Option<TlsConfig>) -> Self {
+        self.tls = tls;
+        self
+    }
+
     /// The registry key. The client IP is left out because it is a function of the first
     /// NameServer address (the local address toward it), which the key already holds.
     fn key(&self) -> InstanceKey {
@@ -125,10 +136,18 @@ impl InstanceConfig {
             self.instance_name(),
             self.unit_name.clone().unwrap_or_default(),
             self.namesrv_addrs.join(";"),
-            self.credentials
-                .as_ref()
-                .map(Credentials::fingerprint)
-                .unwrap_or_default(),
+            // Credentials and TLS share the last element so the key's shape stays put.
+            format!(
+                "{}|{}",
+                self.credentials
+                    .as_ref()
+                    .map(Credentials::fingerprint)
+                    .unwrap_or_default(),
+                self.tls
+                    .as_ref()
+                    .map(TlsConfig::fingerprint)
+                    .unwrap_or_default()
+            ),
         )
     }
 }
@@ -156,7 +175,7 @@ where
     }
 }
 
-/// Instance name, unit name, NameServer list, credentials fingerprint.
+/// Instance name, unit name, NameServer list, credentials and TLS fingerprints.
 type InstanceKey = (String, String, String, String);
 
 /// Live instances. A BTreeMap because its constructor is const.
@@ -457,7 +476,10 @@ impl ClientInstance {
         };
         let remoting = RemotingClient::with_parts(
             config.connection.clone(),
-            Arc::new(TcpDialer),
+            match &config.tls {
+                Some(tls) => Arc::new(TlsDialer::new(tls.clone())) as Arc<dyn Dialer>,
+                None => Arc::new(TcpDialer),
+            },
             hooks,
             handler.clone(),
         );

@@ -28,6 +28,7 @@ pub mod producer;
 pub mod remoting_client;
 pub mod route_cache;
 pub mod simple_consumer;
+pub mod tls;
 pub mod trace;
 pub mod transport;
 pub mod validation;

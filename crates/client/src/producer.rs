@@ -79,6 +79,8 @@ pub struct ProducerConfig {
     /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
     /// `securityToken`); none for a cluster without ACL.
     pub credentials: Option<crate::acl::Credentials>,
+    /// TLS for every connection (`tls` setting); `None` for plain TCP.
+    pub tls: Option<crate::tls::TlsConfig>,
     /// Java's `namespace`: topics and the group are `<namespace>%<name>` on the brokers, and
     /// shown without it (see [`crate::namespace`]). None or blank: no namespace.
     pub namespace: Option<String>,
@@ -128,6 +130,7 @@ impl Default for ProducerConfig {
             instance_name: None,
             unit_name: None,
             credentials: None,
+            tls: None,
             namespace: None,
         }
     }
@@ -259,7 +262,8 @@ impl Producer {
     pub fn new(config: ProducerConfig) -> Result<Self> {
         let mut instance_config = InstanceConfig::new(&config.namesrv_addr)?
             .with_names(config.instance_name.as_deref(), config.unit_name.as_deref())
-            .with_credentials(config.credentials.clone());
+            .with_credentials(config.credentials.clone())
+            .with_tls(config.tls.clone());
         instance_config.route_refresh = config.route_refresh;
         config.validate()?;
         let mut config = config;

@@ -243,7 +243,13 @@ impl RemotingClient {
                 let slot = slots.entry(addr.to_owned()).or_default();
                 slot.failures = slot.failures.saturating_add(1);
                 slot.retry_at = Some(Instant::now() + self.backoff(slot.failures));
-                if err.kind() == std::io::ErrorKind::TimedOut {
+                if let Some(failure) = crate::tls::handshake_failure(&err) {
+                    Err(ClientError::Tls {
+                        message: format!("connect to {addr} failed: {failure}"),
+                        reason: failure.reason.clone(),
+                        addr: Some(addr.to_owned()),
+                    })
+                } else if err.kind() == std::io::ErrorKind::TimedOut {
                     Err(ClientError::Timeout {
                         what: format!("connect to {addr}"),
                         timeout_ms: budget.as_millis() as u64,

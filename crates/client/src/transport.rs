@@ -1,7 +1,7 @@
 //! How bytes reach a peer: the dialer that opens a stream, and hooks that see each request.
 //!
-//! Plain TCP is the only dialer today. TLS will be another [`Dialer`], and RocketMQ ACL
-//! request signing another [`RequestHook`]; the connection layer needs no change for either.
+//! [`TcpDialer`] dials plain TCP; `crate::tls::TlsDialer` wraps it in TLS, and RocketMQ ACL
+//! signing (`crate::acl`) is a [`RequestHook`]; the connection layer knows neither.
 
 use std::future::Future;
 use std::io;

@@ -247,6 +247,8 @@ pub struct PushConsumerConfig {
     /// ACL credentials requests are signed with (`accessKey` / `secretKey` /
     /// `securityToken`); none for a cluster without ACL.
     pub credentials: Option<crate::acl::Credentials>,
+    /// TLS for every connection (`tls` setting); `None` for plain TCP.
+    pub tls: Option<crate::tls::TlsConfig>,
     /// Java's `namespace`: the group and the topics are `<namespace>%<name>` on the brokers
     /// (the retry topic `%RETRY%<namespace>%<group>`); the consumer takes and shows the bare
     /// names (the binding unwraps what it hands out). None or blank: no namespace.
@@ -365,6 +367,7 @@ impl Default for PushConsumerConfig {
             instance_name: None,
             unit_name: None,
             credentials: None,
+            tls: None,
             namespace: None,
             message_model: MessageModel::Clustering,
             offset_store_dir: None,
@@ -817,7 +820,8 @@ impl PushConsumer {
                 self.config.effective_instance_name(),
                 self.config.unit_name.as_deref(),
             )
-            .with_credentials(self.config.credentials.clone());
+            .with_credentials(self.config.credentials.clone())
+            .with_tls(self.config.tls.clone());
         let instance = ClientInstance::acquire(instance_config).await?;
         // As Java's start: load the routes, and have the brokers check the SQL92
         // expressions before telling them who we are, so a bad one fails here.
@@ -1176,6 +1180,7 @@ impl PushConsumer {
             unit_name: self.config.unit_name.clone(),
             // On a secured cluster the trace producer signs with the consumer's keys.
             credentials: self.config.credentials.clone(),
+            tls: self.config.tls.clone(),
             ..Default::default()
         };
         let topic = self

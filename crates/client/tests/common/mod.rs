@@ -237,6 +237,7 @@ pub fn cluster_admin(instance_name: &str) -> rocketmq_client::Admin {
         instance_name: Some(instance_name.to_owned()),
         unit_name: None,
         credentials: None,
+        tls: None,
     })
     .unwrap()
 }

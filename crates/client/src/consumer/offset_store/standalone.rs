@@ -65,6 +65,8 @@ pub struct StandaloneStoreSettings {
     pub secret_key: Option<String>,
     /// ACL security token.
     pub security_token: Option<String>,
+    /// TLS for every connection; see [`crate::tls::TlsConfig::from_settings`] for the rules.
+    pub tls: Option<crate::tls::TlsSettings>,
     /// BROADCASTING only: the directory of the offsets files; default `~/.rocketmq_offsets`.
     pub store_dir: Option<PathBuf>,
     /// Milliseconds between two persists of the timer; default 5000.
@@ -172,7 +174,13 @@ impl StandaloneStoreSettings {
                 self.access_key.as_deref(),
                 self.secret_key.as_deref(),
                 self.security_token.as_deref(),
-            )?);
+            )?)
+            .with_tls(
+                self.tls
+                    .as_ref()
+                    .map(crate::tls::TlsConfig::from_settings)
+                    .transpose()?,
+            );
         let store_dir = if broadcasting {
             let dir = match &self.store_dir {
                 Some(dir) => dir.clone(),
@@ -503,6 +511,7 @@ mod tests {
             access_key: None,
             secret_key: None,
             security_token: None,
+            tls: None,
             store_dir: None,
             persist_interval_ms: None,
             persist_batch_size: None,
