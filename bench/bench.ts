@@ -18,7 +18,7 @@
  * @module
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { freemem, loadavg } from 'node:os'
 import { join, relative } from 'node:path'
 
@@ -449,6 +449,8 @@ async function main(): Promise<void> {
     console.log(`wrote ${relative(process.cwd(), join(options.outDir, 'results.md'))} and results.svg from results.json`)
     return
   }
+  // Made before the first run: a missing --out-dir must not cost the whole run at its end.
+  mkdirSync(options.outDir, { recursive: true })
   const startedAt = new Date().toISOString()
   const machine = machineTable()
   buildClients(options)
