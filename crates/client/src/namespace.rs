@@ -198,6 +198,8 @@ pub fn shown_error(namespace: Option<&str>, err: ClientError) -> ClientError {
             addr,
             code,
         },
+        // A handshake names no resource: shown as it is.
+        tls @ ClientError::Tls { .. } => tls,
         other @ ClientError::Protocol(_) => other,
     }
 }
