@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod bench_common;
+use bench_common::{parse_args, peak_rss_bytes, usage, Usage};
+
 use rocketmq_client::consumer::push::{
     ConsumeConcurrentlyStatus, ConsumeContext, PushConsumer, PushConsumerConfig,
 };
@@ -30,58 +33,10 @@ use rocketmq_remoting::message::MessageExt;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Counters of the whole process (all threads) from getrusage(RUSAGE_SELF).
-#[derive(Clone, Copy)]
-struct Usage {
-    cpu_user: f64,
-    cpu_system: f64,
-    voluntary: i64,
-    involuntary: i64,
-}
-
-fn usage() -> Usage {
-    // SAFETY: getrusage only writes into the zeroed struct it is given.
-    let mut raw: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut raw) };
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Usage {
-        cpu_user: seconds(raw.ru_utime),
-        cpu_system: seconds(raw.ru_stime),
-        voluntary: raw.ru_nvcsw,
-        involuntary: raw.ru_nivcsw,
-    }
-}
-
-/// VmHWM of /proc/self/status in bytes, 0 where it cannot be read.
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmHWM:"))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn parse_args() -> Result<HashMap<String, String>, String> {
-    let mut args = std::env::args().skip(1);
-    let mut values = HashMap::new();
-    while let Some(flag) = args.next() {
-        let name = flag
-            .strip_prefix("--")
-            .ok_or_else(|| format!("unexpected argument {flag}"))?;
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        values.insert(name.to_owned(), value);
-    }
-    Ok(values)
 }
 
 /// What the window's end saw.
