@@ -651,6 +651,27 @@ const TASK_BYTES: usize = 20;
 /// Bytes per message record; the field offsets are in `lib/consumed-message.ts`.
 const RECORD_BYTES: usize = 80;
 
+/// What one crossing into JavaScript carries at most: about 4 MiB of messages (the first
+/// task past it included); the tasks after it cross next. Unbounded, a crossing carried every
+/// task ready, and with large bodies one buffer of tens of MB was allocated afresh each time:
+/// the kernel zeroing those fresh pages cost more than everything else the consumer did
+/// (bench/findings.md).
+const CROSSING_BUDGET: crate::completions::Budget<ConsumeTask> = crate::completions::Budget {
+    weigh: ConsumeTask::crossing_bytes,
+    max: 4 << 20,
+};
+
+impl ConsumeTask {
+    /// About the bytes this task adds to a crossing: its bodies, and a record and some
+    /// properties per message.
+    fn crossing_bytes(&self) -> usize {
+        self.messages
+            .iter()
+            .map(|m| m.body.len() + RECORD_BYTES + 128)
+            .sum()
+    }
+}
+
 /// Listener tasks for JavaScript, packed into one Buffer so that a crossing costs a handful
 /// of Node-API calls whatever its size (each typed array or string made through Node-API
 /// is a call, and an external buffer a finalizer). Little-endian layout:
@@ -963,7 +984,7 @@ impl NativeConsumer {
         let engine_config = engine_config(&config).map_err(|err| js_error(env, err))?;
         let listener = Arc::new(JsListener {
             namespace: config.namespace.clone(),
-            tasks: Completions::new(on_tasks)?,
+            tasks: Completions::with_budget(on_tasks, Some(CROSSING_BUDGET))?,
             waiting: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
         });

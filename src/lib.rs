@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod admin;
+mod allocator;
 mod completions;
 mod consumer;
 mod error;
@@ -16,9 +17,3 @@ mod runtime;
 mod simple_consumer;
 mod tls;
 mod validation;
-
-/// The engine allocates many small, short-lived buffers and strings per message (headers,
-/// properties, frames) on two threads; glibc's allocator spent more time on them than the
-/// encoding itself (see bench/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
