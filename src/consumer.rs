@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,6 +38,7 @@ use crate::completions::Completions;
 use crate::error::{js_error, Fallible, IntoFallible, NativeErrorFields};
 use crate::metrics::{NativeHistogram, NativeQueueMetrics};
 use crate::offset_store::NativeOffsetStore;
+use crate::pending_verdicts::PendingVerdicts;
 
 /// Consumer settings; unset fields take the Java push consumer's defaults. Numbers arrive
 /// as JavaScript numbers (f64) and are checked here, against the engine's ranges
@@ -619,7 +619,11 @@ pub struct ConsumeTask {
 
 /// `queue` as JavaScript sees it: its topic without the consumer's namespace.
 fn shown_queue(namespace: Option<&str>, mut queue: MessageQueue) -> MessageQueue {
-    queue.topic = rocketmq_client::namespace::unwrap(namespace, &queue.topic);
+    // Without a namespace the queue is shown as it is, with no copy of its topic (this
+    // runs for every listener call).
+    if rocketmq_client::namespace::effective(namespace).is_some() {
+        queue.topic = rocketmq_client::namespace::unwrap(namespace, &queue.topic);
+    }
     queue
 }
 
@@ -704,9 +708,18 @@ struct StringTable {
     hosts: Vec<(std::net::SocketAddr, u32)>,
 }
 
+/// Up to this many distinct strings a crossing looks them up by comparing, not hashing: a
+/// crossing mostly holds one or two topics, a broker name or two and a few hosts, and
+/// hashing a topic and a broker name per message cost more than comparing them.
+const STRINGS_COMPARED: usize = 8;
+
 impl StringTable {
     fn intern(&mut self, value: &str) -> u32 {
-        if let Some(&i) = self.index.get(value) {
+        if self.strings.len() <= STRINGS_COMPARED {
+            if let Some(i) = self.strings.iter().position(|s| s == value) {
+                return i as u32;
+            }
+        } else if let Some(&i) = self.index.get(value) {
             return i;
         }
         let i = self.strings.len() as u32;
@@ -839,8 +852,7 @@ struct JsListener {
     /// The consumer's namespace, removed from the topics JavaScript sees.
     namespace: Option<String>,
     tasks: Completions<ConsumeTask, NativeConsumeTasks>,
-    waiting: Mutex<HashMap<u32, oneshot::Sender<JsVerdict>>>,
-    next_id: AtomicU32,
+    waiting: Mutex<PendingVerdicts<oneshot::Sender<JsVerdict>>>,
 }
 
 /// A verdict as JavaScript settles it (see [`NativeConsumer::settle`]); each listener kind
@@ -883,7 +895,7 @@ impl JsVerdict {
 }
 
 impl JsListener {
-    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<u32, oneshot::Sender<JsVerdict>>> {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, PendingVerdicts<oneshot::Sender<JsVerdict>>> {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -897,8 +909,7 @@ impl JsListener {
             return None;
         }
         let (tx, rx) = oneshot::channel();
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.waiting().insert(id, tx);
+        let id = self.waiting().add(tx);
         self.tasks.push(ConsumeTask {
             id,
             queue: shown_queue(self.namespace.as_deref(), queue),
@@ -985,8 +996,7 @@ impl NativeConsumer {
         let listener = Arc::new(JsListener {
             namespace: config.namespace.clone(),
             tasks: Completions::with_budget(on_tasks, Some(CROSSING_BUDGET))?,
-            waiting: Mutex::new(HashMap::new()),
-            next_id: AtomicU32::new(1),
+            waiting: Mutex::new(PendingVerdicts::new(1)),
         });
         let inner = if config.orderly.unwrap_or(false) {
             let engine_listener: Arc<dyn MessageListenerOrderly> = listener.clone();
@@ -1191,7 +1201,7 @@ impl NativeConsumer {
     pub fn settle(&self, task_ids: Uint32Array, statuses: Uint32Array, delay_levels: Int32Array) {
         let mut waiting = self.listener.waiting();
         for (i, id) in task_ids.iter().enumerate() {
-            let Some(tx) = waiting.remove(id) else {
+            let Some(tx) = waiting.take(*id) else {
                 continue;
             };
             let _ = tx.send(JsVerdict {
@@ -1200,5 +1210,23 @@ impl NativeConsumer {
                 value: delay_levels.get(i).copied().unwrap_or(0),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_keeps_its_index_below_and_above_the_compared_few() {
+        let mut table = StringTable::default();
+        let names: Vec<String> = (0..20).map(|n| format!("topic-{n}")).collect();
+        for (n, name) in names.iter().enumerate() {
+            assert_eq!(table.intern(name), n as u32);
+        }
+        for (n, name) in names.iter().enumerate().rev() {
+            assert_eq!(table.intern(name), n as u32);
+        }
+        assert_eq!(table.strings, names);
     }
 }

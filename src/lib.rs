@@ -12,6 +12,7 @@ mod error;
 mod logger;
 mod metrics;
 mod offset_store;
+mod pending_verdicts;
 mod producer;
 mod runtime;
 mod simple_consumer;

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 use rocketmq_remoting::message::{
-    compress_zlib, decode_properties, decompress, encode_batch, encode_properties, tag_hash,
-    CompressionType, Message, UniqIdGenerator,
+    compress_zlib, decode_properties, decode_properties_bytes, decompress, encode_batch,
+    encode_properties, tag_hash, CompressionType, Message, UniqIdGenerator,
 };
 
 fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -18,6 +18,28 @@ fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+#[test]
+fn properties_from_bytes_replace_invalid_utf8_as_decoding_the_whole_string_would() {
+    let cases: [&[u8]; 4] = [
+        b"TAGS\x01Tag\xffA\x02KEYS\x01k1 k2\x02",
+        // A multi-byte sequence cut by a separator, and one cut by the end.
+        b"na\xe2\x01v\xe2\x82\x02k\x01\xe2\x82",
+        b"\xff\x01\xfe\x02",
+        "caf\u{e9}\u{1}\u{20ac}\u{2}".as_bytes(),
+    ];
+    for raw in cases {
+        assert_eq!(
+            decode_properties_bytes(raw),
+            decode_properties(&String::from_utf8_lossy(raw)),
+            "{raw:?}"
+        );
+    }
+    assert_eq!(
+        decode_properties_bytes(b"k\x01v\xff\x02"),
+        map(&[("k", "v\u{fffd}")])
+    );
 }
 
 #[test]

@@ -2046,22 +2046,121 @@ impl Engine {
     /// running holds back the settling of later ones (their verdicts wait in their
     /// channels), which changes nothing for the queue's commit: that cannot pass the
     /// call's messages anyway.
+    ///
+    /// Successes are settled together: once a call has answered, the calls after it that
+    /// have answered SUCCESS too are taken with it, and their messages leave the process
+    /// queue and commit in one step. One message per call (the default), settling each
+    /// call on its own was most of what a call cost the engine. Failures, and every call
+    /// while traces are on (they record each call's own time), go through
+    /// [`consume`](Self::consume) one by one.
     async fn settle_handed(
         self: Arc<Self>,
         mq: MessageQueue,
         slot: Arc<QueueSlot>,
-        calls: Vec<(Vec<Arc<MessageExt>>, Option<ConsumeFuture>)>,
+        calls: Vec<HandedCall>,
         permits_taken: bool,
     ) {
-        for (messages, call) in calls {
-            Arc::clone(&self)
-                .consume(mq.clone(), Arc::clone(&slot), messages, Some(call))
-                .await;
-            // Taken by the pull loop when it handed the call over.
+        let mut calls = calls.into_iter().peekable();
+        while let Some((messages, call)) = calls.next() {
+            let settled = if self.tracer.is_some() {
+                Arc::clone(&self)
+                    .consume(
+                        mq.clone(),
+                        Arc::clone(&slot),
+                        messages,
+                        Some(Handed::Call(call)),
+                    )
+                    .await;
+                1
+            } else {
+                Arc::clone(&self)
+                    .settle_answered(&mq, &slot, messages, call, &mut calls)
+                    .await
+            };
+            // Taken by the pull loop when it handed the calls over.
             if permits_taken {
-                self.consume_permits.add_permits(1);
+                self.consume_permits.add_permits(settled);
             }
         }
+    }
+
+    /// Waits for `call`, then settles it with every following call of `rest` that has
+    /// already answered SUCCESS (see [`settle_handed`](Self::settle_handed)); returns how
+    /// many calls it settled.
+    async fn settle_answered(
+        self: Arc<Self>,
+        mq: &MessageQueue,
+        slot: &Arc<QueueSlot>,
+        messages: Vec<Arc<MessageExt>>,
+        call: Option<ConsumeFuture>,
+        rest: &mut std::iter::Peekable<std::vec::IntoIter<HandedCall>>,
+    ) -> usize {
+        // None: the queue is being dropped; another member (or the reset queue) delivers
+        // what was not committed.
+        let Some(pass) = slot.enter() else {
+            return 1;
+        };
+        let started = Instant::now();
+        let outcome = self.verdict(mq, call).await;
+        if outcome.status != ConsumeConcurrentlyStatus::ConsumeSuccess {
+            drop(pass);
+            Arc::clone(&self)
+                .consume(
+                    mq.clone(),
+                    Arc::clone(slot),
+                    messages,
+                    Some(Handed::Answered(outcome)),
+                )
+                .await;
+            return 1;
+        }
+        let took = started.elapsed();
+        let mut succeeded = vec![messages];
+        // A later call that answered a failure: settled on its own, after the successes.
+        let mut failed_next = None;
+        while let Some((_, next_call)) = rest.peek_mut() {
+            let Some(next_outcome) = answered(next_call) else {
+                // Still running: the caller's next round waits for it.
+                break;
+            };
+            let Some((next_messages, _)) = rest.next() else {
+                break;
+            };
+            if next_outcome.status == ConsumeConcurrentlyStatus::ConsumeSuccess {
+                succeeded.push(next_messages);
+            } else {
+                failed_next = Some((next_messages, next_outcome));
+                break;
+            }
+        }
+        let status = self.topic_status(&mq.topic);
+        let mut offsets = Vec::new();
+        for messages in &succeeded {
+            self.counters.listener_latency.record(took);
+            if let Some(status) = &status {
+                status.consumed(took, messages.len(), 0);
+            }
+            offsets.extend(messages.iter().map(|m| m.queue_offset));
+        }
+        self.counters.add(Event::ConsumedOk, offsets.len() as u64);
+        if let Some(commit) = slot.pq().remove_messages(&offsets, now_ms()) {
+            slot.commit(|| self.store.update_offset(mq, commit, true));
+        }
+        // Released only now: shutdown takes every permit before persisting, and a drop
+        // takes the gate, so this commit is in the store by then.
+        drop(pass);
+        let Some((failed_messages, failed_outcome)) = failed_next else {
+            return succeeded.len();
+        };
+        Arc::clone(&self)
+            .consume(
+                mq.clone(),
+                Arc::clone(slot),
+                failed_messages,
+                Some(Handed::Answered(failed_outcome)),
+            )
+            .await;
+        succeeded.len() + 1
     }
 
     /// Runs one batch through the listener and settles it: commit on success, send back
@@ -2074,7 +2173,7 @@ impl Engine {
         slot: Arc<QueueSlot>,
         mut messages: Vec<Arc<MessageExt>>,
         // The first call, already handed to a queueing listener by the pull loop.
-        mut handed: Option<Option<ConsumeFuture>>,
+        mut handed: Option<Handed>,
     ) {
         let pq = Arc::clone(slot.pq());
         loop {
@@ -2099,7 +2198,8 @@ impl Engine {
             let call_started = Instant::now();
             let traced = self.trace_before(&messages);
             let outcome = match handed.take() {
-                Some(call) => self.verdict(&mq, call).await,
+                Some(Handed::Call(call)) => self.verdict(&mq, call).await,
+                Some(Handed::Answered(outcome)) => outcome,
                 None => self.call_listener(&mq, messages.clone()).await,
             };
             let count = messages.len() as u64;
@@ -2342,6 +2442,30 @@ impl Engine {
             info.status_table.insert(topic.clone(), status.status(now));
         }
         info
+    }
+}
+
+/// A call the pull loop handed to a queueing listener: its messages and the call (`None`:
+/// the listener panicked at once).
+type HandedCall = (Vec<Arc<MessageExt>>, Option<ConsumeFuture>);
+
+/// A listener call [`Engine::consume`] settles that the pull loop handed over already.
+enum Handed {
+    /// Still to be awaited.
+    Call(Option<ConsumeFuture>),
+    /// Its verdict, already awaited.
+    Answered(ConsumeOutcome),
+}
+
+/// A handed call's verdict if it has answered, without waiting; `None` while it runs. The
+/// call is spent once this returns a verdict. A call that panics while polled here counts
+/// as running; awaiting it then reports the panic.
+fn answered(call: &mut Option<ConsumeFuture>) -> Option<ConsumeOutcome> {
+    let call = call.as_mut()?;
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::panic::catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(&mut cx))) {
+        Ok(std::task::Poll::Ready(outcome)) => Some(outcome),
+        _ => None,
     }
 }
 

@@ -26,7 +26,7 @@ use bytes::Bytes;
 
 use super::compression::{decompress, CompressionType};
 use super::ids::offset_msg_id;
-use super::properties::{decode_properties, keys, Properties};
+use super::properties::{decode_properties_bytes, keys, Properties};
 use super::sysflag;
 use crate::error::CodecError;
 
@@ -302,16 +302,17 @@ impl<'a> Reader<'a> {
 
     /// Takes `len` bytes, never past the end of the current record.
     fn take(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], CodecError> {
-        let end = self
+        // `let else` rather than `ok_or`: the error is built only on failure (building it
+        // eagerly and dropping it again showed up in the decoder's profile).
+        let Some(slice) = self
             .pos
             .checked_add(len)
             .filter(|&end| end <= self.record_end)
-            .ok_or(CodecError::Truncated { what })?;
-        let slice = self
-            .data
-            .get(self.pos..end)
-            .ok_or(CodecError::Truncated { what })?;
-        self.pos = end;
+            .and_then(|end| self.data.get(self.pos..end))
+        else {
+            return Err(CodecError::Truncated { what });
+        };
+        self.pos += len;
         Ok(slice)
     }
 
@@ -425,9 +426,7 @@ fn decode_record(
 
     let props_len = reader.i16("propertiesLength")?;
     let props_len = reader.length(i64::from(props_len), "propertiesLength")?;
-    let properties = decode_properties(&String::from_utf8_lossy(
-        reader.take(props_len, "properties")?,
-    ));
+    let properties = decode_properties_bytes(reader.take(props_len, "properties")?);
 
     let offset_msg_id = offset_msg_id(&store_host, commit_log_offset);
     Ok(MessageExt {
@@ -482,9 +481,7 @@ pub fn unwrap_inner_batch(outer: &MessageExt) -> Result<Vec<MessageExt>, CodecEr
         reader.take(body_len, "inner body")?;
         let props_len = reader.i16("inner propertiesLength")?;
         let props_len = reader.length(i64::from(props_len), "inner propertiesLength")?;
-        let properties = decode_properties(&String::from_utf8_lossy(
-            reader.take(props_len, "inner properties")?,
-        ));
+        let properties = decode_properties_bytes(reader.take(props_len, "inner properties")?);
         messages.push(MessageExt {
             topic: outer.topic.clone(),
             flag,

@@ -19,6 +19,6 @@ pub use decode::{
 };
 pub use ids::{decode_offset_msg_id, offset_msg_id, UniqIdGenerator};
 pub use outgoing::Message;
-pub use properties::{decode_properties, encode_properties, Properties};
+pub use properties::{decode_properties, decode_properties_bytes, encode_properties, Properties};
 pub use stored::{encode_stored, StoredMessage};
 pub use tag::tag_hash;

@@ -61,20 +61,40 @@ pub mod keys {
 /// one after it, otherwise the piece is ignored. The value keeps any further `\x01`.
 /// A later duplicate name replaces an earlier one.
 pub fn decode_properties(text: &str) -> Properties {
-    // Sized up front: one entry per separator is the common case.
-    let entries = text
-        .bytes()
-        .filter(|&b| b == PROPERTY_SEPARATOR as u8)
-        .count();
-    let mut map = Properties::with_capacity(entries.max(1));
-    for piece in text.split(PROPERTY_SEPARATOR) {
-        if let Some((name, value)) = piece.split_once(NAME_VALUE_SEPARATOR) {
-            if !name.is_empty() && !value.is_empty() {
-                map.insert(name.to_owned(), value.to_owned());
-            }
+    decode_properties_bytes(text.as_bytes())
+}
+
+/// [`decode_properties`] of the bytes of a record: invalid UTF-8 is replaced as
+/// `String::from_utf8_lossy` replaces it. Splitting before checking UTF-8 gives the same
+/// entries as checking first: the separators are ASCII, never inside a multi-byte sequence,
+/// and a replacement character is never a separator. Each name and value is checked on its
+/// own, the common all-valid case without the lossy decoder's chunking.
+pub fn decode_properties_bytes(raw: &[u8]) -> Properties {
+    const ENTRY_END: u8 = PROPERTY_SEPARATOR as u8;
+    const NAME_END: u8 = NAME_VALUE_SEPARATOR as u8;
+    // Sized up front: one entry per separator is the common case, plus the two a consumer
+    // adds to every pulled message (MIN_OFFSET and MAX_OFFSET, as Java's PullAPIWrapper),
+    // which otherwise made every pulled message's map grow and rehash.
+    let entries = raw.iter().filter(|&&b| b == ENTRY_END).count();
+    let mut map = Properties::with_capacity(entries + 2);
+    for piece in raw.split(|&b| b == ENTRY_END) {
+        let Some(at) = piece.iter().position(|&b| b == NAME_END) else {
+            continue;
+        };
+        let (name, value) = (&piece[..at], &piece[at + 1..]);
+        if !name.is_empty() && !value.is_empty() {
+            map.insert(owned_text(name), owned_text(value));
         }
     }
     map
+}
+
+/// `bytes` as a String, invalid UTF-8 replaced.
+fn owned_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// Writes properties as Java's `messageProperties2String` does: every entry followed by
