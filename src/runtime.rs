@@ -29,10 +29,7 @@ static BUILD_ONCE: std::sync::Once = std::sync::Once::new();
 
 #[napi_derive::module_init]
 fn init() {
-    BUILD_ONCE.call_once(|| {
-        crate::allocator::tune();
-        build_runtime();
-    });
+    BUILD_ONCE.call_once(build_runtime);
 }
 
 fn build_runtime() {
