@@ -7,7 +7,7 @@ import test from 'ava'
 import { bodyIndex, summarizeLatencies } from '../bench/clients/consume-measure'
 import { escapeXml, renderChart, shortNumber } from '../bench/suite/chart'
 import { baselineOf, isOurs } from '../bench/suite/clients'
-import { goalLines } from '../bench/suite/report'
+import { goalLines, times } from '../bench/suite/report'
 
 /** The widths of the bars of one colour, in document order. */
 function barWidths(svg: string, colour: string): number[] {
@@ -91,4 +91,11 @@ test('the goal check compares ours with the fastest and the leanest peer and the
   t.true(lines.includes('Fastest peer: java'))
   t.true(lines.includes('lowest peer CPU per message: ali-ons'))
   t.regex(lines, /\| ours \| 1\.50x \(met\) \| 0\.33x \(met\) \| 86 % \(met\) \| \*\*met\*\* \|/)
+})
+
+test('a ratio against a figure a run could not measure is n/a, never NaNx', (t) => {
+  t.is(times(74.37, Number.NaN), 'n/a')
+  t.is(times(Number.NaN, 51.87), 'n/a')
+  t.is(times(74.37, null), 'n/a')
+  t.is(times(3, 2), '1.50x')
 })

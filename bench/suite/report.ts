@@ -38,8 +38,11 @@ export interface ReportInput {
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
-function times(value: number | null, base: number | null | undefined): string {
-  return base === undefined || base === null || base <= 0 || value === null || !Number.isFinite(value) ? 'n/a' : `${(value / base).toFixed(2)}x`
+/** `value` as a multiple of `base`; n/a when either is missing (a run that saw nothing has NaN figures). */
+export function times(value: number | null, base: number | null | undefined): string {
+  return base === undefined || base === null || !Number.isFinite(base) || base <= 0 || value === null || !Number.isFinite(value)
+    ? 'n/a'
+    : `${(value / base).toFixed(2)}x`
 }
 
 /** `value` with `digits` decimals; n/a for a missing figure (NaN is written to results.json as null). */
