@@ -2102,54 +2102,50 @@ impl Engine {
         };
         let started = Instant::now();
         let outcome = self.verdict(mq, call).await;
-        if outcome.status != ConsumeConcurrentlyStatus::ConsumeSuccess {
-            drop(pass);
-            Arc::clone(&self)
-                .consume(
-                    mq.clone(),
-                    Arc::clone(slot),
-                    messages,
-                    Some(Handed::Answered(outcome)),
-                )
-                .await;
-            return 1;
-        }
         let took = started.elapsed();
-        let mut succeeded = vec![messages];
-        // A later call that answered a failure: settled on its own, after the successes.
-        let mut failed_next = None;
-        while let Some((_, next_call)) = rest.peek_mut() {
-            let Some(next_outcome) = answered(next_call) else {
-                // Still running: the caller's next round waits for it.
-                break;
-            };
-            let Some((next_messages, _)) = rest.next() else {
-                break;
-            };
-            if next_outcome.status == ConsumeConcurrentlyStatus::ConsumeSuccess {
-                succeeded.push(next_messages);
-            } else {
-                failed_next = Some((next_messages, next_outcome));
-                break;
+        let mut succeeded = Vec::new();
+        // A call that answered a failure (this one, or a later one after the successes):
+        // settled on its own, after the successes.
+        let mut failed = None;
+        if outcome.status == ConsumeConcurrentlyStatus::ConsumeSuccess {
+            succeeded.push(messages);
+            while let Some((_, next_call)) = rest.peek_mut() {
+                let Some(next_outcome) = answered(next_call) else {
+                    // Still running: the caller's next round waits for it.
+                    break;
+                };
+                let Some((next_messages, _)) = rest.next() else {
+                    break;
+                };
+                if next_outcome.status == ConsumeConcurrentlyStatus::ConsumeSuccess {
+                    succeeded.push(next_messages);
+                } else {
+                    failed = Some((next_messages, next_outcome));
+                    break;
+                }
             }
+        } else {
+            failed = Some((messages, outcome));
         }
-        let status = self.topic_status(&mq.topic);
-        let mut offsets = Vec::new();
-        for messages in &succeeded {
-            self.counters.listener_latency.record(took);
-            if let Some(status) = &status {
-                status.consumed(took, messages.len(), 0);
+        if !succeeded.is_empty() {
+            let status = self.topic_status(&mq.topic);
+            let mut offsets = Vec::new();
+            for messages in &succeeded {
+                self.counters.listener_latency.record(took);
+                if let Some(status) = &status {
+                    status.consumed(took, messages.len(), 0);
+                }
+                offsets.extend(messages.iter().map(|m| m.queue_offset));
             }
-            offsets.extend(messages.iter().map(|m| m.queue_offset));
-        }
-        self.counters.add(Event::ConsumedOk, offsets.len() as u64);
-        if let Some(commit) = slot.pq().remove_messages(&offsets, now_ms()) {
-            slot.commit(|| self.store.update_offset(mq, commit, true));
+            self.counters.add(Event::ConsumedOk, offsets.len() as u64);
+            if let Some(commit) = slot.pq().remove_messages(&offsets, now_ms()) {
+                slot.commit(|| self.store.update_offset(mq, commit, true));
+            }
         }
         // Released only now: shutdown takes every permit before persisting, and a drop
         // takes the gate, so this commit is in the store by then.
         drop(pass);
-        let Some((failed_messages, failed_outcome)) = failed_next else {
+        let Some((failed_messages, failed_outcome)) = failed else {
             return succeeded.len();
         };
         Arc::clone(&self)
