@@ -484,14 +484,21 @@ test('bodies the producer compressed (over 4 KiB) reach the listener decompresse
     Buffer.from('compressed-2 small'),
     Buffer.concat([Buffer.from('compressed-3 '), Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919) % 251))]),
   ]
-  for (const body of bodies) {
-    await producer.send({ topic, body })
+  const sent: SendResult[] = []
+  for (const [i, body] of bodies.entries()) {
+    sent.push(await producer.send({ topic, body, tags: `tag${i}`, keys: [`key-${i}`], properties: { n: String(i) } }))
   }
   const { deliveries } = await recordingConsumer(t, topic, FROM_FIRST)
   t.true(await waitFor(() => deliveries.length >= bodies.length), `delivered ${deliveries.length} of ${bodies.length}`)
-  const received = new Map(deliveries.map((d) => [d.body.split(' ')[0], d.message.body]))
+  const received = new Map(deliveries.map((d) => [d.body.split(' ')[0], d.message]))
   bodies.forEach((body, i) => {
     const got = received.get(`compressed-${i}`)
-    t.true(got !== undefined && Buffer.from(got).equals(body), `body ${i} (${body.length} bytes) arrived changed`)
+    t.true(got !== undefined && Buffer.from(got.body).equals(body), `body ${i} (${body.length} bytes) arrived changed`)
+    // Large bodies cross into JavaScript apart from the rest of the message; the rest must still line up.
+    t.is(got?.tags, `tag${i}`)
+    t.deepEqual(got?.keys, [`key-${i}`])
+    t.is(got?.properties.n, String(i))
+    t.is(got?.msgId, sent[i]?.msgId)
+    t.is(got?.offsetMsgId, sent[i]?.offsetMsgId)
   })
 })

@@ -45,16 +45,19 @@ const R_DATA_START = 28
 const R_BODY_LEN = 32
 const R_PROPS_LEN = 36
 const R_ID_LEN = 40
+const R_SHARED_BODY = 44
 const R_QUEUE_OFFSET = 48
 const R_COMMIT_LOG_OFFSET = 56
 const R_BORN_TS = 64
 const R_STORE_TS = 72
 
-/** One crossing's bytes and strings, shared by its messages. */
+/** One crossing's bytes, strings and large bodies, shared by its messages. */
 interface Packed {
   readonly bytes: Buffer
   readonly view: DataView
   readonly strings: readonly string[]
+  /** Large bodies, each a Buffer of its own over the engine's memory (not copied into `bytes`). */
+  readonly bodies: readonly Buffer[]
 }
 
 /**
@@ -98,11 +101,22 @@ export class ConsumedMessage {
     return this.#string(R_TOPIC)
   }
 
+  /** Where its properties begin in the crossing's bytes: after its body, unless the body crossed on its own. */
+  #propertiesStart(): number {
+    const start = this.#u32(R_DATA_START)
+    return this.#u32(R_SHARED_BODY) === 0 ? start + this.#u32(R_BODY_LEN) : start
+  }
+
   /** The payload. */
   get body(): Buffer {
     if (this.#body === undefined) {
-      const start = this.#u32(R_DATA_START)
-      this.#body = this.#packed.bytes.subarray(start, start + this.#u32(R_BODY_LEN))
+      const shared = this.#u32(R_SHARED_BODY)
+      if (shared === 0) {
+        const start = this.#u32(R_DATA_START)
+        this.#body = this.#packed.bytes.subarray(start, start + this.#u32(R_BODY_LEN))
+      } else {
+        this.#body = this.#packed.bodies[shared - 1] ?? Buffer.alloc(0)
+      }
     }
     return this.#body
   }
@@ -154,14 +168,14 @@ export class ConsumedMessage {
 
   /** Broker-generated id: store host and commit-log offset, as hex. */
   get offsetMsgId(): string {
-    const start = this.#u32(R_DATA_START) + this.#u32(R_BODY_LEN) + this.#u32(R_PROPS_LEN)
+    const start = this.#propertiesStart() + this.#u32(R_PROPS_LEN)
     return this.#packed.bytes.toString('latin1', start, start + this.#u32(R_ID_LEN))
   }
 
   /** Every property, the system ones (`TAGS`, `KEYS`, `UNIQ_KEY`, ...) included. */
   get properties(): Readonly<Record<string, string>> {
     if (this.#properties === undefined) {
-      const start = this.#u32(R_DATA_START) + this.#u32(R_BODY_LEN)
+      const start = this.#propertiesStart()
       this.#properties = decodeProperties(this.#packed.bytes.toString('utf8', start, start + this.#u32(R_PROPS_LEN)))
     }
     return this.#properties
@@ -229,7 +243,7 @@ export interface ConsumeTask {
 export function tasksFromNative(batch: NativeConsumeTasks): ConsumeTask[] {
   const bytes = batch.packed
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const packed: Packed = { bytes, view, strings: batch.strings }
+  const packed: Packed = { bytes, view, strings: batch.strings, bodies: batch.bodies }
   const taskCount = view.getUint32(0, true)
   const tasks: ConsumeTask[] = new Array<ConsumeTask>(taskCount)
   let record = HEADER_BYTES + TASK_BYTES * taskCount

@@ -39,6 +39,7 @@ use crate::error::{js_error, Fallible, IntoFallible, NativeErrorFields};
 use crate::metrics::{NativeHistogram, NativeQueueMetrics};
 use crate::offset_store::NativeOffsetStore;
 use crate::pending_verdicts::PendingVerdicts;
+use crate::shared_bytes::SharedBytes;
 
 /// Consumer settings; unset fields take the Java push consumer's defaults. Numbers arrive
 /// as JavaScript numbers (f64) and are checked here, against the engine's ranges
@@ -665,13 +666,30 @@ const CROSSING_BUDGET: crate::completions::Budget<ConsumeTask> = crate::completi
     max: 4 << 20,
 };
 
+/// Bodies of at least this size cross as Buffers over the engine's own memory instead of
+/// being copied into the crossing: for large bodies the copy, and the fresh pages it wrote
+/// to, cost more than the Buffer (bench/findings.md); for small ones the other way round.
+const SHARED_BODY_MIN: usize = 8 << 10;
+
+/// Whether `body` crosses as a Buffer of its own (see [`SHARED_BODY_MIN`]).
+fn crosses_shared(body: &[u8]) -> bool {
+    body.len() >= SHARED_BODY_MIN
+}
+
 impl ConsumeTask {
-    /// About the bytes this task adds to a crossing: its bodies, and a record and some
-    /// properties per message.
+    /// About the bytes this task adds to a crossing: its copied bodies, and a record and
+    /// some properties per message.
     fn crossing_bytes(&self) -> usize {
         self.messages
             .iter()
-            .map(|m| m.body.len() + RECORD_BYTES + 128)
+            .map(|m| {
+                let copied = if crosses_shared(&m.body) {
+                    0
+                } else {
+                    m.body.len()
+                };
+                copied + RECORD_BYTES + 128
+            })
             .sum()
     }
 }
@@ -686,16 +704,20 @@ impl ConsumeTask {
 /// - per message (`RECORD_BYTES`): topic u32 (the original topic of a retried message),
 ///   broker name u32, queue id i32, reconsume times i32, flag i32, born host u32, store
 ///   host u32, data start u32, body length u32, properties length u32, offset-msg-id
-///   length u32, unused u32, queue offset i64, commit-log offset i64, born timestamp f64,
-///   store timestamp f64;
-/// - data: per message its body, its properties in the wire form (`name\u0001value\u0002`)
-///   and its offset msg id, back to back.
+///   length u32, shared body u32, queue offset i64, commit-log offset i64, born timestamp
+///   f64, store timestamp f64;
+/// - data: per message its body (unless shared), its properties in the wire form
+///   (`name\u0001value\u0002`) and its offset msg id, back to back.
 ///
-/// Strings that repeat (topics, broker names, hosts) are indexes into `strings`.
-#[napi(object)]
+/// Strings that repeat (topics, broker names, hosts) are indexes into `strings`. A body of
+/// [`SHARED_BODY_MIN`] bytes or more is not in the data: "shared body" is its index in
+/// `bodies` plus one (0 for a body in the data).
+#[napi(object, object_from_js = false)]
 pub struct NativeConsumeTasks {
     pub packed: Buffer,
     pub strings: Vec<String>,
+    #[napi(ts_type = "Buffer[]")]
+    pub bodies: Vec<SharedBytes>,
 }
 
 /// Gives each distinct string one index.
@@ -765,7 +787,12 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
         let n = messages().count();
         let data_bytes: usize = messages()
             .map(|m| {
-                m.body.len()
+                let copied = if crosses_shared(&m.body) {
+                    0
+                } else {
+                    m.body.len()
+                };
+                copied
                     + m.offset_msg_id.len()
                     + m.properties
                         .iter()
@@ -783,6 +810,7 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
         let mut data = Vec::with_capacity(fixed + data_bytes);
         data.resize(fixed, 0);
         let mut strings = StringTable::default();
+        let mut bodies = Vec::new();
 
         put_u32(&mut packed, len_u32(tasks.len()));
         put_u32(&mut packed, len_u32(n));
@@ -798,7 +826,13 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
             .and_then(|t| rocketmq_client::namespace::effective(t.namespace.as_deref()));
         for m in messages() {
             let start = data.len();
-            data.extend_from_slice(&m.body);
+            let shared = if crosses_shared(&m.body) {
+                bodies.push(SharedBytes(m.body.clone()));
+                len_u32(bodies.len())
+            } else {
+                data.extend_from_slice(&m.body);
+                0
+            };
             let properties_start = data.len();
             // Unordered, unlike the wire encoder: JavaScript reads them into an object.
             for (name, value) in &m.properties {
@@ -830,7 +864,7 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
             put_u32(&mut packed, len_u32(m.body.len()));
             put_u32(&mut packed, len_u32(properties_len));
             put_u32(&mut packed, len_u32(m.offset_msg_id.len()));
-            put_u32(&mut packed, 0);
+            put_u32(&mut packed, shared);
             put_i64(&mut packed, m.queue_offset);
             put_i64(&mut packed, m.commit_log_offset);
             // Milliseconds since the epoch are exact in an f64 (below 2^53).
@@ -842,6 +876,7 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
         NativeConsumeTasks {
             packed: data.into(),
             strings: strings.strings,
+            bodies,
         }
     }
 }

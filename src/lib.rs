@@ -14,6 +14,7 @@ mod offset_store;
 mod pending_verdicts;
 mod producer;
 mod runtime;
+mod shared_bytes;
 mod simple_consumer;
 mod tls;
 mod validation;

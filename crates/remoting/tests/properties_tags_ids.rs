@@ -188,6 +188,24 @@ fn zlib_round_trip_and_java_header() {
 }
 
 #[test]
+fn a_decompressed_body_holds_no_spare_capacity_whatever_came_before() {
+    // Highly repetitive bodies shrink a hundredfold; the consumer caches the decompressed
+    // body for as long as it waits, so spare capacity would be held memory.
+    let big = "a".repeat(300_000);
+    let small = format!("{{\"i\":7,\"p\":\"{}\"}}", "a".repeat(16_000));
+    for data in [&small, &big, &small] {
+        let packed = compress_zlib(data.as_bytes(), 5).unwrap();
+        let unpacked = decompress(CompressionType::Zlib, &packed, 1 << 20).unwrap();
+        assert_eq!(unpacked, data.as_bytes());
+        assert_eq!(unpacked.capacity(), data.len());
+    }
+    // A limit below what an earlier, larger body left as scratch room still holds.
+    let packed = compress_zlib(small.as_bytes(), 5).unwrap();
+    assert!(decompress(CompressionType::Zlib, &packed, small.len() - 1).is_err());
+    assert!(decompress(CompressionType::Zlib, &packed, small.len()).is_ok());
+}
+
+#[test]
 fn lz4_and_zstd_round_trip() {
     use rocketmq_remoting::message::compression::{compress_lz4, compress_zstd};
     let data = b"0123456789".repeat(300);

@@ -49,19 +49,18 @@ impl CompressionType {
     }
 }
 
-/// Reads `reader` to the end, failing once more than `limit` bytes come out, so a small
-/// malicious body cannot expand without bound.
+/// Reads `reader` to the end into `out`, failing once more than `limit` bytes come out, so
+/// a small malicious body cannot expand without bound.
 fn read_limited<R: Read>(
     reader: R,
     algorithm: CompressionType,
     limit: usize,
-    size_hint: usize,
-) -> Result<Vec<u8>, CodecError> {
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    let mut out = Vec::with_capacity(size_hint.min(limit));
     reader
         .take(cap)
-        .read_to_end(&mut out)
+        .read_to_end(out)
         .map_err(|e| CodecError::Decompress {
             algorithm: algorithm.name(),
             message: e.to_string(),
@@ -72,23 +71,62 @@ fn read_limited<R: Read>(
             message: format!("output exceeds the limit of {limit} bytes"),
         });
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Decompresses `data`, producing at most `limit` bytes.
+/// A scratch buffer that keeps more than this after a body is let go of, so that one huge
+/// body does not pin its size on the thread for good.
+const SCRATCH_KEPT: usize = 1 << 20;
+
+thread_local! {
+    // Bodies are inflated here and then copied out at their exact size. Inflating straight
+    // into the body's own Vec grew it by doubling from a guess (compressed bodies of
+    // repetitive data shrink 100x and more): each step a fresh allocation and copy, and the
+    // last one left up to half of it unused, held in the consumer's cache for as long as the
+    // message waited (bench/findings.md).
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Decompresses `data`, producing at most `limit` bytes, into a Vec of exactly its size.
 pub fn decompress(
     algorithm: CompressionType,
     data: &[u8],
     limit: usize,
 ) -> Result<Vec<u8>, CodecError> {
-    let hint = data.len().saturating_mul(4);
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            scratch.clear();
+            let result =
+                decompress_into(algorithm, data, limit, &mut scratch).map(|()| scratch.to_vec());
+            if scratch.capacity() > SCRATCH_KEPT {
+                *scratch = Vec::new();
+            }
+            result
+        }
+        // Re-entered on this thread (not expected): a buffer of its own.
+        Err(_) => {
+            let mut out = Vec::new();
+            decompress_into(algorithm, data, limit, &mut out)?;
+            out.shrink_to_fit();
+            Ok(out)
+        }
+    })
+}
+
+/// Decompresses `data` onto the end of the empty `out`, producing at most `limit` bytes.
+fn decompress_into(
+    algorithm: CompressionType,
+    data: &[u8],
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
     match algorithm {
-        CompressionType::Zlib => inflate_zlib(data, limit, hint),
+        CompressionType::Zlib => inflate_zlib(data, limit, out),
         CompressionType::Lz4 => read_limited(
             lz4_flex::frame::FrameDecoder::new(data),
             algorithm,
             limit,
-            hint,
+            out,
         ),
         CompressionType::Zstd => {
             let decoder = ruzstd::decoding::StreamingDecoder::new(data).map_err(|e| {
@@ -97,7 +135,7 @@ pub fn decompress(
                     message: e.to_string(),
                 }
             })?;
-            read_limited(decoder, algorithm, limit, hint)
+            read_limited(decoder, algorithm, limit, out)
         }
     }
 }
@@ -115,10 +153,10 @@ fn zlib_error(message: impl ToString) -> CodecError {
     }
 }
 
-fn inflate_zlib(data: &[u8], limit: usize, hint: usize) -> Result<Vec<u8>, CodecError> {
+fn inflate_zlib(data: &[u8], limit: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
     ZLIB_STATE.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut state) => inflate_zlib_with(&mut state, data, limit, hint),
-        Err(_) => inflate_zlib_with(&mut Decompress::new(true), data, limit, hint),
+        Ok(mut state) => inflate_zlib_with(&mut state, data, limit, out),
+        Err(_) => inflate_zlib_with(&mut Decompress::new(true), data, limit, out),
     })
 }
 
@@ -126,14 +164,17 @@ fn inflate_zlib_with(
     state: &mut Decompress,
     data: &[u8],
     limit: usize,
-    hint: usize,
-) -> Result<Vec<u8>, CodecError> {
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
     state.reset(true);
     // FlushDecompress::None throughout: with Finish on the first call miniz_oxide wants
     // the whole output to fit the buffer at once.
     // One byte over the limit is enough to know the limit was exceeded.
     let hard_cap = limit.saturating_add(1);
-    let mut out = Vec::with_capacity(hint.clamp(64, hard_cap));
+    // A reused scratch buffer already has room; a fresh one starts from a guess.
+    if out.capacity() == 0 {
+        out.reserve_exact(data.len().saturating_mul(4).clamp(64, hard_cap));
+    }
     loop {
         if out.len() == out.capacity() {
             if out.len() >= hard_cap {
@@ -144,11 +185,12 @@ fn inflate_zlib_with(
             let grow = out.len().max(64).min(hard_cap - out.len());
             out.reserve_exact(grow);
         }
+        // decompress_vec writes only into the spare capacity up to the hard cap.
         let consumed = usize::try_from(state.total_in()).unwrap_or(usize::MAX);
         let input = data.get(consumed..).unwrap_or(&[]);
         let before = (state.total_in(), state.total_out());
         let status = state
-            .decompress_vec(input, &mut out, FlushDecompress::None)
+            .decompress_vec(input, out, FlushDecompress::None)
             .map_err(zlib_error)?;
         match status {
             Status::StreamEnd => break,
@@ -165,7 +207,7 @@ fn inflate_zlib_with(
             "output exceeds the limit of {limit} bytes"
         )));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// zlib-compresses `data` at `level` (0..=9; the Java producer uses 5).
