@@ -173,7 +173,7 @@ impl From<MessageExt> for NativeMessageView {
             msg_id: message.msg_id().to_owned(),
             body: Buffer::from(message.body.to_vec()),
             topic: message.topic,
-            properties: message.properties,
+            properties: message.properties.into_iter().collect(),
             offset_msg_id: message.offset_msg_id,
             queue_id: message.queue_id,
             queue_offset: message.queue_offset,

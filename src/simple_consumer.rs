@@ -88,7 +88,7 @@ impl From<PoppedMessage> for NativePoppedMessage {
             born_host: message.born_host.to_string(),
             store_host: message.store_host.to_string(),
             topic: message.topic,
-            properties: message.properties,
+            properties: message.properties.into_iter().collect(),
             offset_msg_id: message.offset_msg_id,
             broker_name: message.broker_name,
             queue_id: message.queue_id,

@@ -685,7 +685,7 @@ impl Producer {
 
     /// The properties `message`, already validated, travels with.
     fn properties_of(&self, message: &OutgoingMessage, uniq_id: &str) -> Properties {
-        let mut properties = Properties::new();
+        let mut properties = Properties::default();
         for (name, value) in &message.properties {
             properties.insert(name.clone(), value.clone());
         }

@@ -245,7 +245,7 @@ fn stored_message(body: &str) -> Bytes {
     let message = StoredMessage {
         topic: "T".into(),
         flag: 0,
-        properties: Properties::new(),
+        properties: Properties::default(),
         body: body.as_bytes().to_vec(),
         queue_id: 1,
         queue_offset: 17,

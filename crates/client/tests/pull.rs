@@ -99,7 +99,7 @@ fn pull_response(code: i32, next: i64, min: i64, max: i64, suggest: i64) -> Remo
 /// A stored record at `offset` with `body`, and tag `tag` when given.
 fn record(offset: i64, body: &str, tag: Option<&str>) -> BytesMut {
     let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
-    let mut properties = Properties::new();
+    let mut properties = Properties::default();
     if let Some(tag) = tag {
         properties.insert(keys::TAGS.to_owned(), tag.to_owned());
     }

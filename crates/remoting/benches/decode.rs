@@ -4,7 +4,6 @@
 //! Run: `cargo bench -p rocketmq-remoting --bench decode`. Throughput is reported in
 //! elements (messages) per second.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
@@ -59,7 +58,7 @@ fn batch(body_size: usize, kind: Body) -> Bytes {
                 sysflag::COMPRESSED | sysflag::COMPRESSION_ZSTD,
             ),
         };
-        let mut properties = HashMap::new();
+        let mut properties = rocketmq_remoting::message::Properties::default();
         properties.insert("TAGS".to_owned(), "TagA".to_owned());
         properties.insert("KEYS".to_owned(), format!("order-{i} user-{i}"));
         properties.insert(

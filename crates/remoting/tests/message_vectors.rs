@@ -5,7 +5,6 @@
 //! this crate, and compresses bodies with Python's zlib and the PyPI `lz4` / `zstandard`
 //! packages. Expected ids were computed by hand from the same inputs (shown inline).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
@@ -71,7 +70,7 @@ fn uncompressed_body_is_zero_copy() {
 #[test]
 fn rust_encoder_reproduces_v1_vector_byte_for_byte() {
     let expected = vector("v1_ipv4.bin");
-    let mut properties = HashMap::new();
+    let mut properties = rocketmq_remoting::message::Properties::default();
     for (k, v) in [
         ("KEYS", "k1 k2"),
         ("TAGS", "TagA"),
@@ -324,7 +323,7 @@ fn many_empty_inner_batches_do_not_exhaust_the_stack() {
     let record = StoredMessage {
         topic: "T".into(),
         flag: 0,
-        properties: HashMap::new(),
+        properties: Default::default(),
         body: Vec::new(),
         queue_id: 0,
         queue_offset: 0,

@@ -4,7 +4,6 @@
 //! (`MessageDecoder.string2messageProperties`, `String.hashCode`,
 //! `MessageDecoder.encodeMessage`, `MessageClientIDSetter`).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use bytes::Bytes;
@@ -13,7 +12,7 @@ use rocketmq_remoting::message::{
     encode_properties, tag_hash, CompressionType, Message, UniqIdGenerator,
 };
 
-fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+fn map(pairs: &[(&str, &str)]) -> rocketmq_remoting::message::Properties {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -84,7 +83,7 @@ fn properties_encode_sorted_and_terminated() {
     let props = map(&[("b", "2"), ("a", "1")]);
     assert_eq!(encode_properties(&props), "a\u{1}1\u{2}b\u{1}2\u{2}");
     assert_eq!(decode_properties(&encode_properties(&props)), props);
-    assert_eq!(encode_properties(&HashMap::new()), "");
+    assert_eq!(encode_properties(&Default::default()), "");
 }
 
 #[test]

@@ -474,7 +474,7 @@ mod tests {
     fn backlog_comes_from_the_last_message_of_the_pull() {
         let queue = ProcessQueue::new(NOW);
         let with_max = |offset, max: &str| {
-            let mut props = Properties::new();
+            let mut props = Properties::default();
             props.insert(keys::MAX_OFFSET.to_owned(), max.to_owned());
             message_with(offset, 1, props)
         };
@@ -550,7 +550,7 @@ mod tests {
     fn expired_message_is_the_oldest_one_started_too_long_ago() {
         let queue = ProcessQueue::new(NOW);
         let started = |offset, at: i64| {
-            let mut props = Properties::new();
+            let mut props = Properties::default();
             props.insert(keys::CONSUME_START_TIME.to_owned(), at.to_string());
             message_with(offset, 1, props)
         };
@@ -660,7 +660,7 @@ pub(crate) mod test_messages {
 
     /// A message of topic `T` at `offset` with a body of `body_len` bytes.
     pub(crate) fn message(offset: i64, body_len: usize) -> Arc<MessageExt> {
-        message_with(offset, body_len, Properties::new())
+        message_with(offset, body_len, Properties::default())
     }
 
     /// [`message`] with `properties`.

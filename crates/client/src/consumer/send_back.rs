@@ -431,7 +431,6 @@ async fn send_retry_copy(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::net::SocketAddr;
 
     use bytes::Bytes;
@@ -446,7 +445,7 @@ mod tests {
             properties: properties
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<HashMap<_, _>>(),
+                .collect(),
             body: Bytes::from_static(b"body"),
             store_size: 0,
             body_crc: 0,

@@ -21,7 +21,7 @@ impl Message {
             topic: topic.into(),
             body: body.into(),
             flag: 0,
-            properties: Properties::new(),
+            properties: Properties::default(),
         }
     }
 

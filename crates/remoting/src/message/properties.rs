@@ -2,8 +2,10 @@
 
 use std::collections::HashMap;
 
-/// Property map of a message.
-pub type Properties = HashMap<String, String>;
+/// Property map of a message. Hashed with foldhash rather than std's SipHash: a consumer
+/// builds one map per pulled message, and SipHash was most of building it (bench/findings.md).
+/// Its seeds are still random per process, so crafted names cannot pick the buckets.
+pub type Properties = HashMap<String, String, foldhash::fast::RandomState>;
 
 /// Separator between a name and its value.
 pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
@@ -76,7 +78,7 @@ pub fn decode_properties_bytes(raw: &[u8]) -> Properties {
     // adds to every pulled message (MIN_OFFSET and MAX_OFFSET, as Java's PullAPIWrapper),
     // which otherwise made every pulled message's map grow and rehash.
     let entries = raw.iter().filter(|&&b| b == ENTRY_END).count();
-    let mut map = Properties::with_capacity(entries + 2);
+    let mut map = Properties::with_capacity_and_hasher(entries + 2, Default::default());
     for piece in raw.split(|&b| b == ENTRY_END) {
         let Some(at) = piece.iter().position(|&b| b == NAME_END) else {
             continue;
