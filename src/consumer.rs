@@ -792,12 +792,7 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
                 } else {
                     m.body.len()
                 };
-                copied
-                    + m.offset_msg_id.len()
-                    + m.properties
-                        .iter()
-                        .map(|(k, v)| k.len() + v.len() + 2)
-                        .sum::<usize>()
+                copied + m.offset_msg_id.len() + m.properties.wire_len()
             })
             .sum();
         let fixed = HEADER_BYTES + TASK_BYTES * tasks.len() + RECORD_BYTES * n;
@@ -834,12 +829,9 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
                 0
             };
             let properties_start = data.len();
-            // Unordered, unlike the wire encoder: JavaScript reads them into an object.
-            for (name, value) in &m.properties {
-                data.extend_from_slice(name.as_bytes());
-                data.push(1);
-                data.extend_from_slice(value.as_bytes());
-                data.push(2);
+            // Unsorted, unlike the wire encoder: JavaScript reads them into an object.
+            for entry in m.properties.wire_entries() {
+                data.extend_from_slice(entry.as_bytes());
             }
             let properties_len = data.len() - properties_start;
             data.extend_from_slice(m.offset_msg_id.as_bytes());

@@ -690,7 +690,7 @@ impl Producer {
             properties.insert(name.clone(), value.clone());
         }
         if let Some(tags) = message.tags.as_deref().filter(|t| !t.is_empty()) {
-            properties.insert(keys::TAGS.into(), tags.to_owned());
+            properties.insert(keys::TAGS, tags);
         }
         let keys_joined = message
             .keys
@@ -700,19 +700,19 @@ impl Producer {
             .collect::<Vec<_>>()
             .join(keys::KEY_SEPARATOR);
         if !keys_joined.is_empty() {
-            properties.insert(keys::KEYS.into(), keys_joined);
+            properties.insert(keys::KEYS, keys_joined);
         }
         if message.delay_level > 0 {
-            properties.insert(keys::DELAY.into(), message.delay_level.to_string());
+            properties.insert(keys::DELAY, message.delay_level.to_string());
         }
         if let Some(at) = message.deliver_time_ms {
-            properties.insert(keys::TIMER_DELIVER_MS.into(), at.to_string());
+            properties.insert(keys::TIMER_DELIVER_MS, at.to_string());
         }
         if let Some(key) = &message.sharding_key {
-            properties.insert(keys::SHARDING_KEY.into(), key.clone());
+            properties.insert(keys::SHARDING_KEY, key.clone());
         }
-        properties.insert(keys::UNIQ_KEY.into(), uniq_id.to_owned());
-        properties.insert(keys::WAIT.into(), "true".into());
+        properties.insert(keys::UNIQ_KEY, uniq_id);
+        properties.insert(keys::WAIT, "true");
         properties
     }
 
@@ -1227,13 +1227,13 @@ mod tests {
             deliver_time_ms: None,
         };
         let props = p.properties_of(&msg, "ID");
-        assert_eq!(props["TAGS"], "TagA");
-        assert_eq!(props["KEYS"], "k1 k2");
-        assert_eq!(props["DELAY"], "3");
-        assert_eq!(props["UNIQ_KEY"], "ID");
-        assert_eq!(props["WAIT"], "true");
-        assert_eq!(props["color"], "red");
-        assert_eq!(props["__SHARDINGKEY"], "order-7");
+        assert_eq!(&props["TAGS"], "TagA");
+        assert_eq!(&props["KEYS"], "k1 k2");
+        assert_eq!(&props["DELAY"], "3");
+        assert_eq!(&props["UNIQ_KEY"], "ID");
+        assert_eq!(&props["WAIT"], "true");
+        assert_eq!(&props["color"], "red");
+        assert_eq!(&props["__SHARDINGKEY"], "order-7");
         assert!(!props.contains_key("TIMER_DELIVER_MS"));
         let timed = OutgoingMessage {
             delay_level: 0,
@@ -1241,7 +1241,7 @@ mod tests {
             ..msg
         };
         assert_eq!(
-            p.properties_of(&timed, "ID")["TIMER_DELIVER_MS"],
+            &p.properties_of(&timed, "ID")["TIMER_DELIVER_MS"],
             "1700000000000"
         );
     }

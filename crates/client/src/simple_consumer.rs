@@ -496,13 +496,12 @@ fn popped_messages(
             }
         };
         let receipt_handle = handle.to_string();
-        message
-            .properties
-            .insert(POP_CK.to_owned(), receipt_handle.clone());
-        message
-            .properties
-            .entry(FIRST_POP_TIME.to_owned())
-            .or_insert_with(|| pop_time.to_string());
+        message.properties.insert(POP_CK, receipt_handle.clone());
+        if !message.properties.contains_key(FIRST_POP_TIME) {
+            message
+                .properties
+                .insert(FIRST_POP_TIME, pop_time.to_string());
+        }
         message.topic = topic.to_owned();
         message.broker_name = broker.to_owned();
         popped.push(PoppedMessage {
@@ -587,7 +586,7 @@ mod tests {
         let mut retried = stored("orders", 0, 4);
         retried
             .properties
-            .insert(POP_CK.into(), "4 900 15000 1 1 broker-b 0 4".into());
+            .insert(POP_CK, "4 900 15000 1 1 broker-b 0 4");
         let popped = popped_messages(
             vec![stored("orders", 3, 11), retried],
             "orders",

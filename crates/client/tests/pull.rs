@@ -101,7 +101,7 @@ fn record(offset: i64, body: &str, tag: Option<&str>) -> BytesMut {
     let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
     let mut properties = Properties::default();
     if let Some(tag) = tag {
-        properties.insert(keys::TAGS.to_owned(), tag.to_owned());
+        properties.insert(keys::TAGS, tag);
     }
     let message = StoredMessage {
         topic: TOPIC.into(),

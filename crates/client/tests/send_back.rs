@@ -138,8 +138,7 @@ async fn a_retried_message_is_sent_back_under_its_first_topic() {
     let server = scripted_broker(seen.clone(), response::SUCCESS, response::SUCCESS).await;
     let mut msg = pulled(&server.addr);
     msg.topic = retry_topic(GROUP);
-    msg.properties
-        .insert(keys::RETRY_TOPIC.into(), "Orders".into());
+    msg.properties.insert(keys::RETRY_TOPIC, "Orders");
     run(&server, &msg).await.unwrap();
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     let h = ConsumerSendMsgBackRequestHeader::from_ext_fields(&seen[0].ext_fields).unwrap();
@@ -152,7 +151,7 @@ async fn a_refused_send_back_becomes_a_copy_for_the_retry_topic() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let server = scripted_broker(seen.clone(), response::SYSTEM_ERROR, response::SUCCESS).await;
     let mut msg = pulled(&server.addr);
-    msg.properties.insert(keys::TRAN_MSG.into(), "true".into());
+    msg.properties.insert(keys::TRAN_MSG, "true");
     assert_eq!(run(&server, &msg).await.unwrap(), SendBackPath::RetryTopic);
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     let codes: Vec<i32> = seen.iter().map(|c| c.code).collect();
@@ -171,16 +170,10 @@ async fn a_refused_send_back_becomes_a_copy_for_the_retry_topic() {
     assert_eq!(h.reconsume_times, Some(5));
     assert_eq!(h.max_reconsume_times, Some(16));
     let props = decode_properties(h.properties.as_deref().unwrap());
-    assert_eq!(
-        props.get(keys::RETRY_TOPIC).map(String::as_str),
-        Some("Orders")
-    );
-    assert_eq!(
-        props.get(keys::ORIGIN_MESSAGE_ID).map(String::as_str),
-        Some("UNIQ-1")
-    );
-    assert_eq!(props.get(keys::DELAY).map(String::as_str), Some("7"));
-    assert_eq!(props.get(keys::TAGS).map(String::as_str), Some("paid"));
+    assert_eq!(props.get(keys::RETRY_TOPIC), Some("Orders"));
+    assert_eq!(props.get(keys::ORIGIN_MESSAGE_ID), Some("UNIQ-1"));
+    assert_eq!(props.get(keys::DELAY), Some("7"));
+    assert_eq!(props.get(keys::TAGS), Some("paid"));
     assert!(!props.contains_key(keys::TRAN_MSG));
     server.finish().await;
 }

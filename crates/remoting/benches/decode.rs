@@ -59,16 +59,13 @@ fn batch(body_size: usize, kind: Body) -> Bytes {
             ),
         };
         let mut properties = rocketmq_remoting::message::Properties::default();
-        properties.insert("TAGS".to_owned(), "TagA".to_owned());
-        properties.insert("KEYS".to_owned(), format!("order-{i} user-{i}"));
-        properties.insert(
-            "UNIQ_KEY".to_owned(),
-            format!("7F0000010B5D1B6B6B6B0000AB12{i:04X}"),
-        );
-        properties.insert("WAIT".to_owned(), "true".to_owned());
-        properties.insert("MIN_OFFSET".to_owned(), "0".to_owned());
-        properties.insert("MAX_OFFSET".to_owned(), "1000000".to_owned());
-        properties.insert("CLUSTER".to_owned(), "DefaultCluster".to_owned());
+        properties.insert("TAGS", "TagA");
+        properties.insert("KEYS", format!("order-{i} user-{i}"));
+        properties.insert("UNIQ_KEY", format!("7F0000010B5D1B6B6B6B0000AB12{i:04X}"));
+        properties.insert("WAIT", "true");
+        properties.insert("MIN_OFFSET", "0");
+        properties.insert("MAX_OFFSET", "1000000");
+        properties.insert("CLUSTER", "DefaultCluster");
         let message = StoredMessage {
             topic: "BenchmarkTopic".into(),
             flag: 0,

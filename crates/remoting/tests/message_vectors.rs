@@ -77,7 +77,7 @@ fn rust_encoder_reproduces_v1_vector_byte_for_byte() {
         ("UNIQ_KEY", "7F0000010B5D1B6B6B6B0000AB120000"),
         ("WAIT", "true"),
     ] {
-        properties.insert(k.to_owned(), v.to_owned());
+        properties.insert(k, v);
     }
     let stored = StoredMessage {
         topic: "TopicTest".into(),

@@ -475,7 +475,7 @@ mod tests {
         let queue = ProcessQueue::new(NOW);
         let with_max = |offset, max: &str| {
             let mut props = Properties::default();
-            props.insert(keys::MAX_OFFSET.to_owned(), max.to_owned());
+            props.insert(keys::MAX_OFFSET, max);
             message_with(offset, 1, props)
         };
         queue.put_messages([with_max(10, "900"), with_max(11, "1000")]);
@@ -551,7 +551,7 @@ mod tests {
         let queue = ProcessQueue::new(NOW);
         let started = |offset, at: i64| {
             let mut props = Properties::default();
-            props.insert(keys::CONSUME_START_TIME.to_owned(), at.to_string());
+            props.insert(keys::CONSUME_START_TIME, at.to_string());
             message_with(offset, 1, props)
         };
         queue.put_messages([started(1, NOW), started(2, NOW - 1_000_000)]);

@@ -422,10 +422,10 @@ pub fn process_pull_response(
         }
         message
             .properties
-            .insert(keys::MIN_OFFSET.to_owned(), min_offset.clone());
+            .insert(keys::MIN_OFFSET, min_offset.clone());
         message
             .properties
-            .insert(keys::MAX_OFFSET.to_owned(), max_offset.clone());
+            .insert(keys::MAX_OFFSET, max_offset.clone());
         message.broker_name = queue.broker_name.clone();
         message.queue_id = queue.queue_id;
         // 5.x static topics: the broker's physical queue offsets are shifted into the

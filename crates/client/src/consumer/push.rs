@@ -2751,9 +2751,7 @@ mod tests {
     fn a_retried_message_shows_its_original_topic() {
         let mut retried = MessageExt::clone(&message(3, 1));
         retried.topic = "%RETRY%G".into();
-        retried
-            .properties
-            .insert(keys::RETRY_TOPIC.to_owned(), "Orders".to_owned());
+        retried.properties.insert(keys::RETRY_TOPIC, "Orders");
         assert_eq!(restore_retry_topic("G", retried.clone()).topic, "Orders");
         // Another group's retry topic is a topic like any other.
         assert_eq!(restore_retry_topic("H", retried).topic, "%RETRY%G");

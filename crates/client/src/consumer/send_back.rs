@@ -292,11 +292,11 @@ pub fn retry_copy_header(
         .property(keys::ORIGIN_MESSAGE_ID)
         .unwrap_or(msg.msg_id())
         .to_owned();
-    properties.insert(keys::ORIGIN_MESSAGE_ID.into(), origin);
-    properties.insert(keys::RETRY_TOPIC.into(), original_topic(msg).to_owned());
+    properties.insert(keys::ORIGIN_MESSAGE_ID, origin);
+    properties.insert(keys::RETRY_TOPIC, original_topic(msg));
     properties.remove(keys::TRAN_MSG);
     properties.insert(
-        keys::DELAY.into(),
+        keys::DELAY,
         (FALLBACK_BASE_DELAY_LEVEL + msg.reconsume_times).to_string(),
     );
     // Carried in the header instead, as Java's producer does for retry topics.

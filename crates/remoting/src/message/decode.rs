@@ -95,7 +95,7 @@ pub struct MessageExt {
 impl MessageExt {
     /// The property `name`.
     pub fn property(&self, name: &str) -> Option<&str> {
-        self.properties.get(name).map(String::as_str)
+        self.properties.get(name)
     }
 
     /// The id a user sees: UNIQ_KEY when present, else the offsetMsgId.

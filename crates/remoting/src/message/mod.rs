@@ -7,6 +7,7 @@ pub mod decode;
 pub mod ids;
 pub mod outgoing;
 pub mod properties;
+mod property_map;
 pub mod stored;
 pub mod sysflag;
 pub mod tag;

@@ -30,13 +30,13 @@ impl Message {
     pub fn put_property(&mut self, name: &str, value: impl Into<String>) {
         let value = value.into();
         if !name.is_empty() && !value.is_empty() {
-            self.properties.insert(name.to_owned(), value);
+            self.properties.insert(name, value);
         }
     }
 
     /// The property `name`.
     pub fn property(&self, name: &str) -> Option<&str> {
-        self.properties.get(name).map(String::as_str)
+        self.properties.get(name)
     }
 
     /// Sets the tag.

@@ -1,11 +1,6 @@
 //! The message properties string: `name \x01 value \x02` entries.
 
-use std::collections::HashMap;
-
-/// Property map of a message. Hashed with foldhash rather than std's SipHash: a consumer
-/// builds one map per pulled message, and SipHash was most of building it (bench/findings.md).
-/// Its seeds are still random per process, so crafted names cannot pick the buckets.
-pub type Properties = HashMap<String, String, foldhash::fast::RandomState>;
+pub use super::property_map::Properties;
 
 /// Separator between a name and its value.
 pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
@@ -74,21 +69,47 @@ pub fn decode_properties(text: &str) -> Properties {
 pub fn decode_properties_bytes(raw: &[u8]) -> Properties {
     const ENTRY_END: u8 = PROPERTY_SEPARATOR as u8;
     const NAME_END: u8 = NAME_VALUE_SEPARATOR as u8;
-    // Sized up front: one entry per separator is the common case, plus the two a consumer
-    // adds to every pulled message (MIN_OFFSET and MAX_OFFSET, as Java's PullAPIWrapper),
-    // which otherwise made every pulled message's map grow and rehash.
-    let entries = raw.iter().filter(|&&b| b == ENTRY_END).count();
-    let mut map = Properties::with_capacity_and_hasher(entries + 2, Default::default());
-    for piece in raw.split(|&b| b == ENTRY_END) {
-        let Some(at) = piece.iter().position(|&b| b == NAME_END) else {
-            continue;
-        };
-        let (name, value) = (&piece[..at], &piece[at + 1..]);
-        if !name.is_empty() && !value.is_empty() {
-            map.insert(owned_text(name), owned_text(value));
+    // Room for the two entries a consumer adds to every pulled message (MIN_OFFSET and
+    // MAX_OFFSET, as Java's PullAPIWrapper), so that adding them does not grow the map.
+    const ADDED_BYTES: usize = 64;
+    let entries = raw.iter().filter(|&&b| b == ENTRY_END).count() + 1;
+    let Ok(text) = std::str::from_utf8(raw) else {
+        // Rare: rebuilt entry by entry, each name and value decoded lossily.
+        let mut map = Properties::with_capacity(entries + 2);
+        for piece in raw.split(|&b| b == ENTRY_END) {
+            if let Some(at) = piece.iter().position(|&b| b == NAME_END) {
+                let (name, value) = (&piece[..at], &piece[at + 1..]);
+                if !name.is_empty() && !value.is_empty() {
+                    map.insert(owned_text(name), owned_text(value));
+                }
+            }
         }
+        return map;
+    };
+    let mut owned = String::with_capacity(raw.len() + 1 + ADDED_BYTES);
+    owned.push_str(text);
+    if !raw.is_empty() && raw.last() != Some(&ENTRY_END) {
+        // The last entry's terminator, which the map's wire form keeps for every entry.
+        owned.push(PROPERTY_SEPARATOR);
     }
-    map
+    let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(entries + 2);
+    let mut start = 0;
+    for piece in raw.split(|&b| b == ENTRY_END) {
+        let end = start + piece.len();
+        if let Some(at) = piece.iter().position(|&b| b == NAME_END) {
+            if at > 0 && at + 1 < piece.len() {
+                let span = (start, start + at, end);
+                let name = &piece[..at];
+                match spans.iter_mut().find(|(s, sep, _)| &raw[*s..*sep] == name) {
+                    // A later duplicate replaces the earlier one.
+                    Some(earlier) => *earlier = span,
+                    None => spans.push(span),
+                }
+            }
+        }
+        start = end + 1;
+    }
+    Properties::from_parts(owned, spans)
 }
 
 /// `bytes` as a String, invalid UTF-8 replaced.
@@ -102,17 +123,11 @@ fn owned_text(bytes: &[u8]) -> String {
 /// Writes properties as Java's `messageProperties2String` does: every entry followed by
 /// `\x02`, including the last. Entries are written in name order so the output is stable.
 pub fn encode_properties(properties: &Properties) -> String {
-    let mut names: Vec<&String> = properties.keys().collect();
-    names.sort();
-    let len: usize = properties.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-    let mut out = String::with_capacity(len);
-    for name in names {
-        if let Some(value) = properties.get(name) {
-            out.push_str(name);
-            out.push(NAME_VALUE_SEPARATOR);
-            out.push_str(value);
-            out.push(PROPERTY_SEPARATOR);
-        }
+    let mut entries: Vec<(&str, &str)> = properties.wire_entries().zip(properties.keys()).collect();
+    entries.sort_unstable_by_key(|&(_, name)| name);
+    let mut out = String::with_capacity(properties.wire_len());
+    for (entry, _) in entries {
+        out.push_str(entry);
     }
     out
 }
