@@ -24,8 +24,8 @@ struct Span {
 /// Iteration follows insertion order (a replaced value keeps its entry's place).
 #[derive(Clone, Default)]
 pub struct Properties {
-    /// Entries in the wire form; a replaced or removed entry leaves its old bytes behind,
-    /// unindexed.
+    /// Entries in the wire form. Only a decoded string's malformed pieces (skipped, as Java
+    /// skips them) and the earlier of two entries with one name stay in it unindexed.
     text: String,
     spans: Vec<Span>,
 }
@@ -76,9 +76,17 @@ impl Properties {
         self.position(name).is_some()
     }
 
-    /// Sets `name` to `value`; returns the value it replaced.
+    /// Sets `name` to `value`; returns the value it replaced. A replaced value is rewritten in
+    /// place, so a value set again and again (a consume start time on every redelivery of an
+    /// orderly message) does not grow the text.
     pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
         let (name, value) = (name.as_ref(), value.as_ref());
+        if let Some(i) = self.position(name) {
+            let span = self.spans[i];
+            let old = self.value_of(&span).to_owned();
+            self.splice(span.separator + 1..span.end, value);
+            return Some(old);
+        }
         let start = self.text.len();
         self.text.push_str(name);
         let separator = self.text.len();
@@ -86,29 +94,41 @@ impl Properties {
         self.text.push_str(value);
         let end = self.text.len();
         self.text.push(PROPERTY_SEPARATOR);
-        let span = Span {
+        self.spans.push(Span {
             start,
             separator,
             end,
-        };
-        match self.position(name) {
-            Some(i) => {
-                let old = self.value_of(&self.spans[i]).to_owned();
-                self.spans[i] = span;
-                Some(old)
-            }
-            None => {
-                self.spans.push(span);
-                None
-            }
-        }
+        });
+        None
     }
 
     /// Removes `name`; returns its value.
     pub fn remove(&mut self, name: &str) -> Option<String> {
         let i = self.position(name)?;
         let span = self.spans.remove(i);
-        Some(self.value_of(&span).to_owned())
+        let old = self.value_of(&span).to_owned();
+        self.splice(span.start..span.end + 1, "");
+        Some(old)
+    }
+
+    /// Replaces `range` of the text (inside one entry, or one whole entry) with `with`, and
+    /// moves every index past it by the difference.
+    fn splice(&mut self, range: std::ops::Range<usize>, with: &str) {
+        let (at, removed) = (range.start, range.len());
+        self.text.replace_range(range, with);
+        let moved = |offset: usize| {
+            if offset >= at + removed {
+                offset + with.len() - removed
+            } else {
+                offset
+            }
+        };
+        for span in &mut self.spans {
+            // The entry being rewritten ends past the change: only its end moves.
+            span.start = moved(span.start);
+            span.separator = moved(span.separator);
+            span.end = moved(span.end);
+        }
     }
 
     /// How many entries it holds.
@@ -233,6 +253,40 @@ mod tests {
         assert!(!map.contains_key("TAGS"));
         assert_eq!(map.len(), 1);
         assert_eq!(map, [("KEYS", "k")].into_iter().collect());
+        assert_eq!(map.wire_entries().collect::<String>(), "KEYS\u{1}k\u{2}");
+    }
+
+    #[test]
+    fn values_set_again_and_again_do_not_grow_the_text() {
+        let mut map: Properties = [("A", "1"), ("B", "22"), ("C", "333")]
+            .into_iter()
+            .collect();
+        for round in 0..1000 {
+            map.insert(
+                "B",
+                if round % 2 == 0 {
+                    "a longer value"
+                } else {
+                    "x"
+                },
+            );
+        }
+        assert_eq!(
+            map.text.len(),
+            "A\u{1}1\u{2}B\u{1}x\u{2}C\u{1}333\u{2}".len()
+        );
+        assert_eq!(
+            map.iter().collect::<Vec<_>>(),
+            [("A", "1"), ("B", "x"), ("C", "333")]
+        );
+        assert_eq!(map.remove("A"), Some("1".to_owned()));
+        map.insert("C", "");
+        map.insert("D", "4");
+        assert_eq!(
+            map.wire_entries().collect::<String>(),
+            "B\u{1}x\u{2}C\u{1}\u{2}D\u{1}4\u{2}"
+        );
+        assert_eq!(map.get("C"), Some(""));
     }
 
     #[test]
