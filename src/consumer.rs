@@ -676,20 +676,22 @@ fn crosses_shared(body: &[u8]) -> bool {
     body.len() >= SHARED_BODY_MIN
 }
 
+/// The bytes of `body` copied into a crossing's data: none when it crosses on its own.
+fn copied_body_len(body: &[u8]) -> usize {
+    if crosses_shared(body) {
+        0
+    } else {
+        body.len()
+    }
+}
+
 impl ConsumeTask {
     /// About the bytes this task adds to a crossing: its copied bodies, and a record and
     /// some properties per message.
     fn crossing_bytes(&self) -> usize {
         self.messages
             .iter()
-            .map(|m| {
-                let copied = if crosses_shared(&m.body) {
-                    0
-                } else {
-                    m.body.len()
-                };
-                copied + RECORD_BYTES + 128
-            })
+            .map(|m| copied_body_len(&m.body) + RECORD_BYTES + 128)
             .sum()
     }
 }
@@ -786,14 +788,7 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
         let messages = || tasks.iter().flat_map(|t| t.messages.iter());
         let n = messages().count();
         let data_bytes: usize = messages()
-            .map(|m| {
-                let copied = if crosses_shared(&m.body) {
-                    0
-                } else {
-                    m.body.len()
-                };
-                copied + m.offset_msg_id.len() + m.properties.wire_len()
-            })
+            .map(|m| copied_body_len(&m.body) + m.offset_msg_id.len() + m.properties.wire_len())
             .sum();
         let fixed = HEADER_BYTES + TASK_BYTES * tasks.len() + RECORD_BYTES * n;
         // One allocation for the whole crossing: the fixed part is written into `packed`

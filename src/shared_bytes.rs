@@ -3,6 +3,11 @@
 //! The Buffer holds one reference to the bytes; it is dropped when V8 collects the Buffer,
 //! so the memory lives as long as either side still uses it. Where Node forbids external
 //! buffers (some embedders do), the bytes are copied instead.
+//!
+//! napi-rs's `BufferSlice::from_external` does the same but is not used: its debug builds
+//! refuse two Buffers over one pointer, and a message handed to JavaScript again (an orderly
+//! SUSPEND, a local retry) crosses with the same bytes while its first Buffer may still be
+//! alive. Node 20 itself accepts that (checked with three live Buffers over one body).
 
 use std::ffi::c_void;
 use std::ptr;

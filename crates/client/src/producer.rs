@@ -687,7 +687,7 @@ impl Producer {
     fn properties_of(&self, message: &OutgoingMessage, uniq_id: &str) -> Properties {
         let mut properties = Properties::default();
         for (name, value) in &message.properties {
-            properties.insert(name.clone(), value.clone());
+            properties.insert(name, value);
         }
         if let Some(tags) = message.tags.as_deref().filter(|t| !t.is_empty()) {
             properties.insert(keys::TAGS, tags);
@@ -709,7 +709,7 @@ impl Producer {
             properties.insert(keys::TIMER_DELIVER_MS, at.to_string());
         }
         if let Some(key) = &message.sharding_key {
-            properties.insert(keys::SHARDING_KEY, key.clone());
+            properties.insert(keys::SHARDING_KEY, key);
         }
         properties.insert(keys::UNIQ_KEY, uniq_id);
         properties.insert(keys::WAIT, "true");

@@ -496,7 +496,7 @@ fn popped_messages(
             }
         };
         let receipt_handle = handle.to_string();
-        message.properties.insert(POP_CK, receipt_handle.clone());
+        message.properties.insert(POP_CK, &receipt_handle);
         if !message.properties.contains_key(FIRST_POP_TIME) {
             message
                 .properties

@@ -420,12 +420,8 @@ pub fn process_pull_response(
             result.filtered_out += 1;
             continue;
         }
-        message
-            .properties
-            .insert(keys::MIN_OFFSET, min_offset.clone());
-        message
-            .properties
-            .insert(keys::MAX_OFFSET, max_offset.clone());
+        message.properties.insert(keys::MIN_OFFSET, &min_offset);
+        message.properties.insert(keys::MAX_OFFSET, &max_offset);
         message.broker_name = queue.broker_name.clone();
         message.queue_id = queue.queue_id;
         // 5.x static topics: the broker's physical queue offsets are shifted into the
