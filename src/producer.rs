@@ -517,7 +517,8 @@ impl NativeProducer {
     /// Throws (and drops what was staged) once the producer has shut down.
     #[napi(ts_return_type = "void")]
     pub fn flush(&self) -> Fallible<()> {
-        let staged = std::mem::take(&mut *self.staged.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut staged =
+            std::mem::take(&mut *self.staged.lock().unwrap_or_else(|p| p.into_inner()));
         if self.completions.is_released() {
             return Err(ClientError::State("producer has been shut down".into())).fallible();
         }
@@ -527,6 +528,17 @@ impl NativeProducer {
         self.completions.begin(staged.len());
         let producer = Arc::clone(&self.inner);
         let completions = Arc::clone(&self.completions);
+        if staged.len() == 1 {
+            // A lone send (one in flight): written from this thread, no worker wake first.
+            let Some((id, message, target)) = staged.pop() else {
+                return Ok(()).fallible();
+            };
+            crate::runtime::start_here(async move {
+                let outcome = producer.send_to(message, target).await;
+                completions.complete(SendOutcome { id, outcome });
+            });
+            return Ok(()).fallible();
+        }
         napi::bindgen_prelude::spawn(async move {
             let mut staged = staged.into_iter();
             let Some((first_id, first, first_target)) = staged.next() else {
@@ -540,7 +552,7 @@ impl NativeProducer {
                     completions.complete(SendOutcome { id, outcome });
                 });
             }
-            // The first message goes out from this task: no extra hop for a lone send.
+            // The first message goes out from this task: no extra hop for it.
             let outcome = producer.send_to(first, first_target).await;
             completions.complete(SendOutcome {
                 id: first_id,

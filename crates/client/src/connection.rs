@@ -26,15 +26,13 @@
 //! hop it would save is cheap. The caller runs on a runtime worker, and tokio puts the
 //! task it wakes (the writer) in that worker's LIFO slot without waking another thread,
 //! so the writer runs on the same thread as soon as the caller awaits its response: one
-//! task poll, no context switch. A direct write, on the other hand, can be cancelled
-//! halfway through a frame (the caller's timeout, or a dropped future), which would
-//! need a hand-over of the unwritten tail to the writer to keep the stream framed, and
-//! under load it would turn the writer's one coalesced write per batch into one write
-//! per caller. Measured with a throwaway probe (one request in flight to a loopback
-//! echo peer, caller on a worker, release build): 8 to 12 us and one voluntary context
-//! switch per request either way, the difference lost in the noise; so it is not done.
-//! What does cost is a caller polled off the runtime (a `block_on` thread): then the
-//! writer's wake-up crosses threads, about 5 extra context switches per request.
+//! task poll, no context switch. Under load it would also turn the writer's one coalesced
+//! write per batch into one write per caller. Measured with a throwaway probe (one
+//! request in flight to a loopback echo peer, caller on a worker, release build): 8 to
+//! 12 us and one voluntary context switch per request either way. What does cost is a
+//! caller off the runtime (the JavaScript thread): then the writer's wake-up crosses
+//! threads, in series with the request. Such a caller can write its frame itself inside
+//! [`caller_writes`] (see the `writer` module).
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -46,7 +44,7 @@ use bytes::{Bytes, BytesMut};
 use log::{debug, warn};
 use rocketmq_remoting::codes::response;
 use rocketmq_remoting::RemotingCommand;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, ReadHalf};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
@@ -55,6 +53,11 @@ use tokio::time::Instant;
 use crate::error::{ClientError, Result};
 use crate::remoting_client::ConnectionConfig;
 use crate::transport::Stream;
+
+mod writer;
+
+pub use writer::caller_writes;
+use writer::{Direct, SharedWriter};
 
 /// Process-wide request ids: unique across connections, which makes logs unambiguous.
 static NEXT_OPAQUE: AtomicI32 = AtomicI32::new(1);
@@ -175,6 +178,8 @@ struct Shared {
     last_io_ms: AtomicU64,
     /// Requests that ran out of time since the peer last sent a byte.
     timeouts_since_read: AtomicU32,
+    /// The write half: the writer task's, and a caller's for a direct write.
+    writer: SharedWriter,
 }
 
 impl Shared {
@@ -192,6 +197,7 @@ impl Shared {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
         }
+        self.writer.close();
     }
 
     fn touch(&self) {
@@ -285,12 +291,9 @@ impl Connection {
             started: Instant::now(),
             last_io_ms: AtomicU64::new(0),
             timeouts_since_read: AtomicU32::new(0),
+            writer: SharedWriter::new(write_half),
         });
-        let writer = tokio::spawn(write_loop(
-            CloseOnDrop(shared.clone()),
-            write_half,
-            frames_rx,
-        ));
+        let writer = tokio::spawn(write_loop(CloseOnDrop(shared.clone()), frames_rx));
         let responder = Responder {
             addr,
             frames: frames_tx.clone(),
@@ -359,7 +362,7 @@ impl Connection {
         let frame = request.to_bytes()?;
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.pending).insert(opaque, tx);
-        let mut entry = PendingEntry {
+        let entry = PendingEntry {
             shared: &self.shared,
             opaque,
             armed: true,
@@ -369,6 +372,15 @@ impl Connection {
         if self.is_closed() {
             return Err(self.closed_error());
         }
+        let frame = match self.write_on_caller(frame) {
+            Ok(None) => {
+                return self
+                    .await_response(&request, rx, entry, deadline, timeout)
+                    .await
+            }
+            Ok(Some(frame)) => frame,
+            Err(err) => return Err(err),
+        };
         match self.frames.try_send(frame) {
             Ok(()) => {}
             Err(TrySendError::Closed(_)) => return Err(self.closed_error()),
@@ -388,6 +400,42 @@ impl Connection {
                 }
             }
         }
+        self.await_response(&request, rx, entry, deadline, timeout)
+            .await
+    }
+
+    /// Inside [`caller_writes`], writes `frame` from this thread when the connection is
+    /// idle. `Ok(None)`: written (any tail is the writer task's now); `Ok(Some)`: queue it.
+    fn write_on_caller(&self, frame: Bytes) -> Result<Option<Bytes>> {
+        if !writer::writes_on_caller() || self.queued_frames() > 0 {
+            return Ok(Some(frame));
+        }
+        match self.shared.writer.try_write(frame, || self.shared.touch()) {
+            Direct::Written { wake_writer } => {
+                // An empty frame only wakes the writer, which writes the tail first. A
+                // full queue needs no wake: the writer is busy and will get to it.
+                if wake_writer {
+                    let _ = self.frames.try_send(Bytes::new());
+                }
+                Ok(None)
+            }
+            Direct::Busy(frame) => Ok(Some(frame)),
+            Direct::Failed(err) => {
+                debug!("{}: write failed: {err}", self.shared.addr);
+                self.close();
+                Err(self.closed_error())
+            }
+        }
+    }
+
+    async fn await_response(
+        &self,
+        request: &RemotingCommand,
+        rx: oneshot::Receiver<RemotingCommand>,
+        mut entry: PendingEntry<'_>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<RemotingCommand> {
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(response)) => {
                 entry.armed = false;
@@ -511,17 +559,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn write_loop(
-    guard: CloseOnDrop,
-    mut writer: WriteHalf<Box<dyn Stream>>,
-    mut frames: mpsc::Receiver<Bytes>,
-) {
+async fn write_loop(guard: CloseOnDrop, mut frames: mpsc::Receiver<Bytes>) {
     let shared = &guard.0;
+    let progress = || shared.touch();
     let mut batch = BytesMut::new();
     while let Some(first) = frames.recv().await {
         let result = if first.len() >= WRITE_COALESCE_BYTES {
             // A large frame goes out as it is, without a copy.
-            write_tracked(&mut writer, &first, shared).await
+            shared.writer.write_batch(&first, progress).await
         } else {
             batch.clear();
             batch.extend_from_slice(&first);
@@ -532,7 +577,7 @@ async fn write_loop(
                     Err(_) => break,
                 }
             }
-            write_tracked(&mut writer, &batch, shared).await
+            shared.writer.write_batch(&batch, progress).await
         };
         if let Err(err) = result {
             debug!("{}: write failed: {err}", shared.addr);
@@ -540,23 +585,6 @@ async fn write_loop(
         }
     }
     // Every sender is gone: the connection handle was dropped.
-}
-
-/// `write_all` that records progress, so a large write to a slow peer is not idle.
-async fn write_tracked(
-    writer: &mut WriteHalf<Box<dyn Stream>>,
-    mut bytes: &[u8],
-    shared: &Shared,
-) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        let written = writer.write(bytes).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        shared.touch();
-        bytes = &bytes[written..];
-    }
-    writer.flush().await
 }
 
 async fn read_loop(
