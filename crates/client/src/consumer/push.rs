@@ -521,7 +521,7 @@ impl PushConsumerConfig {
 /// A message pulled from the group's retry topic carries the topic it was first sent to;
 /// the listener sees that one, as Java's `resetRetryAndNamespace` does.
 fn restore_retry_topic(group: &str, mut message: MessageExt) -> MessageExt {
-    if message.topic == rebalance::retry_topic(group) {
+    if rebalance::is_retry_topic_of(&message.topic, group) {
         if let Some(original) = message.property(keys::RETRY_TOPIC) {
             message.topic = original.to_owned();
         }

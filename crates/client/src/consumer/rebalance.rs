@@ -46,6 +46,12 @@ pub fn retry_topic(group: &str) -> String {
     format!("{RETRY_TOPIC_PREFIX}{group}")
 }
 
+/// Whether `topic` is `group`'s retry topic; checked per pulled message, so without
+/// building the name.
+pub fn is_retry_topic_of(topic: &str, group: &str) -> bool {
+    topic.strip_prefix(RETRY_TOPIC_PREFIX) == Some(group)
+}
+
 /// Whether `topic` is a group's retry topic. Such topics start differently when the group
 /// has no stored offset (see [`super::start_offset`]) and may have no route yet.
 pub fn is_retry_topic(topic: &str) -> bool {
