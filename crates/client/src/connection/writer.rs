@@ -15,9 +15,9 @@ use std::cell::Cell;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncWrite, WriteHalf};
 
 use crate::transport::Stream;
@@ -109,19 +109,13 @@ impl SharedWriter {
         // Nobody waits on this context: a write that would block leaves its rest to the
         // writer task, whose own poll registers the real waker.
         let mut cx = Context::from_waker(Waker::noop());
-        let mut rest = frame;
-        while !rest.is_empty() {
-            match Pin::new(&mut *half).poll_write(&mut cx, &rest) {
-                Poll::Ready(Ok(0)) => return Direct::Failed(std::io::ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(written)) => {
-                    progress();
-                    let _ = rest.split_to(written);
-                }
-                Poll::Ready(Err(err)) => return Direct::Failed(err),
-                Poll::Pending => {
-                    slot.tail = Some(rest);
-                    return Direct::Written { wake_writer: true };
-                }
+        let mut done = 0;
+        match poll_write_from(half, &mut cx, &frame, &mut done, &progress) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(err)) => return Direct::Failed(err),
+            Poll::Pending => {
+                slot.tail = Some(frame.slice(done..));
+                return Direct::Written { wake_writer: true };
             }
         }
         match Pin::new(&mut *half).poll_flush(&mut cx) {
@@ -150,37 +144,40 @@ impl SharedWriter {
             let Some(half) = half.as_mut() else {
                 return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
             };
-            while let Some(rest) = tail.as_mut().filter(|rest| !rest.is_empty()) {
-                match Pin::new(&mut *half).poll_write(cx, rest) {
-                    Poll::Ready(Ok(0)) => {
-                        return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()))
-                    }
-                    Poll::Ready(Ok(written)) => {
-                        progress();
-                        let _ = rest.split_to(written);
-                    }
-                    Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
-                    Poll::Pending => return Poll::Pending,
-                }
+            if let Some(rest) = tail.as_mut() {
+                let mut taken = 0;
+                let polled = poll_write_from(half, cx, rest, &mut taken, &progress);
+                rest.advance(taken);
+                ready!(polled)?;
+                *tail = None;
             }
-            *tail = None;
-            while done < bytes.len() {
-                match Pin::new(&mut *half).poll_write(cx, &bytes[done..]) {
-                    Poll::Ready(Ok(0)) => {
-                        return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()))
-                    }
-                    Poll::Ready(Ok(written)) => {
-                        progress();
-                        done += written;
-                    }
-                    Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
-                    Poll::Pending => return Poll::Pending,
-                }
-            }
+            ready!(poll_write_from(half, cx, bytes, &mut done, &progress))?;
             Pin::new(&mut *half).poll_flush(cx)
         })
         .await;
         self.lock().mid_batch = false;
         result
     }
+}
+
+/// Writes `bytes[*done..]` into `half`: Ready once all of it is in the stream (or the stream
+/// failed), Pending with `*done` counting what the stream has taken so far.
+fn poll_write_from(
+    half: &mut WriteHalf<Box<dyn Stream>>,
+    cx: &mut Context<'_>,
+    bytes: &[u8],
+    done: &mut usize,
+    progress: &impl Fn(),
+) -> Poll<std::io::Result<()>> {
+    while *done < bytes.len() {
+        match ready!(Pin::new(&mut *half).poll_write(cx, &bytes[*done..])) {
+            Ok(0) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+            Ok(written) => {
+                progress();
+                *done += written;
+            }
+            Err(err) => return Poll::Ready(Err(err)),
+        }
+    }
+    Poll::Ready(Ok(()))
 }
