@@ -823,12 +823,8 @@ impl From<Vec<ConsumeTask>> for NativeConsumeTasks {
                 data.extend_from_slice(&m.body);
                 0
             };
-            let properties_start = data.len();
             // Unsorted, unlike the wire encoder: JavaScript reads them into an object.
-            for entry in m.properties.wire_entries() {
-                data.extend_from_slice(entry.as_bytes());
-            }
-            let properties_len = data.len() - properties_start;
+            let properties_len = m.properties.write_wire(&mut data);
             data.extend_from_slice(m.offset_msg_id.as_bytes());
 
             // No allocation per message without a namespace (the common case).

@@ -162,6 +162,23 @@ impl Properties {
     pub fn wire_len(&self) -> usize {
         self.spans.iter().map(|s| s.end + 1 - s.start).sum()
     }
+
+    /// Appends every entry in its wire form to `out`, in iteration order; returns the bytes
+    /// written ([`wire_len`](Self::wire_len)).
+    pub fn write_wire(&self, out: &mut Vec<u8>) -> usize {
+        let len = self.wire_len();
+        // The entries lie in the text in iteration order, so when they cover all of it (no
+        // unindexed leftovers of a decode) the text is the wire form: one copy instead of
+        // one per entry, which the consumer's hand-over does for every message.
+        if len == self.text.len() {
+            out.extend_from_slice(self.text.as_bytes());
+        } else {
+            for entry in self.wire_entries() {
+                out.extend_from_slice(entry.as_bytes());
+            }
+        }
+        len
+    }
 }
 
 impl fmt::Debug for Properties {
@@ -254,6 +271,26 @@ mod tests {
         assert_eq!(map.len(), 1);
         assert_eq!(map, [("KEYS", "k")].into_iter().collect());
         assert_eq!(map.wire_entries().collect::<String>(), "KEYS\u{1}k\u{2}");
+    }
+
+    #[test]
+    fn write_wire_writes_the_indexed_entries_only() {
+        let mut out = b"prefix".to_vec();
+        let mut map: Properties = [("A", "1"), ("B", "22")].into_iter().collect();
+        map.insert("A", "333");
+        assert_eq!(map.write_wire(&mut out), map.wire_len());
+        assert_eq!(out, b"prefixA\x01333\x02B\x0122\x02");
+
+        // A decoded text keeps a malformed piece and the earlier of two entries with one
+        // name, unindexed: neither is written.
+        let decoded = crate::message::properties::decode_properties(
+            "A\u{1}1\u{2}junk\u{2}A\u{1}2\u{2}B\u{1}3\u{2}",
+        );
+        let mut out = Vec::new();
+        assert_eq!(decoded.write_wire(&mut out), decoded.wire_len());
+        assert_eq!(out, decoded.wire_entries().collect::<String>().as_bytes());
+        assert_eq!(decoded.get("A"), Some("2"));
+        assert!(!String::from_utf8(out).unwrap().contains("junk"));
     }
 
     #[test]
