@@ -179,11 +179,33 @@ async function consumeOnce(
   }
 }
 
+/**
+ * Runs the first consumer client once over `topic`, unrecorded. A freshly started cluster spends its first seconds
+ * compiling (the brokers' JIT: 3.4 CPU s in the first 6 s run after a restart), and without this the client that
+ * runs first in round 1 paid for it, which pulled every median toward the slower of the other two rounds.
+ */
+async function warmUpCluster(spec: ClientSpec, topic: string, expected: number, options: BenchOptions, proxy: RunningProxy | undefined): Promise<void> {
+  if (spec.needsProxy && proxy === undefined) {
+    return
+  }
+  const plan = { topic, group: groupName(spec.name, 'warmup'), expected, parseJson: false, latencyWarmupMs: 0, deadlineSeconds: options.deadlineSeconds }
+  try {
+    await runJsonChild(spec.command[0] as string, consumeArgs(spec, plan, options, proxy), options.timeoutSeconds)
+    console.log(`warm-up: ${spec.name} consumed the first topic once (not recorded)`)
+  } catch (error) {
+    console.log(`warm-up: ${spec.name} failed (not recorded): ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
 async function consumePhase(ledger: Ledger, options: BenchOptions, proxy: RunningProxy | undefined): Promise<ConsumeTable[]> {
   const tables: ConsumeTable[] = []
   const specs = options.consumers.map((name) => clientSpec(name, 'consumer'))
-  for (const workload of options.workloads) {
+  for (const [index, workload] of options.workloads.entries()) {
     const loaded = await preload(options.namesrv, options.queues, workload.bodySize, workload.messages, options.preloadInflight)
+    const first = specs[0]
+    if (index === 0 && first !== undefined) {
+      await warmUpCluster(first, loaded.topic, loaded.stored, options, proxy)
+    }
     const variants: ('count' | 'json')[] = options.jsonSizes.includes(workload.bodySize) ? ['count', 'json'] : ['count']
     for (const variant of variants) {
       const label = `consume ${workloadTitle(workload.bodySize, variant)}`
@@ -364,7 +386,7 @@ function parameterTable(options: BenchOptions, proxy: RunningProxy | undefined):
     topics: `fresh per workload, ${options.queues} queues on each master broker; preloaded by this project's Producer (${options.preloadInflight} in flight)`,
     consumers: options.consumers.join(', '),
     producers: options.producers.join(', '),
-    rounds: `${options.rounds}, clients interleaved within each round; medians shown`,
+    rounds: `${options.rounds}, clients interleaved within each round, after one unrecorded warm-up run of the first consumer; medians shown`,
     'per-run deadline': options.deadlineSeconds > 0 ? `${options.deadlineSeconds} s (a slower run reports what it saw, marked partial)` : 'none',
     latency: `${integerFormat.format(options.latencyRate)} msgs/s of 100 B for ${options.latencyWarmupSeconds} s warm-up + ${options.latencySeconds} s measured`,
     'producer runs': `${integerFormat.format(options.producerCount)} × ${options.producerBodySize} B (tag + key) after ${options.producerWarmup} warm-up sends, in flight ${options.inflight.join(' and ')}`,

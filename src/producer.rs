@@ -517,8 +517,7 @@ impl NativeProducer {
     /// Throws (and drops what was staged) once the producer has shut down.
     #[napi(ts_return_type = "void")]
     pub fn flush(&self) -> Fallible<()> {
-        let mut staged =
-            std::mem::take(&mut *self.staged.lock().unwrap_or_else(|p| p.into_inner()));
+        let staged = std::mem::take(&mut *self.staged.lock().unwrap_or_else(|p| p.into_inner()));
         if self.completions.is_released() {
             return Err(ClientError::State("producer has been shut down".into())).fallible();
         }
@@ -528,17 +527,17 @@ impl NativeProducer {
         self.completions.begin(staged.len());
         let producer = Arc::clone(&self.inner);
         let completions = Arc::clone(&self.completions);
-        if staged.len() == 1 {
-            // A lone send (one in flight): written from this thread, no worker wake first.
-            let Some((id, message, target)) = staged.pop() else {
+        let staged = match <[_; 1]>::try_from(staged) {
+            Ok([(id, message, target)]) => {
+                // A lone send (one in flight): written from this thread, no worker wake first.
+                crate::runtime::start_here(async move {
+                    let outcome = producer.send_to(message, target).await;
+                    completions.complete(SendOutcome { id, outcome });
+                });
                 return Ok(()).fallible();
-            };
-            crate::runtime::start_here(async move {
-                let outcome = producer.send_to(message, target).await;
-                completions.complete(SendOutcome { id, outcome });
-            });
-            return Ok(()).fallible();
-        }
+            }
+            Err(staged) => staged,
+        };
         napi::bindgen_prelude::spawn(async move {
             let mut staged = staged.into_iter();
             let Some((first_id, first, first_target)) = staged.next() else {

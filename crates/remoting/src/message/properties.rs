@@ -67,8 +67,6 @@ pub fn decode_properties(text: &str) -> Properties {
 /// and a replacement character is never a separator. Each name and value is checked on its
 /// own, the common all-valid case without the lossy decoder's chunking.
 pub fn decode_properties_bytes(raw: &[u8]) -> Properties {
-    const ENTRY_END: u8 = PROPERTY_SEPARATOR as u8;
-    const NAME_END: u8 = NAME_VALUE_SEPARATOR as u8;
     // Room for the two entries a consumer adds to every pulled message (MIN_OFFSET and
     // MAX_OFFSET, as Java's PullAPIWrapper), so that adding them does not grow the map.
     const ADDED_BYTES: usize = 64;
@@ -76,13 +74,11 @@ pub fn decode_properties_bytes(raw: &[u8]) -> Properties {
     let Ok(text) = std::str::from_utf8(raw) else {
         // Rare: rebuilt entry by entry, each name and value decoded lossily.
         let mut map = Properties::with_capacity(entries + 2);
-        for piece in raw.split(|&b| b == ENTRY_END) {
-            if let Some(at) = piece.iter().position(|&b| b == NAME_END) {
-                let (name, value) = (&piece[..at], &piece[at + 1..]);
-                if !name.is_empty() && !value.is_empty() {
-                    map.insert(owned_text(name), owned_text(value));
-                }
-            }
+        for (start, separator, end) in entry_spans(raw) {
+            map.insert(
+                owned_text(&raw[start..separator]),
+                owned_text(&raw[separator + 1..end]),
+            );
         }
         return map;
     };
@@ -93,23 +89,32 @@ pub fn decode_properties_bytes(raw: &[u8]) -> Properties {
         owned.push(PROPERTY_SEPARATOR);
     }
     let mut spans: Vec<(usize, usize, usize)> = Vec::with_capacity(entries + 2);
-    let mut start = 0;
-    for piece in raw.split(|&b| b == ENTRY_END) {
-        let end = start + piece.len();
-        if let Some(at) = piece.iter().position(|&b| b == NAME_END) {
-            if at > 0 && at + 1 < piece.len() {
-                let span = (start, start + at, end);
-                let name = &piece[..at];
-                match spans.iter_mut().find(|(s, sep, _)| &raw[*s..*sep] == name) {
-                    // A later duplicate replaces the earlier one.
-                    Some(earlier) => *earlier = span,
-                    None => spans.push(span),
-                }
-            }
+    for span in entry_spans(raw) {
+        let name = &raw[span.0..span.1];
+        match spans.iter_mut().find(|(s, sep, _)| &raw[*s..*sep] == name) {
+            // A later duplicate replaces the earlier one.
+            Some(earlier) => *earlier = span,
+            None => spans.push(span),
         }
-        start = end + 1;
     }
     Properties::from_parts(owned, spans)
+}
+
+const ENTRY_END: u8 = PROPERTY_SEPARATOR as u8;
+const NAME_END: u8 = NAME_VALUE_SEPARATOR as u8;
+
+/// Where each entry of `raw` Java keeps lies: its start, its name-value separator and its
+/// end (where its terminator is or would be), in order. A piece without a separator, or
+/// with an empty name or value, is not an entry.
+fn entry_spans(raw: &[u8]) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    let mut next = 0;
+    raw.split(|&b| b == ENTRY_END).filter_map(move |piece| {
+        let start = next;
+        let end = start + piece.len();
+        next = end + 1;
+        let at = piece.iter().position(|&b| b == NAME_END)?;
+        (at > 0 && at + 1 < piece.len()).then_some((start, start + at, end))
+    })
 }
 
 /// `bytes` as a String, invalid UTF-8 replaced.

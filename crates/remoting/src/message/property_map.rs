@@ -167,9 +167,11 @@ impl Properties {
     /// written ([`wire_len`](Self::wire_len)).
     pub fn write_wire(&self, out: &mut Vec<u8>) -> usize {
         let len = self.wire_len();
-        // The entries lie in the text in iteration order, so when they cover all of it (no
-        // unindexed leftovers of a decode) the text is the wire form: one copy instead of
-        // one per entry, which the consumer's hand-over does for every message.
+        // When the entries cover all of the text (no unindexed leftovers of a decode) they
+        // lie in it in iteration order and the text is the wire form: one copy instead of
+        // one per entry, which the consumer's hand-over does for every message. (A decoded
+        // later duplicate takes the earlier entry's place in the order, but then that
+        // earlier entry is a leftover.)
         if len == self.text.len() {
             out.extend_from_slice(self.text.as_bytes());
         } else {
@@ -291,6 +293,13 @@ mod tests {
         assert_eq!(out, decoded.wire_entries().collect::<String>().as_bytes());
         assert_eq!(decoded.get("A"), Some("2"));
         assert!(!String::from_utf8(out).unwrap().contains("junk"));
+
+        // A later duplicate keeps the first one's place in the order, not the text's.
+        let decoded =
+            crate::message::properties::decode_properties("A\u{1}1\u{2}B\u{1}2\u{2}A\u{1}3\u{2}");
+        let mut out = Vec::new();
+        decoded.write_wire(&mut out);
+        assert_eq!(out, b"A\x013\x02B\x012\x02");
     }
 
     #[test]
