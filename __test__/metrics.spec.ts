@@ -179,7 +179,8 @@ test('a consumer counts consumed, failed and retried messages, and its lag follo
   const topicLag = (m: ConsumerMetrics) => ofTopic(m).reduce((sum, q) => sum + (q.lag ?? Number.NaN), 0)
 
   t.true(await waitFor(() => deliveries.length >= 105), `delivered ${deliveries.length} of 105`)
-  let m = await metricsWhen(() => consumer.metrics(), (s) => topicLag(s) === 0)
+  // Counted once each verdict is settled, a moment after the delivery was recorded.
+  let m = await metricsWhen(() => consumer.metrics(), (s) => topicLag(s) === 0 && s.consumed.ok + s.consumed.failed === 105)
   t.is(topicLag(m), 0, 'everything consumed: no lag')
   t.is(ofTopic(m).length, 16, 'every queue of the topic is held')
   t.deepEqual(m.consumed, { ok: 100, failed: 5, retried: 5 })
@@ -193,7 +194,9 @@ test('a consumer counts consumed, failed and retried messages, and its lag follo
 
   // 20 more, whose listener calls wait: they are pulled and held, and the lag counts them exactly.
   await produce(producer, 20, (i) => ({ topic, body: `late-${i}` }))
-  m = await metricsWhen(() => consumer.metrics(), (s) => s.processQueue.messages === 20)
+  // A broker indexes a message a moment after answering its send, and one reading asks for the max offsets
+  // before it counts what is held: wait for a reading that has all 20 in both.
+  m = await metricsWhen(() => consumer.metrics(), (s) => s.processQueue.messages === 20 && topicLag(s) === 20)
   t.is(m.processQueue.messages, 20)
   t.true(m.processQueue.bytes >= 20 * 'late-0'.length)
   t.is(topicLag(m), 20)
