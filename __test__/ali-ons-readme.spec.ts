@@ -4,11 +4,7 @@
  * signing is not built), and with `nameSrv` in their place they send and receive. Needs the TypeScript build
  * (`npm run build:ts`): the fixtures load the package by its name.
  */
-import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 
 import test from 'ava'
 
@@ -16,8 +12,8 @@ import { Admin } from '../index'
 import { toConsumerConfig, toProducerConfig } from '../lib/compat/ali-ons/options'
 import { NAMESRV_ADDR, createTestTopic, uniqueName } from './helpers/cluster'
 import { waitFor } from './helpers/consumer'
+import { exportedNames, typecheck, typecheckAsNode10User } from './helpers/subpath'
 
-const root = join(__dirname, '..')
 const fixtures = join(__dirname, 'fixtures', 'ali-ons')
 
 /** Printing, as the README does (the fixture's `Printer`). */
@@ -48,46 +44,23 @@ const readme = require(join(fixtures, 'readme.cts')) as {
 /** What a ConfigError of the package's build looks like (a class of its own, not the sources' one). */
 const configError = (message: RegExp) => ({ name: 'ConfigError', code: 'ERR_CONFIG', message })
 
-async function tsc(files: string[], resolution: 'node16' | 'node10' = 'node16'): Promise<void> {
-  const compiler = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-  const module = resolution === 'node16' ? 'node16' : 'commonjs'
-  // Rejects with tsc's diagnostics when the types do not resolve or the example does not fit them. Run without blocking
-  // the worker (a busy machine makes tsc slow), and without re-checking the declaration files of the libraries
-  // (@types/node, the package's own .d.ts are checked by `npm run typecheck`): the examples' use of them is checked.
-  await promisify(execFile)(
-    process.execPath,
-    [compiler, '--noEmit', '--strict', '--skipLibCheck', '--module', module, '--moduleResolution', resolution, '--target', 'es2022',
-      '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), ...files],
-    { cwd: root, encoding: 'utf8' },
-  )
-}
-
 test('the README examples compile against the subpath as CommonJS, and an ES-module user gets the types', async (t) => {
-  await tsc([join(fixtures, 'readme.cts'), join(fixtures, 'esm-usage.mts')])
+  await typecheck([join(fixtures, 'readme.cts'), join(fixtures, 'esm-usage.mts')])
   t.pass()
 })
 
 test('a TypeScript user on the old node10 resolution (which ignores exports) gets the types through typesVersions', async (t) => {
-  const project = mkdtempSync(join(tmpdir(), 'alions-node10-'))
-  t.teardown(() => rmSync(project, { recursive: true, force: true }))
-  mkdirSync(join(project, 'node_modules'))
-  symlinkSync(root, join(project, 'node_modules', 'rocketmq-napi'))
-  const file = join(project, 'uses.ts')
-  writeFileSync(
-    file,
+  await typecheckAsNode10User(
+    t,
+    'alions-node10-',
     "import { Consumer as Core } from 'rocketmq-napi'\nimport { Consumer, Message } from 'rocketmq-napi/ali-ons'\n" +
       "export const message: Message = new Message('t', 'tag', 'body')\nexport const classes = [Core, Consumer]\n",
   )
-  await tsc([file], 'node10')
   t.pass()
 })
 
 test('import and require of rocketmq-napi/ali-ons give Producer, Consumer and Message', async (t) => {
-  const list = 'Object.keys(m).filter((k) => k !== "default").sort().join(",")'
-  const run = async (args: string[]): Promise<string> =>
-    (await promisify(execFile)(process.execPath, args, { cwd: root, encoding: 'utf8' })).stdout.trim()
-  const viaImport = await run(['--input-type=module', '-e', `import * as m from 'rocketmq-napi/ali-ons'; console.log(${list})`])
-  const viaRequire = await run(['-e', `const m = require('rocketmq-napi/ali-ons'); console.log(${list})`])
+  const { viaImport, viaRequire } = await exportedNames('rocketmq-napi/ali-ons')
   t.is(viaImport, 'Consumer,Message,Producer')
   t.is(viaRequire, viaImport)
 })

@@ -5,19 +5,16 @@
  * consume with the PushConsumer; the recall of the delay example is refused with a clear exception. Needs the
  * TypeScript build (`npm run build:ts`): the fixtures load the package by its name.
  */
-import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 
 import test from 'ava'
 
 import { Admin } from '../index'
 import { NAMESRV_ADDR, createTestTopic, uniqueName } from './helpers/cluster'
 import { waitFor } from './helpers/consumer'
+import { exportedNames, typecheck, typecheckAsNode10User } from './helpers/subpath'
 
-const root = join(__dirname, '..')
 const fixtures = join(__dirname, 'fixtures', 'client-nodejs')
 
 /** Printing, as the README does. */
@@ -45,20 +42,6 @@ const readme = require(join(fixtures, 'readme-run.cts')) as {
   readmePushConsumer(local: Local, console: Printer): Promise<Closable>
 }
 
-async function tsc(files: string[], resolution: 'node16' | 'node10' = 'node16'): Promise<void> {
-  const compiler = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-  const module = resolution === 'node16' ? 'node16' : 'commonjs'
-  // Rejects with tsc's diagnostics when the types do not resolve or an example does not fit them. Run without blocking
-  // the worker (a busy machine makes tsc slow), and without re-checking the declaration files of the libraries
-  // (@types/node, the package's own .d.ts are checked by `npm run typecheck`): the examples' use of them is checked.
-  await promisify(execFile)(
-    process.execPath,
-    [compiler, '--noEmit', '--strict', '--skipLibCheck', '--module', module, '--moduleResolution', resolution, '--target', 'es2022',
-      '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), ...files],
-    { cwd: root, encoding: 'utf8' },
-  )
-}
-
 /** Records what an example prints: every argument of every call. */
 function recorder(): Printer & { lines: unknown[][]; errors: unknown[][] } {
   const lines: unknown[][] = []
@@ -70,32 +53,23 @@ test('the README examples (and examples/PushConsumer.ts) compile unchanged but f
   const examples = readdirSync(fixtures).filter((file) => file.endsWith('.mts')).map((file) => join(fixtures, file))
   t.true(examples.length >= 5, `found ${examples.join(', ')}`)
   // One compiler run for all (each run costs many seconds): the ES-module examples and the CommonJS runnable ones.
-  await tsc([...examples, join(fixtures, 'readme-run.cts')])
+  await typecheck([...examples, join(fixtures, 'readme-run.cts')])
   t.pass()
 })
 
 test('a TypeScript user on the old node10 resolution (which ignores exports) gets the types through typesVersions', async (t) => {
-  const project = mkdtempSync(join(tmpdir(), 'client-nodejs-node10-'))
-  t.teardown(() => rmSync(project, { recursive: true, force: true }))
-  mkdirSync(join(project, 'node_modules'))
-  symlinkSync(root, join(project, 'node_modules', 'rocketmq-napi'))
-  const file = join(project, 'uses.ts')
-  writeFileSync(
-    file,
+  await typecheckAsNode10User(
+    t,
+    'client-nodejs-node10-',
     "import { Producer, FilterExpression, type MessageView } from 'rocketmq-napi/client-nodejs'\n" +
       "export const filter: FilterExpression = new FilterExpression('a || b')\n" +
       'export const topicOf = (view: MessageView): string => view.topic\nexport const classes = [Producer]\n',
   )
-  await tsc([file], 'node10')
   t.pass()
 })
 
 test('import and require of rocketmq-napi/client-nodejs give the same classes', async (t) => {
-  const list = 'Object.keys(m).filter((k) => k !== "default").sort().join(",")'
-  const run = async (args: string[]): Promise<string> =>
-    (await promisify(execFile)(process.execPath, args, { cwd: root, encoding: 'utf8' })).stdout.trim()
-  const viaImport = await run(['--input-type=module', '-e', `import * as m from 'rocketmq-napi/client-nodejs'; console.log(${list})`])
-  const viaRequire = await run(['-e', `const m = require('rocketmq-napi/client-nodejs'); console.log(${list})`])
+  const { viaImport, viaRequire } = await exportedNames('rocketmq-napi/client-nodejs')
   for (const name of ['ConsumeResult', 'FilterExpression', 'FilterType', 'MessageView', 'NotFoundException', 'Producer', 'PushConsumer', 'SimpleConsumer']) {
     t.true(viaImport.split(',').includes(name), `${name} in ${viaImport}`)
   }
