@@ -109,8 +109,16 @@ test('queues, offset stores, admin and errors of a namespaced client show bare n
   const first = await producer.send({ topic, body: Buffer.from('q1') })
   const queue: MessageQueue = { topic: first.topic, brokerName: first.brokerName, queueId: first.queueId }
   t.is(queue.topic, topic)
-  await producer.send({ topic, body: Buffer.from('q2') }, { queue: { brokerName: queue.brokerName, queueId: queue.queueId } })
-  t.is(await nsAdmin.getMaxOffset(topic, queue.brokerName, queue.queueId), await admin.getMaxOffset(wrappedTopic, queue.brokerName, queue.queueId))
+  const second = await producer.send({ topic, body: Buffer.from('q2') }, { queue: { brokerName: queue.brokerName, queueId: queue.queueId } })
+  // The broker indexes a message a moment after answering its send: both reads come once q2 is indexed.
+  const end = second.queueOffset + 1
+  let indexed = await admin.getMaxOffset(wrappedTopic, queue.brokerName, queue.queueId)
+  for (const deadline = Date.now() + 30_000; indexed < end && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    indexed = await admin.getMaxOffset(wrappedTopic, queue.brokerName, queue.queueId)
+  }
+  t.is(indexed, end)
+  t.is(await nsAdmin.getMaxOffset(topic, queue.brokerName, queue.queueId), end)
   t.is((await nsAdmin.viewMessage(first.offsetMsgId)).topic, topic)
   t.is((await admin.viewMessage(first.offsetMsgId)).topic, wrappedTopic)
 
