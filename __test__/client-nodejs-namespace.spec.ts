@@ -6,9 +6,9 @@
 import test from 'ava'
 
 import { Admin } from '../index'
-import { ConsumeResult, type MessageView, NotFoundException, Producer, PushConsumer, SimpleConsumer } from '../lib/compat/client-nodejs'
+import { NotFoundException, Producer } from '../lib/compat/client-nodejs'
+import { consumeBothWays } from './helpers/client-nodejs-consumers'
 import { NAMESRV_ADDR, QUEUES_PER_BROKER, maxOffsets, uniqueName } from './helpers/cluster'
-import { waitFor } from './helpers/consumer'
 
 /** Bound on each wait (a limit, not a timing assertion). */
 const WAIT_MS = 60_000
@@ -44,44 +44,9 @@ test('a namespaced producer, PushConsumer and SimpleConsumer exchange messages u
   }
   t.is(stored, bodies.length)
 
-  // Started after the sends: a new group starts at 0 on the queues whose first message the broker holds in memory.
-  const pushed: MessageView[] = []
-  const push = new PushConsumer({
-    endpoints: NAMESRV_ADDR,
-    namespace,
-    consumerGroup: uniqueName('cnjs_ns_push'),
-    subscriptions: new Map([[topic, '*']]),
-    messageListener: {
-      consume(view: MessageView): ConsumeResult {
-        pushed.push(view)
-        return ConsumeResult.SUCCESS
-      },
-    },
-  })
-  t.teardown(() => push.shutdown())
-  await push.startup()
-  t.true(await waitFor(() => pushed.length >= bodies.length, WAIT_MS), `pushed ${pushed.length}`)
-  t.deepEqual(pushed.map((view) => view.body.toString()).sort(), bodies)
+  const { pushed, received } = await consumeBothWays(t, { endpoints: NAMESRV_ADDR, namespace }, topic, bodies, WAIT_MS)
   t.true(pushed.every((view) => view.topic === topic), pushed.map((view) => view.topic).join())
-
-  const simple = new SimpleConsumer({
-    endpoints: NAMESRV_ADDR,
-    namespace,
-    consumerGroup: uniqueName('cnjs_ns_simple'),
-    subscriptions: new Map([[topic, '*']]),
-    awaitDuration: 3000,
-  })
-  t.teardown(() => simple.shutdown())
-  await simple.startup()
-  const received: MessageView[] = []
-  for (let round = 0; round < 20 && received.length < bodies.length; round++) {
-    received.push(...(await simple.receive(32, 10000)))
-  }
-  t.deepEqual(received.map((view) => view.body.toString()).sort(), bodies)
   t.true(received.every((view) => view.topic === topic), received.map((view) => view.topic).join())
-  for (const view of received) {
-    await simple.ack(view)
-  }
 
   // Without the namespace the bare topic does not exist: the startup check names it.
   const plain = new Producer({ endpoints: NAMESRV_ADDR, topics: [topic] })

@@ -314,7 +314,24 @@ test('every option is honoured or refused by name', (t) => {
   t.throws(producer({ sessionCredentials: 'a:b' }), configError(/sessionCredentials must be an object/))
   t.throws(producer({ namespace: 'n%s' }), configError(/namespace/))
   t.throws(simple({ namespace: 'n%s' }), configError(/namespace/))
-  t.throws(producer({ sslEnabled: true }), configError(/sslEnabled.*TLS/))
+  // sslEnabled: true is TLS trusting the public roots, or the file gRPC's clients read (GRPC_DEFAULT_SSL_ROOTS_FILE_PATH);
+  // connecting over it is tested against the TLS cluster in __test__/secured/tls.secured.ts.
+  t.notThrows(producer({ sslEnabled: true }))
+  t.notThrows(simple({ sslEnabled: true }))
+  t.notThrows(push({ sslEnabled: true }))
+  t.throws(producer({ sslEnabled: 'yes' }), configError(/sslEnabled "yes" must be true or false/))
+  const rootsBefore = process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH
+  process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = '/nonexistent/roots.pem'
+  try {
+    t.throws(simple({ sslEnabled: true }), configError(/GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=\/nonexistent\/roots.pem cannot be read/))
+    t.notThrows(producer({ sslEnabled: false }), 'the roots file is read only for TLS')
+  } finally {
+    if (rootsBefore === undefined) {
+      delete process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH
+    } else {
+      process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = rootsBefore
+    }
+  }
   t.throws(producer({ logger: console }), configError(/logger.*setLogger/))
   t.throws(producer({ checker: { check: () => undefined } }), configError(/checker.*transactional/))
   t.throws(producer({ requestTimeout: 999 }), configError(/requestTimeout/))

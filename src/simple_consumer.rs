@@ -45,6 +45,8 @@ pub struct NativeSimpleConsumerConfig {
     pub security_token: Option<String>,
     /// Java's `namespace`: the group and topics are `<namespace>%<name>` on the brokers.
     pub namespace: Option<String>,
+    /// TLS for every connection (see `src/tls.rs`); unset for plain TCP.
+    pub tls: Option<crate::tls::NativeTls>,
 }
 
 /// A popped message with its receipt handle.
@@ -187,6 +189,7 @@ impl NativeSimpleConsumer {
                 await_duration,
                 request_timeout,
                 credentials,
+                tls: crate::tls::tls_config(config.tls.as_ref())?,
             })?;
             Ok::<_, ClientError>((consumer, ns))
         })()

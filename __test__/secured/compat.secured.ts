@@ -18,12 +18,12 @@ import { Consumer as AliOnsConsumer, Message as AliOnsMessage, Producer as AliOn
 import {
   ClientException,
   ConsumeResult,
-  type MessageView,
   Producer as NodejsProducer,
   PushConsumer,
   SimpleConsumer,
   UnauthorizedException,
 } from '../../lib/compat/client-nodejs'
+import { consumeBothWays } from '../helpers/client-nodejs-consumers'
 import { uniqueName } from '../helpers/cluster'
 import { waitFor } from '../helpers/consumer'
 
@@ -147,43 +147,7 @@ acl2Test('client-nodejs: with sessionCredentials a PushConsumer and a SimpleCons
   for (const body of bodies) {
     await producer.send({ topic, tag: 'acl', body: Buffer.from(body) })
   }
-  const credentials = { accessKey: ACCESS_KEY, accessSecret: SECRET }
-  // Started after the sends: a new group starts at 0 on the queues whose first message the broker holds in memory.
-  const pushed: string[] = []
-  const push = new PushConsumer({
-    endpoints: NAMESRV_ADDR,
-    sessionCredentials: credentials,
-    consumerGroup: uniqueName('cnjs_acl_push'),
-    subscriptions: new Map([[topic, '*']]),
-    messageListener: {
-      consume(view: MessageView): ConsumeResult {
-        pushed.push(view.body.toString())
-        return ConsumeResult.SUCCESS
-      },
-    },
-  })
-  t.teardown(() => push.shutdown())
-  await push.startup()
-  t.true(await waitFor(() => pushed.length >= bodies.length, WAIT_MS), `pushed ${pushed.join()}`)
-  t.deepEqual([...pushed].sort(), bodies)
-
-  const simple = new SimpleConsumer({
-    endpoints: NAMESRV_ADDR,
-    sessionCredentials: credentials,
-    consumerGroup: uniqueName('cnjs_acl_simple'),
-    subscriptions: new Map([[topic, '*']]),
-    awaitDuration: 3000,
-  })
-  t.teardown(() => simple.shutdown())
-  await simple.startup()
-  const received: MessageView[] = []
-  for (let round = 0; round < 20 && received.length < bodies.length; round++) {
-    received.push(...(await simple.receive(32, 10000)))
-  }
-  t.deepEqual(received.map((view) => view.body.toString()).sort(), bodies)
-  for (const view of received) {
-    await simple.ack(view)
-  }
+  await consumeBothWays(t, { endpoints: NAMESRV_ADDR, sessionCredentials: { accessKey: ACCESS_KEY, accessSecret: SECRET } }, topic, bodies, WAIT_MS)
 })
 
 test.serial('client-nodejs: a wrong secret gets an UnauthorizedException with the broker reason', async (t) => {

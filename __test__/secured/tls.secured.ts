@@ -24,6 +24,8 @@ import {
   TlsError,
   type TlsSettings,
 } from '../../index'
+import { Producer as NodejsProducer } from '../../lib/compat/client-nodejs'
+import { consumeBothWays } from '../helpers/client-nodejs-consumers'
 import { uniqueName } from '../helpers/cluster'
 
 /** The TLS cluster's NameServer and its one broker (scripts/run-secured-tests.sh). */
@@ -181,3 +183,35 @@ if (ENFORCING) {
     t.deepEqual([...(await consumeBodies(t, TRUSTING, topic, expected))].sort(), expected)
   })
 }
+
+// client-nodejs has no client-certificate option, so this runs where the cluster does not ask for one.
+const withoutClientAuth = CLIENT_AUTH ? test.serial.skip : test.serial
+
+withoutClientAuth('the client-nodejs subpath with sslEnabled, trusting the roots file gRPC clients read, sends and consumes', async (t) => {
+  const topic = await newTopic('tls_cnjs')
+  const rootsBefore = process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH
+  process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = join(process.env.TLS_DIR ?? '', 'ca.pem')
+  t.teardown(() => {
+    if (rootsBefore === undefined) {
+      delete process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH
+    } else {
+      process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = rootsBefore
+    }
+  })
+  const options = { endpoints: NAMESRV_ADDR, sslEnabled: true }
+  const producer = new NodejsProducer({ ...options, topics: [topic] })
+  t.teardown(() => producer.shutdown())
+  await producer.startup()
+  const bodies = ['c1', 'c2', 'c3']
+  for (const body of bodies) {
+    await producer.send({ topic, tag: 'tls', body: Buffer.from(body) })
+  }
+  await consumeBothWays(t, options, topic, bodies, WAIT_MS)
+
+  if (ENFORCING) {
+    // The same client without TLS is refused by the enforcing cluster: the TLS above was real.
+    const plain = new NodejsProducer({ endpoints: NAMESRV_ADDR, topics: [topic] })
+    t.teardown(() => plain.shutdown())
+    await t.throwsAsync(plain.startup(), { message: /^Startup the rocketmq client failed/ })
+  }
+})

@@ -63,6 +63,8 @@ pub struct SimpleConsumerConfig {
     pub request_timeout: Duration,
     /// ACL credentials every request is signed with; none for an open cluster.
     pub credentials: Option<crate::acl::Credentials>,
+    /// TLS for every connection (`tls` setting); `None` for plain TCP.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 /// Which messages of a topic: a tag expression or a SQL92 expression.
@@ -167,7 +169,8 @@ impl SimpleConsumer {
                 self.config.instance_name.as_deref(),
                 self.config.unit_name.as_deref(),
             )
-            .with_credentials(self.config.credentials.clone());
+            .with_credentials(self.config.credentials.clone())
+            .with_tls(self.config.tls.clone());
         let instance = ClientInstance::acquire(instance_config).await?;
         for topic in topics {
             if let Err(err) = instance.routes().get(topic).await {
@@ -537,6 +540,7 @@ mod tests {
             await_duration: Duration::from_secs(1),
             request_timeout: Duration::from_secs(3),
             credentials: None,
+            tls: None,
         };
         assert!(SimpleConsumer::new(config.clone()).is_ok());
         assert!(SimpleConsumer::new(SimpleConsumerConfig {

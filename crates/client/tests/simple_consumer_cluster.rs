@@ -23,6 +23,7 @@ fn consumer(instance: &str, group: &str) -> SimpleConsumer {
         await_duration: Duration::from_secs(2),
         request_timeout: Duration::from_secs(3),
         credentials: None,
+        tls: None,
     })
     .unwrap()
 }

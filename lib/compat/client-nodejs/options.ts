@@ -7,8 +7,11 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs'
+
 import type { CredentialSettings } from '../../credentials'
 import { ConfigError } from '../../errors'
+import type { TlsSettings } from '../../tls'
 import { FilterExpression } from './filter-expression'
 
 /**
@@ -41,7 +44,12 @@ export interface BaseClientOptions {
   sessionCredentials?: SessionCredentials
   /** Budget of one request, ms, at least 1000. Default 3000. */
   requestTimeout?: number
-  /** Only `false` (or absent): TLS is not built yet. */
+  /**
+   * TLS to every NameServer and broker. As rocketmq-client-nodejs, the servers' certificates must chain to the public
+   * roots, or to the PEM file named by the `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH` environment variable when it is set
+   * (for a private CA). For client certificates or a server name of its own, use this package's `tls` setting.
+   * Default `false`.
+   */
   sslEnabled?: boolean
   /** Refused: logs go through `setLogger()` of 'rocketmq-napi' (process-wide). */
   logger?: unknown
@@ -61,6 +69,8 @@ export interface BaseSettings {
   namespace: string | undefined
   /** The ACL credentials as this package's settings (empty for none). */
   credentials: CredentialSettings
+  /** `sslEnabled` as this package's TLS setting (empty for plain TCP). */
+  tls: TlsSettings
 }
 
 /** Option names of every client. */
@@ -132,7 +142,6 @@ export function baseSettings(options: Options): BaseSettings {
       throw new ConfigError(`rocketmq-client-nodejs option endpoints ${JSON.stringify(endpoints)}: ${JSON.stringify(addr)} is not a NameServer "host:port" (endpoints names NameServers here, not a proxy)`)
     }
   }
-  onlyValue(options, 'sslEnabled', false, 'TLS is not built yet')
   refused(options, 'logger', "logs go through setLogger() of 'rocketmq-napi' (process-wide)")
   const topics = options.topics
   if (topics !== undefined && (!Array.isArray(topics) || topics.some((topic) => typeof topic !== 'string'))) {
@@ -144,6 +153,31 @@ export function baseSettings(options: Options): BaseSettings {
     topics: ((topics ?? []) as string[]).filter((topic) => topic.trim() !== ''),
     namespace: namespaceOption(options),
     credentials: credentialsOption(options),
+    tls: tlsOption(options),
+  }
+}
+
+/** The environment variable gRPC's clients read their trusted roots from; honoured here the same way. */
+export const ROOTS_FILE_VARIABLE = 'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH'
+
+/** The `sslEnabled` option: no TLS, or TLS trusting the public roots or the roots file gRPC's clients read. */
+function tlsOption(options: Options): TlsSettings {
+  const enabled = options.sslEnabled
+  if (enabled === undefined || enabled === null || enabled === false) {
+    return {}
+  }
+  if (enabled !== true) {
+    throw new ConfigError(`rocketmq-client-nodejs option sslEnabled ${JSON.stringify(enabled)} must be true or false`)
+  }
+  const rootsFile = process.env[ROOTS_FILE_VARIABLE]
+  if (rootsFile === undefined || rootsFile === '') {
+    return { tls: true }
+  }
+  try {
+    return { tls: { ca: readFileSync(rootsFile) } }
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new ConfigError(`rocketmq-client-nodejs option sslEnabled: the roots file ${ROOTS_FILE_VARIABLE}=${rootsFile} cannot be read: ${reason}`)
   }
 }
 

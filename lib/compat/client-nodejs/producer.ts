@@ -9,6 +9,7 @@ import type { CredentialSettings } from '../../credentials'
 import { ConfigError } from '../../errors'
 import type { Message as EngineMessage, SendResult } from '../../message'
 import { Producer as EngineProducer } from '../../producer'
+import type { TlsSettings } from '../../tls'
 import { BadRequestException, Code, UnsupportedException, asClientExceptions, startupFailure } from './errors'
 import { BASE_OPTIONS, type BaseClientOptions, baseSettings, numberOption, optionsOf, refused } from './options'
 
@@ -182,6 +183,7 @@ export class Producer {
   readonly #namesrvAddr: string
   readonly #namespace: string | undefined
   readonly #credentials: CredentialSettings
+  readonly #tls: TlsSettings
   #running = false
   #closed: Promise<void> | undefined
 
@@ -202,6 +204,7 @@ export class Producer {
     this.#namesrvAddr = base.namesrvAddr
     this.#namespace = base.namespace
     this.#credentials = base.credentials
+    this.#tls = base.tls
     const maxAttempts = numberOption(given, 'maxAttempts', 1) ?? 3
     producerCount += 1
     this.#engine = new EngineProducer({
@@ -211,6 +214,7 @@ export class Producer {
       sendMsgTimeout: base.requestTimeout,
       retryTimesWhenSendFailed: maxAttempts - 1,
       ...base.credentials,
+      ...base.tls,
       ...(base.namespace === undefined ? {} : { namespace: base.namespace }),
     })
   }
@@ -246,7 +250,7 @@ export class Producer {
     if (this.#topics.length === 0) {
       return
     }
-    const admin = new Admin({ namesrvAddr: this.#namesrvAddr, ...this.#credentials })
+    const admin = new Admin({ namesrvAddr: this.#namesrvAddr, ...this.#credentials, ...this.#tls })
     try {
       for (const topic of this.#topics) {
         // The admin has no namespace: it asks for the name the brokers use.

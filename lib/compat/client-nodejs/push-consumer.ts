@@ -120,6 +120,7 @@ export class PushConsumer {
       consumerTimeoutMillisWhenSuspend: longPolling + base.requestTimeout,
       consumerTimeoutMillisOfRequest: base.requestTimeout,
       ...base.credentials,
+      ...base.tls,
     }
     if (base.namespace !== undefined) {
       config.namespace = base.namespace

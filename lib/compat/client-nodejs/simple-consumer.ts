@@ -12,6 +12,7 @@ import type { NativeSimpleConsumer } from '../../binding'
 import { ConfigError } from '../../errors'
 import { nativeBinding } from '../../native'
 import { callNative, callNativeSync } from '../../native-errors'
+import { resolveTls } from '../../tls'
 import { BadRequestException, Code, InternalErrorException, asClientExceptions, startupFailure } from './errors'
 import { FilterExpression } from './filter-expression'
 import { type MessageView, viewOfPopped } from './message-view'
@@ -88,6 +89,7 @@ export class SimpleConsumer {
       awaitDurationMs: awaitDuration,
       requestTimeoutMs: base.requestTimeout,
       ...base.credentials,
+      ...resolveTls(base.tls),
       ...(base.namespace === undefined ? {} : { namespace: base.namespace }),
     }))
   }
