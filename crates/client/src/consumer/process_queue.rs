@@ -32,6 +32,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rocketmq_remoting::body::ProcessQueueInfo;
 use rocketmq_remoting::message::properties::keys;
 use rocketmq_remoting::message::MessageExt;
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
 
 /// A queue not pulled for this long is considered stuck by rebalance (Java
 /// `rocketmq.client.pull.pullMaxIdleTime`, 120 s).
@@ -46,6 +48,11 @@ pub const REBALANCE_LOCK_MAX_LIVE_MILLIS: i64 = 30_000;
 pub struct ProcessQueue {
     state: Mutex<State>,
     dropped: AtomicBool,
+    /// Woken when messages leave, for the pull loop waiting under flow control.
+    space_freed: Notify,
+    /// Whether the pull loop waits on `space_freed`, so that a removal nobody waits for
+    /// takes no lock of the `Notify`.
+    flow_waiting: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -94,6 +101,29 @@ impl ProcessQueue {
                 try_unlock_times: 0,
             }),
             dropped: AtomicBool::new(false),
+            space_freed: Notify::new(),
+            flow_waiting: AtomicBool::new(false),
+        }
+    }
+
+    /// For the pull loop under flow control: completes at the next removal of messages
+    /// (consumed, committed or cleared) after it is enabled. Enable it, then check the
+    /// thresholds again before awaiting it, so a removal in between is not missed; call
+    /// [`stop_waiting`](Self::stop_waiting) when done.
+    pub fn space_freed(&self) -> Notified<'_> {
+        self.flow_waiting.store(true, Ordering::SeqCst);
+        self.space_freed.notified()
+    }
+
+    /// The pull loop no longer waits on [`space_freed`](Self::space_freed).
+    pub fn stop_waiting(&self) {
+        self.flow_waiting.store(false, Ordering::SeqCst);
+    }
+
+    /// Called after messages left, with the state lock released.
+    fn wake_flow_waiter(&self) {
+        if self.flow_waiting.load(Ordering::SeqCst) {
+            self.space_freed.notify_waiters();
         }
     }
 
@@ -149,24 +179,28 @@ impl ProcessQueue {
     /// case there is nothing to commit. Offsets not held are ignored. Records `now_ms` as
     /// the last consume time.
     pub fn remove_messages(&self, offsets: &[i64], now_ms: i64) -> Option<i64> {
-        let mut state = self.state();
-        state.last_consume_ms = now_ms;
-        if state.messages.is_empty() {
-            return None;
-        }
-        for offset in offsets {
-            if let Some(message) = state.messages.remove(offset) {
-                state.count = state.count.saturating_sub(1);
-                state.size = state.size.saturating_sub(body_size(&message));
+        let commit = {
+            let mut state = self.state();
+            state.last_consume_ms = now_ms;
+            if state.messages.is_empty() {
+                return None;
             }
-        }
-        if state.count == 0 {
-            state.size = 0;
-        }
-        Some(match state.messages.keys().next() {
-            Some(first) => *first,
-            None => state.max_offset + 1,
-        })
+            for offset in offsets {
+                if let Some(message) = state.messages.remove(offset) {
+                    state.count = state.count.saturating_sub(1);
+                    state.size = state.size.saturating_sub(body_size(&message));
+                }
+            }
+            if state.count == 0 {
+                state.size = 0;
+            }
+            match state.messages.keys().next() {
+                Some(first) => *first,
+                None => state.max_offset + 1,
+            }
+        };
+        self.wake_flow_waiter();
+        Some(commit)
     }
 
     /// Largest minus smallest offset held (0 when empty), compared with
@@ -271,16 +305,20 @@ impl ProcessQueue {
     /// Orderly: the taken messages are consumed. Drops them and returns the offset to commit
     /// (the largest taken + 1), or `None` when nothing was taken.
     pub fn commit(&self) -> Option<i64> {
-        let mut state = self.state();
-        let last = *state.consuming.keys().next_back()?;
-        let consuming = std::mem::take(&mut state.consuming);
-        state.count = state.count.saturating_sub(consuming.len() as u64);
-        if state.count == 0 {
-            state.size = 0;
-        } else {
-            let bytes: u64 = consuming.values().map(|m| body_size(m)).sum();
-            state.size = state.size.saturating_sub(bytes);
-        }
+        let last = {
+            let mut state = self.state();
+            let last = *state.consuming.keys().next_back()?;
+            let consuming = std::mem::take(&mut state.consuming);
+            state.count = state.count.saturating_sub(consuming.len() as u64);
+            if state.count == 0 {
+                state.size = 0;
+            } else {
+                let bytes: u64 = consuming.values().map(|m| body_size(m)).sum();
+                state.size = state.size.saturating_sub(bytes);
+            }
+            last
+        };
+        self.wake_flow_waiter();
         Some(last + 1)
     }
 
@@ -306,12 +344,15 @@ impl ProcessQueue {
 
     /// Forgets every message (the queue is being dropped or its offset reset).
     pub fn clear(&self) {
-        let mut state = self.state();
-        state.messages.clear();
-        state.consuming.clear();
-        state.count = 0;
-        state.size = 0;
-        state.max_offset = 0;
+        {
+            let mut state = self.state();
+            state.messages.clear();
+            state.consuming.clear();
+            state.count = 0;
+            state.size = 0;
+            state.max_offset = 0;
+        }
+        self.wake_flow_waiter();
     }
 
     /// Records the lock state from LOCK_BATCH_MQ; `now_ms` is the lock time when locked.
@@ -399,6 +440,34 @@ mod tests {
         // The last one: everything consumed, commit the offset after the largest pulled.
         assert_eq!(queue.remove_messages(&[102], NOW), Some(105));
         assert_eq!(queue.message_count(), 0);
+    }
+
+    /// Whether `freed` has completed, without waiting.
+    fn woken(freed: std::pin::Pin<&mut Notified<'_>>) -> bool {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        std::future::Future::poll(freed, &mut cx).is_ready()
+    }
+
+    #[test]
+    fn a_flow_controlled_pull_loop_is_woken_when_messages_leave() {
+        let queue = queue_with(100..105);
+        let check = |leave: &dyn Fn(&ProcessQueue)| {
+            let freed = queue.space_freed();
+            let mut freed = std::pin::pin!(freed);
+            freed.as_mut().enable();
+            assert!(!woken(freed.as_mut()), "nothing left yet");
+            leave(&queue);
+            assert!(woken(freed.as_mut()), "woken by the removal");
+            queue.stop_waiting();
+        };
+        check(&|q| {
+            q.remove_messages(&[103], NOW);
+        });
+        check(&|q| {
+            q.take_messages(2, NOW);
+            q.commit();
+        });
+        check(&|q| q.clear());
     }
 
     #[test]

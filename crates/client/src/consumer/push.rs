@@ -1872,7 +1872,22 @@ impl Engine {
                     "consumer {}: {mq} waits, over its {reason} threshold",
                     self.group()
                 );
-                if !self.pause(self.config.flow_control_interval).await {
+                // Java waits the whole interval; here the wait also ends as soon as
+                // consumption frees space, so a small threshold does not leave the queue idle
+                // for most of it. Enabled before the second check: a removal in between wakes it.
+                let freed = pq.space_freed();
+                tokio::pin!(freed);
+                freed.as_mut().enable();
+                let alive = if limits.check(&pq).is_some() {
+                    tokio::select! {
+                        _ = &mut freed => true,
+                        alive = self.pause(self.config.flow_control_interval) => alive,
+                    }
+                } else {
+                    true
+                };
+                pq.stop_waiting();
+                if !alive {
                     return;
                 }
                 continue;
