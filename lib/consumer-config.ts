@@ -133,7 +133,10 @@ export interface ConsumerConfig extends CredentialSettings, TlsSettings {
   consumeConcurrentlyMaxSpan?: number
   /** The seed's name for {@link ConsumerConfig.consumeConcurrentlyMaxSpan}; set one of the two. */
   flowControlMaxDiff?: number
-  /** Milliseconds a queue over a flow-control limit waits before checking again (Java's 50 ms), 1..65535. Default 50. */
+  /**
+   * The longest a queue over a flow-control limit waits before checking again (Java's 50 ms), 1..65535 ms; it checks
+   * as soon as messages leave the queue, which Java does not. Default 50.
+   */
   flowControlInterval?: number
   /**
    * Minutes a listener call may run (Java's `consumeTimeout`); a call past it counts as RECONSUME_LATER, its

@@ -16,7 +16,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::process_queue::ProcessQueue;
+use super::process_queue::{FlowLimits, ProcessQueue};
 
 /// The limits every queue of one topic pulls under.
 #[derive(Debug)]
@@ -88,6 +88,16 @@ impl QueueLimits {
             self.messages.load(Ordering::Relaxed),
             self.bytes.load(Ordering::Relaxed),
         )
+    }
+
+    /// The limits now, for a pull loop waiting to get back within them.
+    pub fn flow_limits(&self) -> FlowLimits {
+        let (messages, bytes) = self.get();
+        FlowLimits {
+            messages,
+            bytes,
+            max_span: self.max_span,
+        }
     }
 
     /// Why `pq` must wait before its next pull, if it must.

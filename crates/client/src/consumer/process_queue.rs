@@ -48,11 +48,18 @@ pub const REBALANCE_LOCK_MAX_LIVE_MILLIS: i64 = 30_000;
 pub struct ProcessQueue {
     state: Mutex<State>,
     dropped: AtomicBool,
-    /// Woken when messages leave, for the pull loop waiting under flow control.
+    /// Woken when messages leave and the queue is back within the limits its waiting pull
+    /// loop gave (`State::flow_wait`).
     space_freed: Notify,
-    /// Whether the pull loop waits on `space_freed`, so that a removal nobody waits for
-    /// takes no lock of the `Notify`.
-    flow_waiting: AtomicBool,
+}
+
+/// The flow-control limits a waiting pull loop needs the queue back within (see
+/// [`ProcessQueue::space_freed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowLimits {
+    pub messages: u64,
+    pub bytes: u64,
+    pub max_span: i64,
 }
 
 #[derive(Debug)]
@@ -76,6 +83,37 @@ struct State {
     locked: bool,
     last_lock_ms: i64,
     try_unlock_times: i64,
+    /// The limits the pull loop waits to get under, while it waits.
+    flow_wait: Option<FlowLimits>,
+}
+
+impl State {
+    /// Largest minus smallest offset waiting (0 when none).
+    fn span(&self) -> i64 {
+        match (
+            self.messages.keys().next(),
+            self.messages.keys().next_back(),
+        ) {
+            (Some(first), Some(last)) => last - first,
+            _ => 0,
+        }
+    }
+
+    /// After messages left: whether a waiting pull loop may go on, which ends its wait.
+    /// Checked under the lock the removal held, so the loop wakes once, when it can pull,
+    /// not at every message a slow listener finishes.
+    fn flow_wait_ends(&mut self) -> bool {
+        let Some(limits) = self.flow_wait else {
+            return false;
+        };
+        let within = self.count <= limits.messages
+            && self.size <= limits.bytes
+            && self.span() <= limits.max_span;
+        if within {
+            self.flow_wait = None;
+        }
+        within
+    }
 }
 
 fn body_size(message: &MessageExt) -> u64 {
@@ -99,32 +137,25 @@ impl ProcessQueue {
                 locked: false,
                 last_lock_ms: now_ms,
                 try_unlock_times: 0,
+                flow_wait: None,
             }),
             dropped: AtomicBool::new(false),
             space_freed: Notify::new(),
-            flow_waiting: AtomicBool::new(false),
         }
     }
 
-    /// For the pull loop under flow control: completes at the next removal of messages
-    /// (consumed, committed or cleared) after it is enabled. Enable it, then check the
-    /// thresholds again before awaiting it, so a removal in between is not missed; call
+    /// For the pull loop under flow control: completes when messages leave (consumed,
+    /// committed or cleared) and the queue is back within `limits`. Enable it, then check
+    /// the limits again before awaiting it, so a removal in between is not missed; call
     /// [`stop_waiting`](Self::stop_waiting) when done.
-    pub fn space_freed(&self) -> Notified<'_> {
-        self.flow_waiting.store(true, Ordering::SeqCst);
+    pub fn space_freed(&self, limits: FlowLimits) -> Notified<'_> {
+        self.state().flow_wait = Some(limits);
         self.space_freed.notified()
     }
 
     /// The pull loop no longer waits on [`space_freed`](Self::space_freed).
     pub fn stop_waiting(&self) {
-        self.flow_waiting.store(false, Ordering::SeqCst);
-    }
-
-    /// Called after messages left, with the state lock released.
-    fn wake_flow_waiter(&self) {
-        if self.flow_waiting.load(Ordering::SeqCst) {
-            self.space_freed.notify_waiters();
-        }
+        self.state().flow_wait = None;
     }
 
     /// The state, even after a panic elsewhere poisoned the lock: every update leaves the
@@ -194,26 +225,23 @@ impl ProcessQueue {
             if state.count == 0 {
                 state.size = 0;
             }
-            match state.messages.keys().next() {
+            let commit = match state.messages.keys().next() {
                 Some(first) => *first,
                 None => state.max_offset + 1,
-            }
+            };
+            (commit, state.flow_wait_ends())
         };
-        self.wake_flow_waiter();
+        let (commit, wake) = commit;
+        if wake {
+            self.space_freed.notify_waiters();
+        }
         Some(commit)
     }
 
     /// Largest minus smallest offset held (0 when empty), compared with
     /// `consumeConcurrentlyMaxSpan` before each pull.
     pub fn max_span(&self) -> i64 {
-        let state = self.state();
-        match (
-            state.messages.keys().next(),
-            state.messages.keys().next_back(),
-        ) {
-            (Some(first), Some(last)) => last - first,
-            _ => 0,
-        }
+        self.state().span()
     }
 
     /// Messages held, including those an orderly consumer has taken but not committed.
@@ -316,9 +344,12 @@ impl ProcessQueue {
                 let bytes: u64 = consuming.values().map(|m| body_size(m)).sum();
                 state.size = state.size.saturating_sub(bytes);
             }
-            last
+            (last, state.flow_wait_ends())
         };
-        self.wake_flow_waiter();
+        let (last, wake) = last;
+        if wake {
+            self.space_freed.notify_waiters();
+        }
         Some(last + 1)
     }
 
@@ -344,15 +375,18 @@ impl ProcessQueue {
 
     /// Forgets every message (the queue is being dropped or its offset reset).
     pub fn clear(&self) {
-        {
+        let wake = {
             let mut state = self.state();
             state.messages.clear();
             state.consuming.clear();
             state.count = 0;
             state.size = 0;
             state.max_offset = 0;
+            state.flow_wait_ends()
+        };
+        if wake {
+            self.space_freed.notify_waiters();
         }
-        self.wake_flow_waiter();
     }
 
     /// Records the lock state from LOCK_BATCH_MQ; `now_ms` is the lock time when locked.
@@ -449,25 +483,45 @@ mod tests {
     }
 
     #[test]
-    fn a_flow_controlled_pull_loop_is_woken_when_messages_leave() {
-        let queue = queue_with(100..105);
-        let check = |leave: &dyn Fn(&ProcessQueue)| {
-            let freed = queue.space_freed();
-            let mut freed = std::pin::pin!(freed);
-            freed.as_mut().enable();
-            assert!(!woken(freed.as_mut()), "nothing left yet");
-            leave(&queue);
-            assert!(woken(freed.as_mut()), "woken by the removal");
-            queue.stop_waiting();
+    fn a_flow_controlled_pull_loop_is_woken_once_the_queue_is_within_its_limits() {
+        let queue = queue_with(100..110);
+        let within = |messages| FlowLimits {
+            messages,
+            bytes: 1 << 20,
+            max_span: 2000,
         };
-        check(&|q| {
-            q.remove_messages(&[103], NOW);
-        });
-        check(&|q| {
-            q.take_messages(2, NOW);
-            q.commit();
-        });
-        check(&|q| q.clear());
+        // 10 held, waiting to get to 8: the first removal leaves 9 and wakes nobody, the
+        // second leaves 8.
+        let freed = queue.space_freed(within(8));
+        let mut freed = std::pin::pin!(freed);
+        freed.as_mut().enable();
+        queue.remove_messages(&[105], NOW);
+        assert!(!woken(freed.as_mut()), "still over the limit");
+        queue.remove_messages(&[106], NOW);
+        assert!(woken(freed.as_mut()), "woken within the limit");
+        queue.stop_waiting();
+
+        // Orderly commits (8 held, 2 taken and committed) and a clear wake it too.
+        let freed = queue.space_freed(within(6));
+        let mut freed = std::pin::pin!(freed);
+        freed.as_mut().enable();
+        queue.take_messages(2, NOW);
+        queue.commit();
+        assert!(woken(freed.as_mut()), "woken by the commit");
+        let freed = queue.space_freed(within(0));
+        let mut freed = std::pin::pin!(freed);
+        freed.as_mut().enable();
+        queue.clear();
+        assert!(woken(freed.as_mut()), "woken by the clear");
+        queue.stop_waiting();
+
+        // The span limit counts too: 200 and 3000 span 2800.
+        let queue = queue_with([200, 3000]);
+        let freed = queue.space_freed(within(10));
+        let mut freed = std::pin::pin!(freed);
+        freed.as_mut().enable();
+        queue.remove_messages(&[200], NOW);
+        assert!(woken(freed.as_mut()), "woken once the span is within");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!   ([`rebalance::plan_rebalance`]), drops queues and adds queues (start offset from
 //!   [`start_offset::compute_pull_from_where`], a fresh [`ProcessQueue`], a pull task);
 //! - one pull task per held queue: flow control ([`QueueLimits`]; a queue over a limit
-//!   checks again after `flow_control_interval`), long-polling pull, dispatch; a failed
+//!   checks again once messages leave it, or after `flow_control_interval` at the
+//!   latest), long-polling pull, dispatch; a failed
 //!   pull backs off [`PULL_ERROR_DELAY`] and the loop goes on;
 //! - one short task per consume batch, holding a permit of a semaphore sized
 //!   `consume_thread_num` while the listener runs (Java's consume thread pool);
@@ -314,8 +315,9 @@ pub struct PushConsumerConfig {
     pub pull_threshold_for_all: Option<u64>,
     /// The same in body bytes (the seed's `pullThresholdSizeForAll`, which counts MiB).
     pub pull_threshold_size_for_all: Option<u64>,
-    /// How long a flow-controlled queue waits before it checks its limits again (Java's
-    /// `PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL`, 50 ms; the seed's `flowControlInterval`).
+    /// The longest a flow-controlled queue waits before it checks its limits again (Java's
+    /// `PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL`, 50 ms; the seed's `flowControlInterval`);
+    /// it checks sooner when messages leave the queue.
     pub flow_control_interval: Duration,
     /// The client's budget for a long-polling pull (Java's
     /// `consumerTimeoutMillisWhenSuspend`, 30 s); must exceed `broker_suspend_max_time`.
@@ -1873,9 +1875,10 @@ impl Engine {
                     self.group()
                 );
                 // Java waits the whole interval; here the wait also ends as soon as
-                // consumption frees space, so a small threshold does not leave the queue idle
-                // for most of it. Enabled before the second check: a removal in between wakes it.
-                let freed = pq.space_freed();
+                // consumption brings the queue back within its limits, so a small threshold
+                // does not leave the queue idle for most of it. Enabled before the second
+                // check: a removal in between wakes it.
+                let freed = pq.space_freed(limits.flow_limits());
                 tokio::pin!(freed);
                 freed.as_mut().enable();
                 let alive = if limits.check(&pq).is_some() {
